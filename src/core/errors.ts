@@ -1,0 +1,29 @@
+/** Codes shared by every transport; each transport maps them to its own status once. */
+export type ErrorCode = 'invalid_argument' | 'store_unavailable';
+
+/** Base of every error the library throws on purpose. Being limited is not an error. */
+export class RateLimiterError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The caller sent something the contract does not allow; `field` names it. */
+export class InvalidArgumentError extends RateLimiterError {
+  constructor(field: string, message: string) {
+    super('invalid_argument', message, field);
+  }
+}
+
+/** The store did not answer in time or could not be reached; nothing is known about the counter. */
+export class StoreUnavailableError extends RateLimiterError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('store_unavailable', message, undefined, options);
+  }
+}

@@ -1,0 +1,15 @@
+export { RateLimiter } from './limiter.js';
+export type { RateLimiterOptions } from './limiter.js';
+export { MemoryStore } from './stores/memory/memory-store.js';
+export type { MemoryStoreOptions, MemoryStoreStats } from './stores/memory/memory-store.js';
+export { RedisStore } from './stores/redis/redis-store.js';
+export type { RedisStoreOptions } from './stores/redis/redis-store.js';
+export type { Store } from './stores/store.js';
+export { RateLimiterError, InvalidArgumentError, StoreUnavailableError } from './core/errors.js';
+export type { ErrorCode } from './core/errors.js';
+export { ManualClock, systemClock } from './core/clock.js';
+export type { Clock } from './core/clock.js';
+export { ALGORITHM_NAMES, DEFAULT_ALGORITHM } from './core/algorithms/index.js';
+export type { AlgorithmName } from './core/algorithms/index.js';
+export { parseWindow } from './core/duration.js';
+export type { Check, CheckRequest, PeekRequest, ResetRequest, Decision, Outcome } from './core/types.js';

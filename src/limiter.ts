@@ -1,0 +1,70 @@
+import type { Check, CheckRequest, Decision, PeekRequest, ResetRequest } from './core/types.js';
+import { toDecision } from './core/types.js';
+import { InvalidArgumentError } from './core/errors.js';
+import { validateCheck, validateCounterRef, validatePeek } from './core/validate.js';
+import type { Store } from './stores/store.js';
+
+export interface RateLimiterOptions {
+  store: Store;
+}
+
+/**
+ * The library's front door: validates each request, asks the store, and answers a Decision.
+ * Being limited is a Decision with `allowed: false`; only bad input and store failures throw.
+ */
+export class RateLimiter {
+  readonly store: Store;
+
+  constructor(options: RateLimiterOptions) {
+    this.store = options.store;
+  }
+
+  /** Spend `cost` units (default 1) if the limit allows it; a denied check records nothing. */
+  async check(request: CheckRequest): Promise<Decision> {
+    return this.decide(validateCheck(request));
+  }
+
+  /**
+   * Independent checks in one store round trip: each is decided on its own, in order, so an early
+   * denial does not stop later ones. All inputs are validated before anything is spent.
+   */
+  async checkMany(requests: readonly CheckRequest[]): Promise<Decision[]> {
+    const checks = requests.map((request, index) => withIndex(index, () => validateCheck(request)));
+    const outcomes = await this.store.checkMany(checks);
+    return checks.map((check, index) => toDecision(check, outcomes[index] ?? missing(index)));
+  }
+
+  /** The Decision a zero-cost check would give: spends nothing. */
+  async peek(request: PeekRequest): Promise<Decision> {
+    return this.decide(validatePeek(request));
+  }
+
+  /** Forget the counter of (key, window, algorithm). */
+  async reset(request: ResetRequest): Promise<void> {
+    await this.store.reset(validateCounterRef(request));
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+
+  private async decide(check: Check): Promise<Decision> {
+    return toDecision(check, await this.store.check(check));
+  }
+}
+
+/** Name the failing check of a batch: `checks[3].limit`. */
+function withIndex<T>(index: number, validate: () => T): T {
+  try {
+    return validate();
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) {
+      throw new InvalidArgumentError(`checks[${index}].${error.field ?? ''}`, error.message);
+    }
+    throw error;
+  }
+}
+
+function missing(index: number): never {
+  throw new Error(`the store returned no outcome for check ${index}`);
+}

@@ -1,0 +1,32 @@
+import { algorithmFor } from '../../core/algorithms/index.js';
+import type { CounterRef } from '../../core/types.js';
+
+export const DEFAULT_KEY_PREFIX = 'ratelimit:';
+
+const NEEDS_ESCAPE = /[%}]/;
+
+/**
+ * A key as it stands inside the hash tag. A `}` would end the tag early (and a leading one would
+ * empty it, scattering one key's counters over slots), so `%` and `}` are percent-encoded: the
+ * tag is always the whole key and distinct keys stay distinct.
+ */
+export function hashTagOf(key: string): string {
+  if (!NEEDS_ESCAPE.test(key)) return key;
+  return key.replaceAll('%', '%25').replaceAll('}', '%7D');
+}
+
+/**
+ * `<prefix>{<key>}:<algorithm>:<window ms>` and its `:seq` sibling. The braces are the Cluster hash
+ * tag, so every counter of one key lives in one slot and one script may touch them all.
+ */
+export function counterKeys(prefix: string, counter: CounterRef): [log: string, sequence: string] {
+  const base = `${prefix}{${hashTagOf(counter.key)}}:${algorithmFor(counter.algorithm).shortName}:${counter.windowMs}`;
+  return [base, `${base}:seq`];
+}
+
+export function validateKeyPrefix(prefix: string): string {
+  if (/[{}]/.test(prefix))
+    throw new RangeError('key prefix must not contain "{" or "}": they mark the hash tag');
+  if (Buffer.byteLength(prefix) > 128) throw new RangeError('key prefix must be at most 128 bytes');
+  return prefix;
+}

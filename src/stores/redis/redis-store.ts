@@ -1,0 +1,192 @@
+import { once } from 'node:events';
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { ALGORITHM_NAMES } from '../../core/algorithms/index.js';
+import type { Clock } from '../../core/clock.js';
+import { StoreUnavailableError } from '../../core/errors.js';
+import type { Check, CounterRef, Outcome } from '../../core/types.js';
+import type { Store } from '../store.js';
+import { DEFAULT_KEY_PREFIX, counterKeys, validateKeyPrefix } from './keys.js';
+import { defineScripts, scriptCall } from './scripts.js';
+import type { RedisClient } from './scripts.js';
+
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://...`. Ignored when `client` is given. */
+  url?: string;
+  /** An existing ioredis client (Redis or Cluster). The store does not close a client it did not create. */
+  client?: RedisClient;
+  /** Prefix of every key written. Default `ratelimit:`. */
+  keyPrefix?: string;
+  /** Bound on every store call, in ms, reconnect waits included. Default 50. */
+  timeoutMs?: number;
+  /** Kept after a counter's window before Redis expires it, in ms. Default 1000. */
+  expiryGraceMs?: number;
+  /** Drives script time explicitly instead of Redis TIME; for tests and simulations only. */
+  clock?: Clock;
+  /** Extra ioredis options for a client the store creates. */
+  redisOptions?: RedisOptions;
+}
+
+/** Reconnect after 50 ms, doubling up to 2 s, with jitter so a fleet does not reconnect in step. */
+function reconnectDelay(attempt: number): number {
+  const base = Math.min(2000, 50 * 2 ** Math.min(attempt, 6));
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+/** ioredis options that keep a rate-limit call bounded and never replay a check. */
+export function boundedClientOptions(timeoutMs: number): RedisOptions {
+  return {
+    commandTimeout: timeoutMs,
+    connectTimeout: Math.max(1000, timeoutMs),
+    // Fail fast while disconnected, and never resend a check after reconnecting: its caller has
+    // already been answered, and a replay would spend units twice.
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: reconnectDelay,
+  };
+}
+
+/** Counters in Redis: each check is one atomic Lua script, called by EVALSHA. */
+export class RedisStore implements Store {
+  readonly kind = 'redis';
+  readonly client: RedisClient;
+  private readonly ownsClient: boolean;
+  private readonly keyPrefix: string;
+  private readonly timeoutMs: number;
+  private readonly expiryGraceMs: number;
+  private readonly clock: Clock | undefined;
+
+  constructor(options: RedisStoreOptions) {
+    this.timeoutMs = options.timeoutMs ?? 50;
+    if (!Number.isInteger(this.timeoutMs) || this.timeoutMs < 1)
+      throw new RangeError('timeoutMs must be an integer >= 1');
+    this.expiryGraceMs = options.expiryGraceMs ?? 1000;
+    if (!Number.isInteger(this.expiryGraceMs) || this.expiryGraceMs < 0) {
+      throw new RangeError('expiryGraceMs must be an integer >= 0');
+    }
+    this.keyPrefix = validateKeyPrefix(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
+    this.clock = options.clock;
+    if (options.client) {
+      this.client = options.client;
+      this.ownsClient = false;
+    } else if (options.url !== undefined) {
+      this.client = new Redis(options.url, {
+        ...boundedClientOptions(this.timeoutMs),
+        ...options.redisOptions,
+      });
+      this.ownsClient = true;
+      // Errors surface on the calls; without a listener ioredis would log each reconnect failure.
+      this.client.on('error', () => undefined);
+    } else {
+      throw new RangeError('RedisStore needs a url or a client');
+    }
+    defineScripts(this.client, ALGORITHM_NAMES);
+  }
+
+  async check(check: Check): Promise<Outcome> {
+    const reply = await this.bounded(() =>
+      scriptCall(this.client, check.algorithm)(...this.scriptArgs(check)),
+    );
+    return parseOutcome(reply);
+  }
+
+  /** Independent checks in one round trip (a pipeline); on a cluster, one call per check, in parallel. */
+  async checkMany(checks: readonly Check[]): Promise<Outcome[]> {
+    if (checks.length === 0) return [];
+    if (this.client.isCluster) return Promise.all(checks.map((check) => this.check(check)));
+    const results = await this.bounded(() => {
+      const pipeline = this.client.pipeline();
+      for (const check of checks) {
+        // On a pipeline the call queues the command; its promise settles through exec().
+        void scriptCall(pipeline, check.algorithm)(...this.scriptArgs(check));
+      }
+      return pipeline.exec();
+    });
+    return (results ?? []).map(([error, reply]) => {
+      if (error) throw new StoreUnavailableError(`redis call failed: ${error.message}`, { cause: error });
+      return parseOutcome(reply);
+    });
+  }
+
+  async reset(counter: CounterRef): Promise<void> {
+    await this.bounded(() => this.client.del(...counterKeys(this.keyPrefix, counter)));
+  }
+
+  async ping(): Promise<void> {
+    await this.bounded(() => this.client.ping());
+  }
+
+  async close(): Promise<void> {
+    if (!this.ownsClient) return;
+    try {
+      await this.bounded(() => this.client.quit());
+    } catch {
+      // Unreachable or slow: drop the connection instead of waiting.
+    } finally {
+      this.client.disconnect();
+    }
+  }
+
+  /**
+   * Run one store call within the timeout, waiting for a (re)connection inside the same budget.
+   * Every failure becomes a StoreUnavailableError: the caller learns nothing about the counter.
+   */
+  private async bounded<T>(call: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new StoreUnavailableError(`redis did not answer within ${this.timeoutMs}ms`));
+      }, this.timeoutMs);
+    });
+    try {
+      return await Promise.race([this.whenReady(deadline).then(call), timeout]);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new StoreUnavailableError(`redis call failed: ${reason}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private scriptArgs(check: Check): (string | number)[] {
+    return [
+      ...counterKeys(this.keyPrefix, check),
+      check.limit,
+      check.windowMs * 1000,
+      check.cost,
+      this.clock ? this.clock.nowUs() : '',
+      check.windowMs + this.expiryGraceMs,
+    ];
+  }
+
+  private async whenReady(deadline: number): Promise<void> {
+    const { status } = this.client;
+    if (status === 'ready') return;
+    if (status === 'end' || status === 'close') {
+      throw new StoreUnavailableError('the redis connection is closed');
+    }
+    if (status === 'wait') void this.client.connect().catch(() => undefined);
+    const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+    try {
+      await once(this.client, 'ready', { signal });
+    } catch {
+      throw new StoreUnavailableError(`redis is not connected (${this.client.status})`);
+    }
+  }
+}
+
+function parseOutcome(reply: unknown): Outcome {
+  if (!Array.isArray(reply) || reply.length < 4 || !reply.every((value) => typeof value === 'number')) {
+    throw new StoreUnavailableError(`unexpected script reply: ${JSON.stringify(reply)}`);
+  }
+  const [allowed, count, retryAfterUs, resetAfterUs] = reply;
+  return {
+    allowed: allowed === 1,
+    count: count ?? 0,
+    retryAfterUs: retryAfterUs ?? 0,
+    resetAfterUs: resetAfterUs ?? 0,
+  };
+}
