@@ -1,0 +1,202 @@
+import { hostname } from 'node:os';
+import { DEFAULT_KEY_PREFIX, validateKeyPrefix } from '../stores/redis/keys.js';
+
+/** A setting that could not be accepted; `name` is how the operator wrote it (env var or flag). */
+export class SettingError extends Error {
+  constructor(
+    readonly setting: string,
+    reason: string,
+  ) {
+    super(`invalid setting ${setting}: ${reason}`);
+    this.name = 'SettingError';
+  }
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Everything `ratelimiter serve` needs, validated. */
+export interface Settings {
+  host: string;
+  port: number;
+  redisUrl: string | undefined;
+  adminToken: string | undefined;
+  apiToken: string | undefined;
+  keyPrefix: string;
+  nodeId: string;
+  logLevel: LogLevel;
+  heartbeatMs: number;
+  storeTimeoutMs: number;
+  shutdownTimeoutMs: number;
+}
+
+/** One setting: its env var, its flag, its default and how its text becomes a value. */
+export interface SettingSpec<Name extends keyof Settings = keyof Settings> {
+  name: Name;
+  env: string;
+  /** Long flag with its argument placeholder, as commander declares it. */
+  flag: string;
+  description: string;
+  /** As shown in help and docs; undefined means "not set". */
+  defaultText?: string;
+  parse(text: string | undefined): Settings[Name];
+}
+
+function integer(min: number, max: number) {
+  return (text: string): number => {
+    if (!/^\d+$/.test(text.trim())) throw new RangeError(`must be an integer ${min}..${max}, got "${text}"`);
+    const value = Number(text);
+    if (value < min || value > max) throw new RangeError(`must be an integer ${min}..${max}, got "${text}"`);
+    return value;
+  };
+}
+
+function optionalToken(text: string | undefined): string | undefined {
+  if (text === undefined || text === '') return undefined;
+  // A short token is guessable whatever the comparison: refuse it rather than start insecure.
+  if (text.length < 16) throw new RangeError('must be at least 16 characters');
+  if (/\s/.test(text)) throw new RangeError('must not contain whitespace');
+  return text;
+}
+
+function redisUrl(text: string | undefined): string | undefined {
+  if (text === undefined || text === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new RangeError('must be a URL like redis://host:6379');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new RangeError(`scheme must be redis:// or rediss://, got "${url.protocol}"`);
+  }
+  return text;
+}
+
+function nodeId(text: string | undefined): string {
+  const id = text === undefined || text === '' ? `${hostname()}-${process.pid}` : text;
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(id)) {
+    throw new RangeError('must be 1..128 characters of letters, digits, ".", "_", ":" or "-"');
+  }
+  return id;
+}
+
+function withDefault<T>(fallback: string, parse: (text: string) => T) {
+  return (text: string | undefined): T => parse(text === undefined || text === '' ? fallback : text);
+}
+
+/** Every setting of `ratelimiter serve`. docs/configuration.md lists the same table. */
+export const SETTINGS: readonly SettingSpec[] = [
+  {
+    name: 'host',
+    env: 'RATELIMITER_HOST',
+    flag: '--host <address>',
+    description: 'Address the HTTP server binds to.',
+    defaultText: '127.0.0.1',
+    parse: withDefault('127.0.0.1', (text) => text),
+  },
+  {
+    name: 'port',
+    env: 'RATELIMITER_PORT',
+    flag: '--port <port>',
+    description: 'HTTP port; 0 picks a free one (the "listening" log line says which).',
+    defaultText: '8080',
+    parse: withDefault('8080', integer(0, 65_535)),
+  },
+  {
+    name: 'redisUrl',
+    env: 'REDIS_URL',
+    flag: '--redis <url>',
+    description: 'Redis to keep counters and the node registry in; the in-process memory store when unset.',
+    parse: redisUrl,
+  },
+  {
+    name: 'adminToken',
+    env: 'RATELIMITER_ADMIN_TOKEN',
+    flag: '--admin-token <token>',
+    description: 'Bearer token of the admin routes (at least 16 characters); they answer 403 when unset.',
+    parse: optionalToken,
+  },
+  {
+    name: 'apiToken',
+    env: 'RATELIMITER_API_TOKEN',
+    flag: '--api-token <token>',
+    description: 'Bearer token the decision routes require (at least 16 characters); open when unset.',
+    parse: optionalToken,
+  },
+  {
+    name: 'keyPrefix',
+    env: 'RATELIMITER_KEY_PREFIX',
+    flag: '--key-prefix <prefix>',
+    description: 'Prefix of every Redis key written (counters and node registry).',
+    defaultText: DEFAULT_KEY_PREFIX,
+    parse: withDefault(DEFAULT_KEY_PREFIX, validateKeyPrefix),
+  },
+  {
+    name: 'nodeId',
+    env: 'RATELIMITER_NODE_ID',
+    flag: '--node-id <id>',
+    description: 'This node in the registry; must be unique in a deployment.',
+    defaultText: '<hostname>-<pid>',
+    parse: nodeId,
+  },
+  {
+    name: 'logLevel',
+    env: 'RATELIMITER_LOG_LEVEL',
+    flag: '--log-level <level>',
+    description: `Log level: ${LOG_LEVELS.join(', ')}.`,
+    defaultText: 'info',
+    parse: withDefault('info', (text) => {
+      const level = LOG_LEVELS.find((candidate) => candidate === text);
+      if (!level) throw new RangeError(`must be one of ${LOG_LEVELS.join(', ')}`);
+      return level;
+    }),
+  },
+  {
+    name: 'heartbeatMs',
+    env: 'RATELIMITER_HEARTBEAT_MS',
+    flag: '--heartbeat-ms <ms>',
+    description: 'Node heartbeat interval; a node is dropped three intervals after its last heartbeat.',
+    defaultText: '5000',
+    parse: withDefault('5000', integer(50, 3_600_000)),
+  },
+  {
+    name: 'storeTimeoutMs',
+    env: 'RATELIMITER_STORE_TIMEOUT_MS',
+    flag: '--store-timeout-ms <ms>',
+    description: 'Bound on every Redis call, reconnect waits included.',
+    defaultText: '50',
+    parse: withDefault('50', integer(1, 60_000)),
+  },
+  {
+    name: 'shutdownTimeoutMs',
+    env: 'RATELIMITER_SHUTDOWN_TIMEOUT_MS',
+    flag: '--shutdown-timeout-ms <ms>',
+    description: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.',
+    defaultText: '10000',
+    parse: withDefault('10000', integer(0, 600_000)),
+  },
+];
+
+/** The text of one setting and whether it came from the flag or the env var (for the error message). */
+export interface RawSetting {
+  text: string | undefined;
+  from: 'flag' | 'env' | 'default';
+}
+
+/** Parse every setting; the first bad one throws a SettingError naming it as the operator wrote it. */
+export function resolveSettings(raw: (spec: SettingSpec) => RawSetting): Settings {
+  const settings: Partial<Record<keyof Settings, unknown>> = {};
+  for (const spec of SETTINGS) {
+    const { text, from } = raw(spec);
+    try {
+      settings[spec.name] = spec.parse(text);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const flagName = spec.flag.split(' ')[0] ?? spec.flag;
+      const named = from === 'env' ? spec.env : from === 'flag' ? flagName : `${spec.env} / ${flagName}`;
+      throw new SettingError(named, reason);
+    }
+  }
+  return settings as Settings;
+}

@@ -1,0 +1,96 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import type { Options as AjvOptions } from 'ajv';
+import Fastify, { LogController } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { MeteredLimiter } from '../metrics/metered-limiter.js';
+import type { ServiceMetrics } from '../metrics/metrics.js';
+import type { NodeRegistry } from '../registry/node-registry.js';
+import { adminGuard, apiGuard } from './auth.js';
+import { handleError, handleNotFound } from './errors.js';
+import { decisionRoutes } from './routes/decisions.js';
+import { operationRoutes } from './routes/operations.js';
+
+/** Largest request body accepted (a batch of 100 checks with long keys fits). */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+export interface AppDeps {
+  limiter: MeteredLimiter;
+  registry: NodeRegistry;
+  metrics: ServiceMetrics;
+  /** Enables the admin routes; without it they answer 403. */
+  adminToken?: string | undefined;
+  /** When set, decision routes need it as a bearer token. */
+  apiToken?: string | undefined;
+  version: string;
+  /** Fastify's logger option: false (default) for silence, or pino options. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Never let a credential reach a log line, whatever a later serializer decides to include. */
+export const REDACTED_LOG_PATHS = ['req.headers.authorization', 'headers.authorization'];
+
+const STRICT_BODY: AjvOptions = {
+  coerceTypes: false,
+  removeAdditional: false,
+  useDefaults: false,
+  allErrors: false,
+};
+// Query strings and path parameters arrive as text: "100" must be able to mean the integer 100.
+const COERCING_URL: AjvOptions = { ...STRICT_BODY, coerceTypes: true };
+
+/**
+ * Two Ajv instances: a JSON body is validated exactly as sent (a "100" is not a limit, an unknown
+ * field is refused rather than silently dropped), while the URL's text is coerced to its types.
+ */
+function schemaValidators() {
+  const body = new Ajv(STRICT_BODY);
+  const url = new Ajv(COERCING_URL);
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? body : url).compile(schema);
+}
+
+/** The HTTP API as a Fastify app, not listening: tests inject into it, main.ts listens. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // A decision service's access log would be as large as its traffic; failures are logged instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Keys are up to 512 bytes, i.e. up to 1536 characters once percent-encoded in a path.
+    routerOptions: { maxParamLength: 2048 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(schemaValidators());
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
+  // Only JSON bodies: anything else is a 415, not a string the schema then refuses.
+  app.removeContentTypeParser('text/plain');
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'ratelimiter-service',
+        version: deps.version,
+        description: 'Distributed rate limiting over HTTP. Being limited is a 200 with `allowed: false`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  await app.register(decisionRoutes, {
+    limiter: deps.limiter,
+    requireApiToken: apiGuard(deps.apiToken),
+    requireAdminToken: adminGuard(deps.adminToken),
+  });
+  await app.register(operationRoutes, {
+    limiter: deps.limiter,
+    registry: deps.registry,
+    metrics: deps.metrics,
+  });
+  return app;
+}

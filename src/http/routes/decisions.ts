@@ -1,0 +1,117 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { parseWindow } from '../../core/duration.js';
+import type { Decision as DecisionValue } from '../../core/types.js';
+import type { MeteredLimiter } from '../../metrics/metered-limiter.js';
+import type { RequestGuard } from '../auth.js';
+import { setRateLimitHeaders } from '../ratelimit-headers.js';
+import {
+  CheckBody,
+  ChecksBody,
+  ChecksReply,
+  CounterParams,
+  Decision,
+  PeekQuery,
+  ResetQuery,
+  withErrors,
+} from '../schemas.js';
+
+export interface DecisionRoutesOptions {
+  limiter: MeteredLimiter;
+  requireApiToken: RequestGuard;
+  requireAdminToken: RequestGuard;
+}
+
+/** Statuses a decision route may answer besides 200: bad input, auth, body limits, store down. */
+const DECISION_ERRORS = [400, 401, 413, 415, 503] as const;
+
+function policyOf(window: number | string, decision: DecisionValue) {
+  // The limiter has already accepted this window, so parsing cannot fail here.
+  return { windowMs: parseWindow(window), decision };
+}
+
+/** The routes that decide, look at and reset counters. */
+export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = (app, options) => {
+  const { limiter, requireApiToken, requireAdminToken } = options;
+
+  app.post(
+    '/v1/check',
+    {
+      onRequest: requireApiToken,
+      schema: {
+        summary: 'Spend units of a counter if its limit allows',
+        description: 'Being limited is a 200 with `allowed: false`, not an error.',
+        tags: ['decisions'],
+        body: CheckBody,
+        response: withErrors({ 200: Decision }, DECISION_ERRORS),
+      },
+    },
+    async (request, reply) => {
+      const decision = await limiter.check(request.body);
+      setRateLimitHeaders(reply, [policyOf(request.body.window, decision)]);
+      return decision;
+    },
+  );
+
+  app.post(
+    '/v1/checks',
+    {
+      onRequest: requireApiToken,
+      schema: {
+        summary: 'Up to 100 independent checks in one call',
+        description: 'Each check is decided on its own, in order; an early denial does not stop later ones.',
+        tags: ['decisions'],
+        body: ChecksBody,
+        response: withErrors({ 200: ChecksReply }, DECISION_ERRORS),
+      },
+    },
+    async (request, reply) => {
+      const { checks } = request.body;
+      const results = await limiter.checkMany(checks);
+      setRateLimitHeaders(
+        reply,
+        results.map((decision, index) => policyOf(checks[index]?.window ?? 1, decision)),
+      );
+      return { allowed: results.every((decision) => decision.allowed), results };
+    },
+  );
+
+  app.get(
+    '/v1/counters/:key',
+    {
+      onRequest: requireApiToken,
+      schema: {
+        summary: 'The decision a zero-cost check would give; spends nothing',
+        tags: ['decisions'],
+        params: CounterParams,
+        querystring: PeekQuery,
+        response: withErrors({ 200: Decision }, DECISION_ERRORS),
+      },
+    },
+    async (request, reply) => {
+      const decision = await limiter.peek({ key: request.params.key, ...request.query });
+      setRateLimitHeaders(reply, [policyOf(request.query.window, decision)]);
+      return decision;
+    },
+  );
+
+  app.delete(
+    '/v1/counters/:key',
+    {
+      onRequest: requireAdminToken,
+      schema: {
+        summary: 'Forget a counter (admin)',
+        tags: ['admin'],
+        security: [{ bearer: [] }],
+        params: CounterParams,
+        querystring: ResetQuery,
+        response: withErrors({ 204: { type: 'null', description: 'Reset.' } }, [400, 401, 403, 503]),
+      },
+    },
+    async (request, reply) => {
+      await limiter.reset({ key: request.params.key, ...request.query });
+      return reply.code(204).send();
+    },
+  );
+
+  return Promise.resolve();
+};

@@ -1,0 +1,123 @@
+import { Type } from 'typebox';
+import type { Static, TSchema } from 'typebox';
+import { ALGORITHM_NAMES } from '../core/algorithms/index.js';
+import { MAX_KEY_BYTES } from '../core/validate.js';
+
+/** Most checks in one POST /v1/checks. */
+export const MAX_BATCH_CHECKS = 100;
+
+/*
+ * The schemas state the shape (types, required and unknown fields); the limiter still validates
+ * the meaning (key bytes, per-algorithm limit, durations, cost <= limit), so both transports and
+ * the library refuse the same inputs with the same messages.
+ */
+
+// A key of 512 bytes has at most 512 characters; the byte bound itself is checked by the limiter.
+const Key = Type.String({
+  minLength: 1,
+  maxLength: MAX_KEY_BYTES,
+  description: 'Opaque UTF-8, 1..512 bytes.',
+});
+const Limit = Type.Integer({ minimum: 0, description: 'Units admitted per window.' });
+const Cost = Type.Integer({
+  minimum: 0,
+  description: 'Units to spend; 0 looks without spending. Default 1.',
+});
+const Window = Type.Union(
+  [
+    Type.Number({ exclusiveMinimum: 0, description: 'Seconds.' }),
+    Type.String({ maxLength: 32, description: 'A duration: "500ms", "10s", "1m", "1h", "1d".' }),
+  ],
+  { description: 'Seconds (number) or a duration string, 1 ms .. 366 days.' },
+);
+const Algorithm = Type.Union(
+  ALGORITHM_NAMES.map((name) => Type.Literal(name)),
+  { description: `Default ${ALGORITHM_NAMES[0] ?? ''}.` },
+);
+
+export const CheckBody = Type.Object(
+  { key: Key, limit: Limit, window: Window, cost: Type.Optional(Cost), algorithm: Type.Optional(Algorithm) },
+  { additionalProperties: false },
+);
+
+/** Its own object so later fields (`atomic`) are one line each. */
+export const ChecksBody = Type.Object(
+  { checks: Type.Array(CheckBody, { minItems: 1, maxItems: MAX_BATCH_CHECKS }) },
+  { additionalProperties: false },
+);
+
+export const CounterParams = Type.Object({ key: Key }, { additionalProperties: false });
+
+export const PeekQuery = Type.Object(
+  { limit: Limit, window: Window, algorithm: Type.Optional(Algorithm) },
+  { additionalProperties: false },
+);
+
+export const ResetQuery = Type.Object(
+  { window: Window, algorithm: Type.Optional(Algorithm) },
+  { additionalProperties: false },
+);
+
+export const Decision = Type.Object(
+  {
+    allowed: Type.Boolean(),
+    limit: Type.Integer(),
+    remaining: Type.Integer(),
+    count: Type.Integer(),
+    retryAfterMs: Type.Integer(),
+    resetAfterMs: Type.Integer(),
+    degraded: Type.Optional(Type.Literal(true)),
+  },
+  { additionalProperties: false },
+);
+
+export const ChecksReply = Type.Object(
+  { allowed: Type.Boolean({ description: 'Every check was admitted.' }), results: Type.Array(Decision) },
+  { additionalProperties: false },
+);
+
+export const ErrorReply = Type.Object(
+  {
+    error: Type.Object(
+      {
+        code: Type.String(),
+        message: Type.String(),
+        field: Type.Optional(Type.String({ description: 'The request field at fault, when one is.' })),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const NodeEntry = Type.Object(
+  {
+    id: Type.String(),
+    host: Type.String(),
+    httpPort: Type.Integer(),
+    version: Type.String(),
+    store: Type.String(),
+    startedAt: Type.String({ format: 'date-time' }),
+    lastHeartbeatAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
+
+export const NodesReply = Type.Object({ nodes: Type.Array(NodeEntry) }, { additionalProperties: false });
+
+export const StatusReply = Type.Object(
+  { status: Type.String(), store: Type.Optional(Type.String()) },
+  { additionalProperties: false },
+);
+
+export type CheckBodyType = Static<typeof CheckBody>;
+
+/** The error replies a route can give, for its OpenAPI description and reply serialization. */
+export function withErrors<Replies extends Record<number, TSchema>, Status extends number>(
+  replies: Replies,
+  statuses: readonly Status[],
+): Replies & Record<Status, typeof ErrorReply> {
+  const errors = {} as Record<Status, typeof ErrorReply>;
+  for (const status of statuses) errors[status] = ErrorReply;
+  return { ...errors, ...replies };
+}

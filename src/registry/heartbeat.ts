@@ -1,0 +1,59 @@
+import type { NodeInfo, NodeRegistry } from './node-registry.js';
+
+export interface HeartbeatOptions {
+  registry: NodeRegistry;
+  node: NodeInfo;
+  intervalMs: number;
+  /** Called with every failed announce; a heartbeat failure is reported, never thrown. */
+  onFailure: (error: unknown) => void;
+}
+
+/** A node is listed for three heartbeats after its last one: one lost heartbeat does not drop it. */
+export const HEARTBEATS_PER_TTL = 3;
+
+/** Keeps one node registered: announces at start, then every interval, and removes it on stop. */
+export class NodeHeartbeat {
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> = Promise.resolve();
+  private beating = false;
+
+  constructor(private readonly options: HeartbeatOptions) {}
+
+  get ttlMs(): number {
+    return this.options.intervalMs * HEARTBEATS_PER_TTL;
+  }
+
+  /** Announce once (failures reported, not thrown) and keep announcing. */
+  async start(): Promise<void> {
+    await this.beat();
+    this.timer = setInterval(() => {
+      // Skip a beat rather than pile announces up behind a slow registry.
+      if (!this.beating) void this.beat();
+    }, this.options.intervalMs);
+  }
+
+  /** Stop announcing and deregister at once; a failure is reported and the node ages out instead. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.inFlight;
+    try {
+      await this.options.registry.remove(this.options.node.id);
+    } catch (error) {
+      this.options.onFailure(error);
+    }
+  }
+
+  private beat(): Promise<void> {
+    this.beating = true;
+    this.inFlight = this.options.registry
+      .announce(this.options.node, this.ttlMs)
+      .catch((error: unknown) => {
+        this.options.onFailure(error);
+      })
+      .finally(() => {
+        this.beating = false;
+      });
+    return this.inFlight;
+  }
+}
