@@ -31,7 +31,14 @@ function openStore(settings: Settings): { store: Store; registry: NodeRegistry }
     keyPrefix: settings.keyPrefix,
   });
   // The registry shares the store's connection: one backend, one set of reconnect rules.
-  return { store, registry: new RedisNodeRegistry(store.client, settings.keyPrefix) };
+  return {
+    store,
+    registry: new RedisNodeRegistry(
+      store.client,
+      settings.keyPrefix,
+      Math.max(1000, settings.storeTimeoutMs),
+    ),
+  };
 }
 
 /** The composition root: settings → store → limiter → app → listen → heartbeat. */

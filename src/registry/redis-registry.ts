@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { RedisClient } from '../stores/redis/scripts.js';
 import type { NodeEntry, NodeInfo, NodeRegistry } from './node-registry.js';
 
@@ -11,14 +12,21 @@ import type { NodeEntry, NodeInfo, NodeRegistry } from './node-registry.js';
 export class RedisNodeRegistry implements NodeRegistry {
   private readonly indexKey: string;
 
+  /**
+   * @param connectWaitMs how long a call may wait for the (shared) connection to become ready: the
+   *   client queues nothing while disconnected, so a node starting up would otherwise lose its first
+   *   heartbeat and stay unlisted for a whole interval.
+   */
   constructor(
     private readonly client: RedisClient,
     private readonly keyPrefix: string,
+    private readonly connectWaitMs = 2000,
   ) {
     this.indexKey = `${keyPrefix}nodes`;
   }
 
   async announce(node: NodeInfo, ttlMs: number): Promise<void> {
+    await this.connected();
     const nowMs = await this.redisNowMs();
     const nodeKey = this.nodeKey(node.id);
     await Promise.all([
@@ -31,10 +39,12 @@ export class RedisNodeRegistry implements NodeRegistry {
   }
 
   async remove(id: string): Promise<void> {
+    await this.connected();
     await Promise.all([this.client.zrem(this.indexKey, id), this.client.del(this.nodeKey(id))]);
   }
 
   async list(): Promise<NodeEntry[]> {
+    await this.connected();
     const [nowMs, flat] = await Promise.all([
       this.redisNowMs(),
       this.client.zrange(this.indexKey, 0, -1, 'WITHSCORES'),
@@ -66,6 +76,12 @@ export class RedisNodeRegistry implements NodeRegistry {
   /** The client belongs to the store that shares it; the store closes it. */
   close(): Promise<void> {
     return Promise.resolve();
+  }
+
+  private async connected(): Promise<void> {
+    if (this.client.status === 'ready') return;
+    if (this.client.status === 'end') throw new Error('the redis connection is closed');
+    await once(this.client, 'ready', { signal: AbortSignal.timeout(this.connectWaitMs) });
   }
 
   private nodeKey(id: string): string {

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PACKAGE_VERSION } from '../../src/config/version.js';
+import { RedisServer } from '../support/redis-server.js';
+import { ServiceProcess, eventually } from './support/service-process.js';
+
+interface DecisionBody {
+  allowed: boolean;
+  remaining: number;
+}
+
+/** Two (and more) real service processes sharing one throwaway redis-server. */
+describe('service nodes on one Redis', () => {
+  let redis: RedisServer;
+  let nodeA: ServiceProcess;
+  let nodeB: ServiceProcess;
+  const started: ServiceProcess[] = [];
+
+  async function startNode(id: string, extra: string[] = []): Promise<ServiceProcess> {
+    // A generous store timeout: these tests are about exactness, not about timeouts on a busy CI box.
+    const node = await ServiceProcess.start([
+      '--redis',
+      redis.url,
+      '--node-id',
+      id,
+      '--store-timeout-ms',
+      '2000',
+      ...extra,
+    ]);
+    started.push(node);
+    return node;
+  }
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    [nodeA, nodeB] = await Promise.all([startNode('node-a'), startNode('node-b')]);
+  });
+
+  afterAll(async () => {
+    await Promise.all(started.map((node) => node.stop('SIGKILL')));
+    await redis.stop();
+  });
+
+  it('lists both nodes from either node', async () => {
+    expect((await nodeA.nodeIds()).sort()).toEqual(['node-a', 'node-b']);
+    expect((await nodeB.nodeIds()).sort()).toEqual(['node-a', 'node-b']);
+    const response = await nodeA.fetch('/v1/nodes');
+    const { nodes } = (await response.json()) as { nodes: Record<string, unknown>[] };
+    for (const node of nodes) {
+      expect(node).toMatchObject({ host: '127.0.0.1', store: 'redis', version: PACKAGE_VERSION });
+      expect(Date.parse(String(node.lastHeartbeatAt))).not.toBeNaN();
+    }
+  });
+
+  it('admits exactly the limit of 400 concurrent checks spread over both nodes', async () => {
+    const key = `burst:${Date.now()}`;
+    const responses = await Promise.all(
+      Array.from({ length: 400 }, (_, index) =>
+        (index % 2 === 0 ? nodeA : nodeB).postJson('/v1/check', { key, limit: 100, window: '1m' }),
+      ),
+    );
+    expect(responses.every((response) => response.status === 200)).toBe(true);
+    const decisions = await Promise.all(
+      responses.map((response) => response.json() as Promise<DecisionBody>),
+    );
+    expect(decisions.filter((decision) => decision.allowed)).toHaveLength(100);
+  });
+
+  it('sends RateLimit headers on allowed and denied decisions, Retry-After only when denied', async () => {
+    const key = `headers:${Date.now()}`;
+    const allowed = await nodeA.postJson('/v1/check', { key, limit: 1, window: 60 });
+    expect(allowed.headers.get('ratelimit-policy')).toBe('"default";q=1;w=60');
+    expect(allowed.headers.get('ratelimit')).toBe('"default";r=0;t=60');
+    expect(allowed.headers.get('retry-after')).toBeNull();
+
+    const denied = await nodeB.postJson('/v1/check', { key, limit: 1, window: 60 });
+    expect(((await denied.json()) as DecisionBody).allowed).toBe(false);
+    expect(denied.headers.get('ratelimit-policy')).toBe('"default";q=1;w=60');
+    expect(denied.headers.get('ratelimit')).toMatch(/^"default";r=0;t=\d+$/);
+    expect(Number(denied.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(denied.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+  });
+
+  it('deregisters a node at once on SIGTERM', async () => {
+    const leaving = await startNode('node-term');
+    await eventually(async () => (await nodeA.nodeIds()).includes('node-term'), 'node-term to be listed');
+    expect(await leaving.stop('SIGTERM')).toBe(0);
+    expect(await nodeA.nodeIds()).not.toContain('node-term');
+  });
+
+  it('ages out a node killed with SIGKILL within its TTL', async () => {
+    const doomed = await startNode('node-kill', ['--heartbeat-ms', '200']);
+    await eventually(async () => (await nodeA.nodeIds()).includes('node-kill'), 'node-kill to be listed');
+    await doomed.stop('SIGKILL');
+    // Three heartbeats of 200 ms: gone well within the deadline, without a fixed sleep.
+    await eventually(
+      async () => !(await nodeA.nodeIds()).includes('node-kill'),
+      'node-kill to age out',
+      5000,
+    );
+    expect((await nodeA.nodeIds()).sort()).toEqual(['node-a', 'node-b']);
+  });
+
+  it('is not ready while Redis is down and ready again after it returns', async () => {
+    expect((await nodeA.fetch('/readyz')).status).toBe(200);
+    await redis.kill();
+    const down = await nodeA.fetch('/readyz');
+    expect(down.status).toBe(503);
+    expect(await down.json()).toMatchObject({ error: { code: 'store_unavailable' } });
+    const check = await nodeA.postJson('/v1/check', { key: 'while-down', limit: 1, window: 1 });
+    expect(check.status).toBe(503);
+    expect((await nodeA.fetch('/healthz')).status).toBe(200);
+
+    await redis.restart();
+    await eventually(async () => (await nodeA.fetch('/readyz')).status === 200, 'readyz to be 200 again');
+    expect((await nodeA.postJson('/v1/check', { key: 'after-restart', limit: 1, window: 1 })).status).toBe(
+      200,
+    );
+  });
+});
