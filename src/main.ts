@@ -45,6 +45,7 @@ function openStore(settings: Settings): { store: Store; registry: NodeRegistry }
 export async function startService(settings: Settings): Promise<RunningService> {
   const { store, registry } = openStore(settings);
   const metrics = new ServiceMetrics();
+  metrics.countLiveNodesWith(async () => (await registry.list()).length);
   const limiter = new MeteredLimiter(new RateLimiter({ store }), metrics);
   const app = await buildApp({
     limiter,
@@ -85,7 +86,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
       app.log.warn({ err: error }, 'node heartbeat failed; retrying at the next interval');
     },
   });
-  await heartbeat.start();
+  heartbeat.start();
   app.log.info({ url, store: store.kind, version: PACKAGE_VERSION }, 'ready');
 
   let stopping: Promise<void> | undefined;

@@ -52,6 +52,23 @@ function schemaValidators() {
     (httpPart === 'body' ? body : url).compile(schema);
 }
 
+/**
+ * While the app closes, answer in-flight requests with `Connection: close`. close() only drops
+ * the connections idle at the moment it is called; a keep-alive connection whose request was in
+ * flight would otherwise hold the close open until the keep-alive timeout.
+ */
+function closeConnectionsWhenClosing(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', () => {
+    closing = true;
+    return Promise.resolve();
+  });
+  app.addHook('onSend', (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return Promise.resolve(payload);
+  });
+}
+
 /** The HTTP API as a Fastify app, not listening: tests inject into it, main.ts listens. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -63,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 2048 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  closeConnectionsWhenClosing(app);
   app.setValidatorCompiler(schemaValidators());
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);

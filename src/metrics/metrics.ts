@@ -42,14 +42,27 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
-  readonly liveNodes = new Gauge({
-    name: 'ratelimiter_live_nodes',
-    help: 'Nodes of this deployment seen alive at the last registry listing.',
-    registers: [this.registry],
-  });
+  /** Set at each scrape from `countLiveNodes` when one is given; a failed count keeps the last value. */
+  readonly liveNodes: Gauge;
+
+  private countLiveNodes: (() => Promise<number>) | undefined;
 
   constructor() {
+    this.liveNodes = new Gauge({
+      name: 'ratelimiter_live_nodes',
+      help: 'Nodes of this deployment alive in the node registry, as of the last scrape.',
+      registers: [this.registry],
+      collect: async () => {
+        const count = await this.countLiveNodes?.().catch(() => undefined);
+        if (count !== undefined) this.liveNodes.set(count);
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** How to count live nodes at scrape time (the registry lives outside this module). */
+  countLiveNodesWith(count: () => Promise<number>): void {
+    this.countLiveNodes = count;
   }
 
   async exposition(): Promise<string> {

@@ -23,9 +23,12 @@ export class NodeHeartbeat {
     return this.options.intervalMs * HEARTBEATS_PER_TTL;
   }
 
-  /** Announce once (failures reported, not thrown) and keep announcing. */
-  async start(): Promise<void> {
-    await this.beat();
+  /**
+   * Announce now and then every interval. Nothing is awaited: a slow or unreachable registry must
+   * not delay serving, nor the signal handlers a caller installs right after starting.
+   */
+  start(): void {
+    void this.beat();
     this.timer = setInterval(() => {
       // Skip a beat rather than pile announces up behind a slow registry.
       if (!this.beating) void this.beat();

@@ -102,7 +102,7 @@ describe('ratelimiter CLI', () => {
 });
 
 describe('ratelimiter serve with bad settings', () => {
-  const cases = [
+  const cases: { args: string[]; env: Record<string, string>; names: string }[] = [
     { args: ['--port', '70000'], env: {}, names: '--port' },
     { args: [], env: { RATELIMITER_PORT: 'eighty' }, names: 'RATELIMITER_PORT' },
     { args: ['--redis', 'http://127.0.0.1:6379'], env: {}, names: '--redis' },

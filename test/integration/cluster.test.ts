@@ -3,6 +3,11 @@ import { PACKAGE_VERSION } from '../../src/config/version.js';
 import { RedisServer } from '../support/redis-server.js';
 import { ServiceProcess, eventually } from './support/service-process.js';
 
+/** A short pause to let a request reach the server; never used to wait for an outcome. */
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 interface DecisionBody {
   allowed: boolean;
   remaining: number;
@@ -49,6 +54,7 @@ describe('service nodes on one Redis', () => {
       expect(node).toMatchObject({ host: '127.0.0.1', store: 'redis', version: PACKAGE_VERSION });
       expect(Date.parse(String(node.lastHeartbeatAt))).not.toBeNaN();
     }
+    expect(await (await nodeA.fetch('/metrics')).text()).toMatch(/^ratelimiter_live_nodes 2$/m);
   });
 
   it('admits exactly the limit of 400 concurrent checks spread over both nodes', async () => {
@@ -85,6 +91,23 @@ describe('service nodes on one Redis', () => {
     await eventually(async () => (await nodeA.nodeIds()).includes('node-term'), 'node-term to be listed');
     expect(await leaving.stop('SIGTERM')).toBe(0);
     expect(await nodeA.nodeIds()).not.toContain('node-term');
+  });
+
+  it('finishes an in-flight check on SIGTERM, then exits 0', async () => {
+    const draining = await startNode('node-drain');
+    redis.pause();
+    try {
+      // Redis is frozen, so this check is held in flight inside the node.
+      const inFlight = draining.postJson('/v1/check', { key: `drain:${Date.now()}`, limit: 1, window: 60 });
+      await pause(150);
+      const exited = draining.stop('SIGTERM');
+      await pause(150);
+      redis.resume();
+      expect((await inFlight).status).toBe(200);
+      expect(await exited).toBe(0);
+    } finally {
+      redis.resume();
+    }
   });
 
   it('ages out a node killed with SIGKILL within its TTL', async () => {

@@ -60,7 +60,6 @@ export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> 
         // The registry shares the store's backend: when it is unreachable, say so like any store call.
         throw error instanceof RateLimiterError ? error : storeUnavailable(error);
       }
-      metrics.liveNodes.set(nodes.length);
       return { nodes };
     },
   );
