@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { SETTINGS, SettingError, resolveSettings } from '../../src/config/settings.js';
+import type { RawSetting, SettingSpec } from '../../src/config/settings.js';
+
+/** Raw settings as the CLI hands them over: by env var name, with where each came from. */
+function from(values: Record<string, RawSetting>) {
+  return (spec: SettingSpec): RawSetting => values[spec.env] ?? { text: undefined, from: 'default' };
+}
+
+describe('resolveSettings', () => {
+  it('has a default for everything that needs one', () => {
+    const settings = resolveSettings(from({}));
+    expect(settings).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      redisUrl: undefined,
+      adminToken: undefined,
+      apiToken: undefined,
+      keyPrefix: 'ratelimit:',
+      logLevel: 'info',
+      heartbeatMs: 5000,
+      storeTimeoutMs: 50,
+      shutdownTimeoutMs: 10_000,
+    });
+    expect(settings.nodeId).toMatch(/-\d+$/);
+  });
+
+  it('treats an empty value as unset', () => {
+    const settings = resolveSettings(from({ REDIS_URL: { text: '', from: 'env' } }));
+    expect(settings.redisUrl).toBeUndefined();
+  });
+
+  it('names the setting as the operator gave it: the env var or the flag', () => {
+    expect(() => resolveSettings(from({ RATELIMITER_PORT: { text: 'x', from: 'env' } }))).toThrow(
+      /^invalid setting RATELIMITER_PORT: /,
+    );
+    expect(() => resolveSettings(from({ RATELIMITER_PORT: { text: '-1', from: 'flag' } }))).toThrow(
+      /^invalid setting --port: /,
+    );
+    expect(() => resolveSettings(from({ REDIS_URL: { text: 'localhost:6379', from: 'env' } }))).toThrow(
+      SettingError,
+    );
+  });
+
+  it('declares every setting as an env var and a flag, each once', () => {
+    const envs = SETTINGS.map((spec) => spec.env);
+    const flags = SETTINGS.map((spec) => spec.flag.split(' ')[0]);
+    expect(new Set(envs).size).toBe(SETTINGS.length);
+    expect(new Set(flags).size).toBe(SETTINGS.length);
+    expect(flags.every((flag) => flag?.startsWith('--'))).toBe(true);
+  });
+
+  it('is documented in docs/configuration.md, every env var and flag', () => {
+    const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    for (const spec of SETTINGS) {
+      expect(doc).toContain(`\`${spec.env}\``);
+      expect(doc).toContain(`\`${spec.flag}\``);
+    }
+  });
+});
