@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { ALGORITHM_NAMES } from '../../core/algorithms/index.js';
@@ -56,6 +55,7 @@ export class RedisStore implements Store {
   private readonly timeoutMs: number;
   private readonly expiryGraceMs: number;
   private readonly clock: Clock | undefined;
+  private nextReady: Promise<void> | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.timeoutMs = options.timeoutMs ?? 50;
@@ -133,15 +133,22 @@ export class RedisStore implements Store {
    * Every failure becomes a StoreUnavailableError: the caller learns nothing about the counter.
    */
   private async bounded<T>(call: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
+    let expired = false;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
+        expired = true;
         reject(new StoreUnavailableError(`redis did not answer within ${this.timeoutMs}ms`));
       }, this.timeoutMs);
     });
+    const attempt = async (): Promise<T> => {
+      await this.whenReady();
+      // A caller that already had its timeout must not have its check run (and spend) later.
+      if (expired) throw new StoreUnavailableError('redis connected after the call timed out');
+      return call();
+    };
     try {
-      return await Promise.race([this.whenReady(deadline).then(call), timeout]);
+      return await Promise.race([attempt(), timeout]);
     } catch (error) {
       if (error instanceof StoreUnavailableError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
@@ -162,19 +169,21 @@ export class RedisStore implements Store {
     ];
   }
 
-  private async whenReady(deadline: number): Promise<void> {
+  /** Resolves when the client is ready; waiters share one listener however many calls wait. */
+  private whenReady(): Promise<void> {
     const { status } = this.client;
-    if (status === 'ready') return;
+    if (status === 'ready') return Promise.resolve();
     if (status === 'end' || status === 'close') {
-      throw new StoreUnavailableError('the redis connection is closed');
+      return Promise.reject(new StoreUnavailableError('the redis connection is closed'));
     }
     if (status === 'wait') void this.client.connect().catch(() => undefined);
-    const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
-    try {
-      await once(this.client, 'ready', { signal });
-    } catch {
-      throw new StoreUnavailableError(`redis is not connected (${this.client.status})`);
-    }
+    this.nextReady ??= new Promise<void>((resolve) => {
+      this.client.once('ready', () => {
+        this.nextReady = undefined;
+        resolve();
+      });
+    });
+    return this.nextReady;
   }
 }
 
