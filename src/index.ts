@@ -1,5 +1,5 @@
 export { RateLimiter } from './limiter.js';
-export type { RateLimiterOptions } from './limiter.js';
+export type { RateLimiterOptions, BatchDecision } from './limiter.js';
 export { MemoryStore } from './stores/memory/memory-store.js';
 export type { MemoryStoreOptions, MemoryStoreStats } from './stores/memory/memory-store.js';
 export { RedisStore } from './stores/redis/redis-store.js';

@@ -4,6 +4,12 @@ import { InvalidArgumentError } from './core/errors.js';
 import { validateCheck, validateCounterRef, validatePeek } from './core/validate.js';
 import type { Store } from './stores/store.js';
 
+/** The answer to an atomic batch: `allowed` only if every check was admitted (and then all were recorded). */
+export interface BatchDecision {
+  allowed: boolean;
+  results: Decision[];
+}
+
 export interface RateLimiterOptions {
   store: Store;
 }
@@ -32,6 +38,20 @@ export class RateLimiter {
     const checks = requests.map((request, index) => withIndex(index, () => validateCheck(request)));
     const outcomes = await this.store.checkMany(checks);
     return checks.map((check, index) => toDecision(check, outcomes[index] ?? missing(index)));
+  }
+
+  /**
+   * Several limits at once (per second AND per hour, per user AND per tenant): every check is
+   * admitted and recorded, or none is. The checks must address distinct counters. On Redis
+   * Cluster they must share one slot (use one key); otherwise InvalidArgumentError names `checks`.
+   */
+  async checkAll(requests: readonly CheckRequest[]): Promise<BatchDecision> {
+    const checks = requests.map((request, index) => withIndex(index, () => validateCheck(request)));
+    assertDistinctCounters(checks);
+    if (checks.length === 0) return { allowed: true, results: [] };
+    const outcomes = await this.store.checkAll(checks);
+    const results = checks.map((check, index) => toDecision(check, outcomes[index] ?? missing(index)));
+    return { allowed: results.every((decision) => decision.allowed), results };
   }
 
   /** The Decision a zero-cost check would give: spends nothing. */
@@ -67,4 +87,20 @@ function withIndex<T>(index: number, validate: () => T): T {
 
 function missing(index: number): never {
   throw new Error(`the store returned no outcome for check ${index}`);
+}
+
+/** Two checks of one counter in an atomic batch would each see the other's units as unspent. */
+function assertDistinctCounters(checks: readonly Check[]): void {
+  const seen = new Map<string, number>();
+  checks.forEach((check, index) => {
+    const id = JSON.stringify([check.key, check.algorithm, check.windowMs]);
+    const first = seen.get(id);
+    if (first !== undefined) {
+      throw new InvalidArgumentError(
+        `checks[${index}]`,
+        `checks[${index}] addresses the same counter as checks[${first}]; combine their costs into one check`,
+      );
+    }
+    seen.set(id, index);
+  });
 }

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RateLimiter, RedisStore, StoreUnavailableError } from '../../src/index.js';
+import { ALGORITHM_NAMES, RateLimiter, RedisStore, StoreUnavailableError } from '../../src/index.js';
 import { RedisServer } from '../support/redis-server.js';
 
 let server: RedisServer;
@@ -61,25 +61,37 @@ describe('RedisStore key layout and expiry', () => {
     expect(() => new RedisStore({ url: server.url, keyPrefix: 'bad{' })).toThrow(/prefix/);
   });
 
-  it('gives every key it writes a TTL of window + grace', async () => {
+  it('gives every key it writes a TTL no longer than its state can matter', async () => {
     await withLimiter({ keyPrefix: 'ttl-test:' }, async (limiter) => {
-      for (const window of ['50ms', '2s', '1h']) {
-        await limiter.check({ key: `ttl:${window}`, limit: 5, window, cost: 2 });
+      for (const algorithm of ALGORITHM_NAMES) {
+        for (const window of ['50ms', '2s', '1h']) {
+          await limiter.check({ key: `ttl:${window}`, limit: 5, window, cost: 2, algorithm });
+        }
       }
       const keys = await allKeys('ttl-test:*');
-      expect(keys).toHaveLength(6);
+      // Three windows per algorithm; the log has a :seq sibling.
+      expect(keys).toHaveLength(ALGORITHM_NAMES.length * 3 + 3);
       for (const key of keys) {
         const ttl = await admin.pttl(key);
-        const windowMs = Number(/:swl:(\d+)/.exec(key)?.[1]);
+        const [, algorithm, windowMs] = /:(swl|swc|fw|tb):(\d+)/.exec(key) ?? [];
+        // The counter's previous window still weighs for one more window.
+        const lifetime = (algorithm === 'swc' ? 2 : 1) * Number(windowMs) + 1000;
         expect(ttl, key).toBeGreaterThan(0);
-        expect(ttl, key).toBeLessThanOrEqual(windowMs + 1000);
+        expect(ttl, key).toBeLessThanOrEqual(lifetime);
       }
     });
   });
 
   it('leaves nothing behind once the window and grace have passed', async () => {
     await withLimiter({ keyPrefix: 'gone-test:', expiryGraceMs: 20 }, async (limiter) => {
-      for (let i = 0; i < 20; i++) await limiter.check({ key: `gone:${i % 4}`, limit: 100, window: '80ms' });
+      for (let i = 0; i < 20; i++) {
+        for (const algorithm of ALGORITHM_NAMES) {
+          await limiter.check({ key: `gone:${i % 4}`, limit: 100, window: '80ms', algorithm });
+        }
+      }
+      await limiter.checkAll(
+        ALGORITHM_NAMES.map((algorithm) => ({ key: 'gone:all', limit: 5, window: '60ms', algorithm })),
+      );
       await limiter.check({ key: 'gone:denied', limit: 1, window: '80ms' });
       await limiter.check({ key: 'gone:denied', limit: 1, window: '80ms' });
       await limiter.peek({ key: 'gone:peeked', limit: 1, window: '80ms' });
@@ -112,20 +124,80 @@ describe('RedisStore concurrency', () => {
     });
   });
 
-  it('admits exactly 500 of 2,000 concurrent checks from 8 connections', async () => {
+  const exact = ['sliding-window-log', 'fixed-window', 'token-bucket'] as const;
+  it.each(exact)('%s admits exactly 500 of 2,000 concurrent checks from 8 connections', async (algorithm) => {
     const stores = Array.from({ length: 8 }, () => new RedisStore({ url: server.url, timeoutMs: 5000 }));
     const limiters = stores.map((store) => new RateLimiter({ store }));
     try {
+      const key = `burst:2000:${algorithm}`;
+      // A long window: the token bucket refills nothing noticeable during the burst.
+      const check = { key, limit: 500, window: '1d', algorithm };
       const decisions = await Promise.all(
-        Array.from({ length: 2000 }, (_, i) =>
-          (limiters[i % 8] as RateLimiter).check({ key: 'burst:2000', limit: 500, window: 60 }),
-        ),
+        Array.from({ length: 2000 }, (_, i) => (limiters[i % 8] as RateLimiter).check(check)),
       );
       expect(decisions.filter((d) => d.allowed)).toHaveLength(500);
-      expect(await admin.zcard('ratelimit:{burst:2000}:swl:60000')).toBe(500);
+      expect((await (limiters[0] as RateLimiter).peek(check)).count).toBe(500);
     } finally {
       await Promise.all(limiters.map((limiter) => limiter.close()));
     }
+  });
+
+  it('never records part of an atomic batch under concurrency', async () => {
+    const stores = Array.from({ length: 4 }, () => new RedisStore({ url: server.url, timeoutMs: 5000 }));
+    const limiters = stores.map((store) => new RateLimiter({ store }));
+    try {
+      const key = 'burst:atomic';
+      // The tighter limit changes from batch to batch: whichever binds, no counter may run ahead.
+      const batches = Array.from({ length: 400 }, (_, i) => [
+        { key, limit: 120, window: '1d', cost: 1 + (i % 3) },
+        { key, limit: 150, window: '1h', algorithm: 'fixed-window' as const, cost: 2 - (i % 2) },
+        { key: 'burst:atomic:tenant', limit: 1000, window: '1d', algorithm: 'token-bucket' as const },
+      ]);
+      const answers = await Promise.all(
+        batches.map((batch, i) => (limiters[i % 4] as RateLimiter).checkAll(batch)),
+      );
+      const admitted = batches.filter((_, i) => answers[i]?.allowed);
+      const sum = (index: number) => admitted.reduce((total, batch) => total + (batch[index]?.cost ?? 1), 0);
+      const limiter = limiters[0] as RateLimiter;
+      expect((await limiter.peek({ key, limit: 120, window: '1d' })).count).toBe(sum(0));
+      expect((await limiter.peek({ key, limit: 150, window: '1h', algorithm: 'fixed-window' })).count).toBe(
+        sum(1),
+      );
+      expect(
+        (
+          await limiter.peek({
+            key: 'burst:atomic:tenant',
+            limit: 1000,
+            window: '1d',
+            algorithm: 'token-bucket',
+          })
+        ).count,
+      ).toBe(admitted.length);
+      expect(sum(0)).toBeLessThanOrEqual(120);
+      expect(sum(1)).toBeLessThanOrEqual(150);
+      expect(sum(0)).toBeGreaterThan(110);
+    } finally {
+      await Promise.all(limiters.map((limiter) => limiter.close()));
+    }
+  });
+});
+
+describe('RedisStore atomic batches', () => {
+  it('decides checks of different keys in one script on a single node', async () => {
+    await withLimiter({}, async (limiter) => {
+      const before = await commandCalls();
+      const batch = [
+        { key: 'atomic:user', limit: 1, window: 60 },
+        { key: 'atomic:tenant', limit: 5, window: 60, algorithm: 'fixed-window' as const },
+      ];
+      expect((await limiter.checkAll(batch)).allowed).toBe(true);
+      expect((await limiter.checkAll(batch)).allowed).toBe(false);
+      const after = await commandCalls();
+      expect(after.eval + after.evalsha - before.eval - before.evalsha).toBe(2);
+      expect(
+        (await limiter.peek({ key: 'atomic:tenant', limit: 5, window: 60, algorithm: 'fixed-window' })).count,
+      ).toBe(1);
+    });
   });
 });
 

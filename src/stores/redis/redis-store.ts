@@ -1,8 +1,9 @@
+import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { ALGORITHM_NAMES } from '../../core/algorithms/index.js';
+import { algorithmFor } from '../../core/algorithms/index.js';
 import type { Clock } from '../../core/clock.js';
-import { StoreUnavailableError } from '../../core/errors.js';
+import { InvalidArgumentError, StoreUnavailableError } from '../../core/errors.js';
 import type { Check, CounterRef, Outcome } from '../../core/types.js';
 import type { Store } from '../store.js';
 import { DEFAULT_KEY_PREFIX, counterKeys, validateKeyPrefix } from './keys.js';
@@ -81,14 +82,12 @@ export class RedisStore implements Store {
     } else {
       throw new RangeError('RedisStore needs a url or a client');
     }
-    defineScripts(this.client, ALGORITHM_NAMES);
+    defineScripts(this.client);
   }
 
   async check(check: Check): Promise<Outcome> {
-    const reply = await this.bounded(() =>
-      scriptCall(this.client, check.algorithm)(...this.scriptArgs(check)),
-    );
-    return parseOutcome(reply);
+    const reply = await this.bounded(() => scriptCall(this.client, 'check')(...this.checkArgs(check)));
+    return parseOutcomes(reply, 1)[0] as Outcome;
   }
 
   /** Independent checks in one round trip (a pipeline); on a cluster, one call per check, in parallel. */
@@ -99,14 +98,36 @@ export class RedisStore implements Store {
       const pipeline = this.client.pipeline();
       for (const check of checks) {
         // On a pipeline the call queues the command; its promise settles through exec().
-        void scriptCall(pipeline, check.algorithm)(...this.scriptArgs(check));
+        void scriptCall(pipeline, 'check')(...this.checkArgs(check));
       }
       return pipeline.exec();
     });
     return (results ?? []).map(([error, reply]) => {
       if (error) throw new StoreUnavailableError(`redis call failed: ${error.message}`, { cause: error });
-      return parseOutcome(reply);
+      return parseOutcomes(reply, 1)[0] as Outcome;
     });
+  }
+
+  /** One script for the whole batch: all recorded or none. On a cluster the keys must share a slot. */
+  async checkAll(checks: readonly Check[]): Promise<Outcome[]> {
+    if (checks.length === 0) return [];
+    const keys = checks.flatMap((check) => counterKeys(this.keyPrefix, check));
+    if (this.client.isCluster && new Set(keys.map((key) => calculateSlot(key))).size > 1) {
+      throw new InvalidArgumentError(
+        'checks',
+        'atomic checks on Redis Cluster must share one hash slot: use one key (its windows and algorithms may differ)',
+      );
+    }
+    const args = checks.flatMap((check) => [
+      algorithmFor(check.algorithm).shortName,
+      check.limit,
+      check.windowMs * 1000,
+      check.cost,
+    ]);
+    const reply = await this.bounded(() =>
+      scriptCall(this.client, 'check-all')(keys.length, ...keys, this.now(), this.expiryGraceMs, ...args),
+    );
+    return parseOutcomes(reply, checks.length);
   }
 
   async reset(counter: CounterRef): Promise<void> {
@@ -158,15 +179,23 @@ export class RedisStore implements Store {
     }
   }
 
-  private scriptArgs(check: Check): (string | number)[] {
+  private checkArgs(check: Check): (string | number)[] {
+    const keys = counterKeys(this.keyPrefix, check);
     return [
-      ...counterKeys(this.keyPrefix, check),
+      keys.length,
+      ...keys,
+      this.now(),
+      this.expiryGraceMs,
+      algorithmFor(check.algorithm).shortName,
       check.limit,
       check.windowMs * 1000,
       check.cost,
-      this.clock ? this.clock.nowUs() : '',
-      check.windowMs + this.expiryGraceMs,
     ];
+  }
+
+  /** The script's time: explicit under an injected clock, else "" so the script reads Redis TIME. */
+  private now(): number | string {
+    return this.clock ? this.clock.nowUs() : '';
   }
 
   /** Resolves when the client is ready; waiters share one listener however many calls wait. */
@@ -187,15 +216,20 @@ export class RedisStore implements Store {
   }
 }
 
-function parseOutcome(reply: unknown): Outcome {
-  if (!Array.isArray(reply) || reply.length < 4 || !reply.every((value) => typeof value === 'number')) {
+/** Four integers per check: allowed (1|0), count, retry after (µs), reset after (µs). */
+function parseOutcomes(reply: unknown, checks: number): Outcome[] {
+  if (
+    !Array.isArray(reply) ||
+    reply.length !== checks * 4 ||
+    !reply.every((value) => typeof value === 'number')
+  ) {
     throw new StoreUnavailableError(`unexpected script reply: ${JSON.stringify(reply)}`);
   }
-  const [allowed, count, retryAfterUs, resetAfterUs] = reply;
-  return {
-    allowed: allowed === 1,
-    count: count ?? 0,
-    retryAfterUs: retryAfterUs ?? 0,
-    resetAfterUs: resetAfterUs ?? 0,
-  };
+  const values = reply;
+  return Array.from({ length: checks }, (_, i) => ({
+    allowed: values[i * 4] === 1,
+    count: values[i * 4 + 1] ?? 0,
+    retryAfterUs: values[i * 4 + 2] ?? 0,
+    resetAfterUs: values[i * 4 + 3] ?? 0,
+  }));
 }
