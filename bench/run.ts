@@ -4,10 +4,13 @@
  * the cheapest atomic write, so the ratio shows what the script costs beyond a round trip.
  */
 import { cpus } from 'node:os';
+import { Redis } from 'ioredis';
 import { ALGORITHM_NAMES, MemoryStore, RateLimiter, RedisStore } from '../src/index.js';
 import type { AlgorithmName } from '../src/index.js';
 import { RedisServer } from '../test/support/redis-server.js';
+import { printAccuracy } from './accuracy.js';
 import { closedLoop, printTable } from './harness.js';
+import { printMemoryPerKey } from './memory.js';
 import type { LoadResult } from './harness.js';
 
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 3000);
@@ -68,6 +71,8 @@ async function benchRedis(): Promise<void> {
       }
     }
     printTable(`RedisStore (one connection, redis-server ${server.port} on loopback)`, rows, baseline);
+    if (!(client instanceof Redis)) throw new Error('the bench starts a single node');
+    await printMemoryPerKey(limiter, client);
   } finally {
     await limiter.close();
     await server.stop();
@@ -80,3 +85,4 @@ console.log(
 );
 await benchMemory();
 await benchRedis();
+printAccuracy();
