@@ -2,6 +2,8 @@ import type { Check, CheckRequest, Decision, PeekRequest, ResetRequest } from '.
 import { toDecision } from './core/types.js';
 import { InvalidArgumentError } from './core/errors.js';
 import { validateCheck, validateCounterRef, validatePeek } from './core/validate.js';
+import { FailurePolicy } from './failure-policy.js';
+import type { FailurePolicyOptions } from './failure-policy.js';
 import type { Store } from './stores/store.js';
 
 /** The answer to an atomic batch: `allowed` only if every check was admitted (and then all were recorded). */
@@ -12,6 +14,11 @@ export interface BatchDecision {
 
 export interface RateLimiterOptions {
   store: Store;
+  /**
+   * What to do when the store cannot answer in time. Default `closed`: throw
+   * StoreUnavailableError. See FailurePolicy for `open` and `local`.
+   */
+  failurePolicy?: FailurePolicy | FailurePolicyOptions;
 }
 
 /**
@@ -20,9 +27,12 @@ export interface RateLimiterOptions {
  */
 export class RateLimiter {
   readonly store: Store;
+  readonly failurePolicy: FailurePolicy;
 
   constructor(options: RateLimiterOptions) {
     this.store = options.store;
+    const policy = options.failurePolicy ?? { mode: 'closed' };
+    this.failurePolicy = policy instanceof FailurePolicy ? policy : new FailurePolicy(policy);
   }
 
   /** Spend `cost` units (default 1) if the limit allows it; a denied check records nothing. */
@@ -36,8 +46,10 @@ export class RateLimiter {
    */
   async checkMany(requests: readonly CheckRequest[]): Promise<Decision[]> {
     const checks = requests.map((request, index) => withIndex(index, () => validateCheck(request)));
-    const outcomes = await this.store.checkMany(checks);
-    return checks.map((check, index) => toDecision(check, outcomes[index] ?? missing(index)));
+    return this.failurePolicy.guard(checks, false, async () => {
+      const outcomes = await this.store.checkMany(checks);
+      return checks.map((check, index) => toDecision(check, outcomes[index] ?? missing(index)));
+    });
   }
 
   /**
@@ -49,8 +61,10 @@ export class RateLimiter {
     const checks = requests.map((request, index) => withIndex(index, () => validateCheck(request)));
     assertDistinctCounters(checks);
     if (checks.length === 0) return { allowed: true, results: [] };
-    const outcomes = await this.store.checkAll(checks);
-    const results = checks.map((check, index) => toDecision(check, outcomes[index] ?? missing(index)));
+    const results = await this.failurePolicy.guard(checks, true, async () => {
+      const outcomes = await this.store.checkAll(checks);
+      return checks.map((check, index) => toDecision(check, outcomes[index] ?? missing(index)));
+    });
     return { allowed: results.every((decision) => decision.allowed), results };
   }
 
@@ -65,11 +79,14 @@ export class RateLimiter {
   }
 
   async close(): Promise<void> {
-    await this.store.close();
+    await Promise.all([this.store.close(), this.failurePolicy.close()]);
   }
 
   private async decide(check: Check): Promise<Decision> {
-    return toDecision(check, await this.store.check(check));
+    const [decision] = await this.failurePolicy.guard([check], false, async () => [
+      toDecision(check, await this.store.check(check)),
+    ]);
+    return decision ?? missing(0);
   }
 }
 
