@@ -1,17 +1,21 @@
 import { once } from 'node:events';
-import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { ALGORITHM_NAMES } from '../../core/algorithms/index.js';
 import type { Clock } from '../../core/clock.js';
 import { StoreUnavailableError } from '../../core/errors.js';
 import type { Check, CounterRef, Outcome } from '../../core/types.js';
 import type { Store } from '../store.js';
+import { checkEachKeyInOrder } from './cluster-batch.js';
+import { createRedisClient } from './connect.js';
 import { DEFAULT_KEY_PREFIX, counterKeys, validateKeyPrefix } from './keys.js';
 import { defineScripts, scriptCall } from './scripts.js';
 import type { RedisClient } from './scripts.js';
 
 export interface RedisStoreOptions {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://...`. Ignored when `client` is given. */
+  /**
+   * `redis://[user:password@]host:port[/db]`, `rediss://...`, `redis+cluster://h1:p1,h2:p2` or
+   * `redis+sentinel://h1:p1,h2:p2/<master>` (see parseRedisUrl). Ignored when `client` is given.
+   */
   url?: string;
   /** An existing ioredis client (Redis or Cluster). The store does not close a client it did not create. */
   client?: RedisClient;
@@ -71,10 +75,11 @@ export class RedisStore implements Store {
       this.client = options.client;
       this.ownsClient = false;
     } else if (options.url !== undefined) {
-      this.client = new Redis(options.url, {
-        ...boundedClientOptions(this.timeoutMs),
-        ...options.redisOptions,
-      });
+      this.client = createRedisClient(
+        options.url,
+        { ...boundedClientOptions(this.timeoutMs), ...options.redisOptions },
+        this.timeoutMs,
+      );
       this.ownsClient = true;
       // Errors surface on the calls; without a listener ioredis would log each reconnect failure.
       this.client.on('error', () => undefined);
@@ -91,10 +96,10 @@ export class RedisStore implements Store {
     return parseOutcome(reply);
   }
 
-  /** Independent checks in one round trip (a pipeline); on a cluster, one call per check, in parallel. */
+  /** Independent checks in one round trip (a pipeline); on a cluster, one call per check (see checkEachKeyInOrder). */
   async checkMany(checks: readonly Check[]): Promise<Outcome[]> {
     if (checks.length === 0) return [];
-    if (this.client.isCluster) return Promise.all(checks.map((check) => this.check(check)));
+    if (this.client.isCluster) return checkEachKeyInOrder(checks, (check) => this.check(check));
     const results = await this.bounded(() => {
       const pipeline = this.client.pipeline();
       for (const check of checks) {
