@@ -60,6 +60,8 @@ export class RedisStore implements Store {
   private readonly timeoutMs: number;
   private readonly expiryGraceMs: number;
   private readonly clock: Clock | undefined;
+  /** Set by close(): a closing Cluster sits in "disconnecting" for a while, which looks transient. */
+  private closed = false;
 
   constructor(options: RedisStoreOptions) {
     this.timeoutMs = options.timeoutMs ?? 50;
@@ -129,6 +131,7 @@ export class RedisStore implements Store {
     } catch {
       // Unreachable or slow: drop the connection instead of waiting.
     } finally {
+      this.closed = true;
       this.client.disconnect();
     }
   }
@@ -170,7 +173,7 @@ export class RedisStore implements Store {
   private async whenReady(deadline: number): Promise<void> {
     const { status } = this.client;
     if (status === 'ready') return;
-    if (status === 'end' || status === 'close') {
+    if (status === 'end' || status === 'close' || this.closed) {
       throw new StoreUnavailableError('the redis connection is closed');
     }
     if (status === 'wait') void this.client.connect().catch(() => undefined);
