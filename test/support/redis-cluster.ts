@@ -20,13 +20,15 @@ export interface ClusterNodeInfo {
 /** Poll `probe` until it returns a value other than undefined, or throw after timeoutMs. */
 export async function pollUntil<T>(
   what: string,
-  probe: () => Promise<T | undefined>,
+  probe: () => Promise<T | undefined> | T | undefined,
   timeoutMs: number,
   intervalMs = 50,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await probe().catch(() => undefined);
+    const value = await Promise.resolve()
+      .then(probe)
+      .catch(() => undefined);
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs}ms`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

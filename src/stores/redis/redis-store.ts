@@ -62,6 +62,8 @@ export class RedisStore implements Store {
   private readonly clock: Clock | undefined;
   /** Set by close(): a closing Cluster sits in "disconnecting" for a while, which looks transient. */
   private closed = false;
+  /** One 'ready' listener shared by every waiting call: a burst of calls while connecting would trip MaxListeners. */
+  private readyWaiter: Promise<unknown> | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.timeoutMs = options.timeoutMs ?? 50;
@@ -170,6 +172,13 @@ export class RedisStore implements Store {
     ];
   }
 
+  private nextReady(): Promise<unknown> {
+    this.readyWaiter ??= once(this.client, 'ready').finally(() => {
+      this.readyWaiter = undefined;
+    });
+    return this.readyWaiter;
+  }
+
   private async whenReady(deadline: number): Promise<void> {
     const { status } = this.client;
     if (status === 'ready') return;
@@ -178,8 +187,11 @@ export class RedisStore implements Store {
     }
     if (status === 'wait') void this.client.connect().catch(() => undefined);
     const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+    const expired = once(signal, 'abort').then(() => {
+      throw new Error('deadline passed');
+    });
     try {
-      await once(this.client, 'ready', { signal });
+      await Promise.race([this.nextReady(), expired]);
     } catch {
       throw new StoreUnavailableError(`redis is not connected (${this.client.status})`);
     }
