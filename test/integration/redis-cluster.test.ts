@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimiter, RedisStore, StoreUnavailableError } from '../../src/index.js';
-import { RedisClusterHarness, pollUntil } from '../support/redis-cluster.js';
-import { Traffic, recoveryMs, tally } from '../support/traffic.js';
+import { RedisClusterHarness } from '../support/redis-cluster.js';
+import { Traffic, measureFault, tally } from '../support/traffic.js';
 
 /**
  * RedisStore on a real 3-master cluster with replicas: exactness under concurrency, keys spread over
@@ -89,16 +89,11 @@ describe('RedisStore on a Redis Cluster', () => {
     await Promise.all([source.port, target.port].map((port) => cluster.command(port, 'CONFIG', 'RESETSTAT')));
 
     const traffic = new Traffic(clients, 16, () => check);
-    await pollUntil('traffic flowing', () => (traffic.records.length > 200 ? true : undefined), 5000);
+    await traffic.flowing();
     const migrationAt = Date.now();
     await cluster.migrateSlot(slot, target.port);
     const migrationMs = Date.now() - migrationAt;
-    const callsBefore = traffic.records.length;
-    await pollUntil(
-      'traffic after',
-      () => (traffic.records.length > callsBefore + 200 ? true : undefined),
-      5000,
-    );
+    await traffic.flowing();
     const records = await traffic.stop();
 
     const counts = tally(records);
@@ -133,34 +128,21 @@ describe('RedisStore on a Redis Cluster', () => {
       limit: 1e6,
       window: 60,
     }));
-    await pollUntil('traffic flowing', () => (traffic.records.length > 200 ? true : undefined), 5000);
+    await traffic.flowing();
 
     const [victim] = byMaster.keys();
     if (victim === undefined) throw new Error('no master');
     const victimKeys = new Set(byMaster.get(victim));
-    const killedAt = Date.now();
-    const promoted = await cluster.killMasterAndWaitForFailover(victim);
-    const promotedMs = Date.now() - killedAt;
-    await pollUntil(
-      'a success on the failed shard',
-      () =>
-        traffic.records.some(
-          (r) => victimKeys.has(r.key) && r.startedAt > killedAt + promotedMs && r.outcome === 'allowed',
-        )
-          ? true
-          : undefined,
-      10_000,
+    const report = await measureFault(
+      traffic,
+      () => cluster.killMasterAndWaitForFailover(victim),
+      victimKeys,
     );
-    const records = await traffic.stop();
-
-    const failed = records.filter((r) => r.outcome === 'error' && r.finishedAt >= killedAt);
-    const onOtherShards = failed.filter((r) => !victimKeys.has(r.key)).length;
-    const recovery = recoveryMs(records, killedAt, victimKeys);
-    console.info(
-      `failover: ${JSON.stringify({ promoted, promotedMs, recoveryMs: recovery, calls: records.length, errors: failed.length, onOtherShards })}`,
-    );
+    const onOtherShards = report.failed.filter((r) => !victimKeys.has(r.key)).length;
+    const { failed, ...figures } = report;
+    console.info(`cluster failover: ${JSON.stringify({ ...figures, errors: failed.length, onOtherShards })}`);
     for (const { error } of failed) expect(error).toBeInstanceOf(StoreUnavailableError);
-    expect(recovery).toBeLessThan(10_000);
+    expect(report.recoveryMs).toBeLessThan(10_000);
 
     // Afterwards every key answers again on the same clients: nothing was restarted.
     const after = await Promise.all(

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
+import { AdminConnections, pollUntil } from './admin.js';
 import { RedisServer, freePort } from './redis-server.js';
 
 const run = promisify(execFile);
@@ -17,31 +17,13 @@ export interface ClusterNodeInfo {
   slots: [number, number][];
 }
 
-/** Poll `probe` until it returns a value other than undefined, or throw after timeoutMs. */
-export async function pollUntil<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await Promise.resolve()
-      .then(probe)
-      .catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs}ms`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 /**
  * A real Redis Cluster of 3 masters with one replica each: six redis-server processes on free
  * loopback ports, each with its own directory (nodes.conf), joined by `redis-cli --cluster create`.
  * Every process is stopped by PID in stop(); the machine's own Redis is never touched.
  */
 export class RedisClusterHarness {
-  private readonly admins = new Map<number, Redis>();
+  private readonly admin = new AdminConnections();
 
   private constructor(
     readonly servers: RedisServer[],
@@ -77,16 +59,9 @@ export class RedisClusterHarness {
       .join(',')}`;
   }
 
-  /** One command on one node, over a connection kept per node (and remade after the node restarts). */
+  /** One command on one node. */
   async command(port: number, ...args: (string | number)[]): Promise<unknown> {
-    let admin = this.admins.get(port);
-    if (!admin || admin.status === 'end') {
-      admin = new Redis({ port, host: '127.0.0.1', retryStrategy: () => null, commandTimeout: 2000 });
-      admin.on('error', () => undefined);
-      this.admins.set(port, admin);
-    }
-    const [name = '', ...rest] = args;
-    return admin.call(String(name), ...rest);
+    return this.admin.command(port, ...args);
   }
 
   /** The cluster as one node sees it. */
@@ -214,8 +189,7 @@ export class RedisClusterHarness {
 
   /** Stop every node by PID and drop the admin connections. */
   async stop(): Promise<void> {
-    for (const admin of this.admins.values()) admin.disconnect();
-    this.admins.clear();
+    this.admin.close();
     await Promise.all(this.servers.map((server) => server.stop()));
   }
 }

@@ -1,7 +1,9 @@
 import type { CheckRequest, RateLimiter } from '../../src/index.js';
+import { pollUntil } from './admin.js';
 
 /** One check as the traffic saw it. */
 export interface CallRecord {
+  worker: number;
   key: string;
   startedAt: number;
   finishedAt: number;
@@ -25,7 +27,7 @@ export class Traffic {
     nextCheck: (worker: number) => CheckRequest,
   ) {
     this.loops = Array.from({ length: workers }, (_, worker) =>
-      this.loop(limiters[worker % limiters.length], () => nextCheck(worker)),
+      this.loop(worker, limiters[worker % limiters.length], () => nextCheck(worker)),
     );
   }
 
@@ -36,21 +38,34 @@ export class Traffic {
     return this.records;
   }
 
-  private async loop(limiter: RateLimiter | undefined, nextCheck: () => CheckRequest): Promise<void> {
+  /** Resolves once `calls` more calls have been answered, so a fault meets traffic in flight. */
+  async flowing(calls = 200): Promise<void> {
+    const target = this.records.length + calls;
+    await pollUntil('traffic flowing', () => (this.records.length >= target ? true : undefined), 5000);
+  }
+
+  /** True once every worker has had a call that started after `time` and succeeded. */
+  everyWorkerSucceededSince(time: number): boolean {
+    const recovered = new Set(
+      this.records.filter((r) => r.startedAt > time && r.outcome !== 'error').map((r) => r.worker),
+    );
+    return recovered.size === this.loops.length;
+  }
+
+  private async loop(
+    worker: number,
+    limiter: RateLimiter | undefined,
+    nextCheck: () => CheckRequest,
+  ): Promise<void> {
     if (!limiter) throw new Error('traffic needs at least one limiter');
     while (this.running) {
       const check = nextCheck();
-      const startedAt = Date.now();
+      const call = { worker, key: check.key, startedAt: Date.now() };
       try {
         const { allowed } = await limiter.check(check);
-        this.records.push({
-          key: check.key,
-          startedAt,
-          finishedAt: Date.now(),
-          outcome: allowed ? 'allowed' : 'denied',
-        });
+        this.records.push({ ...call, finishedAt: Date.now(), outcome: allowed ? 'allowed' : 'denied' });
       } catch (error) {
-        this.records.push({ key: check.key, startedAt, finishedAt: Date.now(), outcome: 'error', error });
+        this.records.push({ ...call, finishedAt: Date.now(), outcome: 'error', error });
         // A failing store answers at once; yield so the loop does not starve the event loop.
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -66,8 +81,9 @@ export function tally(records: readonly CallRecord[]): Record<CallRecord['outcom
 }
 
 /**
- * How long callers of the given keys saw the fault: from `faultAt` to the first success that
- * started after the last error (0 when nothing failed).
+ * How long callers of the given keys saw the fault: from `faultAt` until every worker's first
+ * success after its last error on those keys (0 when nothing failed; Infinity when a worker never
+ * recovered).
  */
 export function recoveryMs(
   records: readonly CallRecord[],
@@ -75,10 +91,50 @@ export function recoveryMs(
   keys: ReadonlySet<string>,
 ): number {
   const affected = records.filter((r) => keys.has(r.key) && r.finishedAt >= faultAt);
-  const lastError = Math.max(...affected.filter((r) => r.outcome === 'error').map((r) => r.finishedAt));
-  if (!Number.isFinite(lastError)) return 0;
-  const firstSuccess = affected
-    .filter((r) => r.outcome !== 'error' && r.startedAt >= lastError)
-    .reduce((first, r) => Math.min(first, r.finishedAt), Number.POSITIVE_INFINITY);
-  return firstSuccess - faultAt;
+  let recoveredAt = faultAt;
+  for (const worker of new Set(affected.map((r) => r.worker))) {
+    const own = affected.filter((r) => r.worker === worker);
+    const lastError = Math.max(...own.filter((r) => r.outcome === 'error').map((r) => r.finishedAt));
+    if (!Number.isFinite(lastError)) continue;
+    const firstSuccess = own.find((r) => r.outcome !== 'error' && r.startedAt >= lastError);
+    recoveredAt = Math.max(recoveredAt, firstSuccess?.finishedAt ?? Number.POSITIVE_INFINITY);
+  }
+  return recoveredAt - faultAt;
+}
+
+/** A fault as the callers saw it. */
+export interface FaultReport {
+  /** From the fault until `fault()` resolved (for a failover: until the replica was promoted). */
+  faultMs: number;
+  recoveryMs: number;
+  calls: number;
+  /** Calls that failed after the fault began. */
+  failed: CallRecord[];
+}
+
+/**
+ * Inject a fault into running traffic and measure it from the callers' side: `fault` resolves
+ * when the servers are whole again; traffic then runs until every worker has succeeded once more,
+ * and stops.
+ */
+export async function measureFault(
+  traffic: Traffic,
+  fault: () => Promise<unknown>,
+  affectedKeys: ReadonlySet<string>,
+): Promise<FaultReport> {
+  const faultAt = Date.now();
+  await fault();
+  const faultMs = Date.now() - faultAt;
+  await pollUntil(
+    'every worker answered again',
+    () => traffic.everyWorkerSucceededSince(faultAt + faultMs) || undefined,
+    10_000,
+  );
+  const records = await traffic.stop();
+  return {
+    faultMs,
+    recoveryMs: recoveryMs(records, faultAt, affectedKeys),
+    calls: records.length,
+    failed: records.filter((r) => r.outcome === 'error' && r.finishedAt >= faultAt),
+  };
 }
