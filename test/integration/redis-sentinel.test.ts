@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimiter, RedisStore, StoreUnavailableError } from '../../src/index.js';
 import { RedisSentinelHarness } from '../support/redis-sentinel.js';
-import { Traffic, measureFault } from '../support/traffic.js';
+import { measureFault, trafficOverKeys } from '../support/traffic.js';
 
 describe('RedisStore under Sentinel', () => {
   let sentinel: RedisSentinelHarness;
@@ -23,12 +23,7 @@ describe('RedisStore under Sentinel', () => {
       return limiter;
     });
     const keys = Array.from({ length: 8 }, (_, i) => `sentinel:${process.pid}:${Date.now()}:${i}`);
-    let next = 0;
-    const traffic = new Traffic(clients, 8, () => ({
-      key: keys[next++ % keys.length] ?? '',
-      limit: 1e6,
-      window: 60,
-    }));
+    const traffic = trafficOverKeys(clients, 8, keys);
     await traffic.flowing();
 
     const report = await measureFault(traffic, () => sentinel.killMasterAndWaitForFailover(), new Set(keys));

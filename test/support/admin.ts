@@ -22,11 +22,19 @@ export async function pollUntil<T>(
 export class AdminConnections {
   private readonly byPort = new Map<number, Redis>();
 
+  constructor(private readonly password?: string) {}
+
   /** One command on one server, over a connection kept per port (and remade after a restart). */
   async command(port: number, ...args: (string | number)[]): Promise<unknown> {
     let connection = this.byPort.get(port);
     if (!connection || connection.status === 'end') {
-      connection = new Redis({ port, host: '127.0.0.1', retryStrategy: () => null, commandTimeout: 2000 });
+      connection = new Redis({
+        port,
+        host: '127.0.0.1',
+        retryStrategy: () => null,
+        commandTimeout: 2000,
+        ...(this.password === undefined ? {} : { password: this.password }),
+      });
       connection.on('error', () => undefined);
       this.byPort.set(port, connection);
     }

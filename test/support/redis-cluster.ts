@@ -23,25 +23,42 @@ export interface ClusterNodeInfo {
  * Every process is stopped by PID in stop(); the machine's own Redis is never touched.
  */
 export class RedisClusterHarness {
-  private readonly admin = new AdminConnections();
+  private readonly admin: AdminConnections;
 
   private constructor(
     readonly servers: RedisServer[],
     readonly nodeTimeoutMs: number,
-  ) {}
+    private readonly password: string | undefined,
+  ) {
+    this.admin = new AdminConnections(password);
+  }
 
   /** Start and join the cluster; resolves once every node reports cluster_state:ok and replicas are in sync. */
-  static async start(options: { nodeTimeoutMs?: number } = {}): Promise<RedisClusterHarness> {
-    const nodeTimeoutMs = options.nodeTimeoutMs ?? 1000;
+  /** With `password`, every node requires it (clients, replication and the URL alike). */
+  static async start(
+    options: { nodeTimeoutMs?: number; password?: string } = {},
+  ): Promise<RedisClusterHarness> {
+    const { nodeTimeoutMs = 1000, password } = options;
     const servers: RedisServer[] = [];
-    const cluster = new RedisClusterHarness(servers, nodeTimeoutMs);
+    const cluster = new RedisClusterHarness(servers, nodeTimeoutMs, password);
     try {
       // One at a time: each server holds its ports before the next free port is asked for.
-      for (let i = 0; i < 6; i++) servers.push(await RedisServer.start(await clusterNodeArgs(nodeTimeoutMs)));
+      for (let i = 0; i < 6; i++) {
+        const server = await RedisServer.start(await clusterNodeArgs(nodeTimeoutMs));
+        servers.push(server);
+        await cluster.requirePassword(server.port);
+      }
       await run(
         'redis-cli',
         ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '1'],
-        { timeout: 20_000, env: { ...process.env, REDISCLI_CLUSTER_YES: '1' } },
+        {
+          timeout: 20_000,
+          env: {
+            ...process.env,
+            REDISCLI_CLUSTER_YES: '1',
+            ...(password === undefined ? {} : { REDISCLI_AUTH: password }),
+          },
+        },
       );
       await cluster.waitUntilHealthy(15_000);
       return cluster;
@@ -53,7 +70,8 @@ export class RedisClusterHarness {
 
   /** A `redis+cluster://` URL naming the first two nodes as seeds; the rest are discovered. */
   get url(): string {
-    return `redis+cluster://${this.servers
+    const credentials = this.password === undefined ? '' : `:${encodeURIComponent(this.password)}@`;
+    return `redis+cluster://${credentials}${this.servers
       .slice(0, 2)
       .map((s) => `127.0.0.1:${s.port}`)
       .join(',')}`;
@@ -152,6 +170,21 @@ export class RedisClusterHarness {
   /** Start a killed node again; it rejoins (from its nodes.conf) as a replica of whoever took over. */
   async restartNode(port: number): Promise<void> {
     await this.server(port).restart();
+    await this.requirePassword(port);
+  }
+
+  /**
+   * Turn the password on once the node is up (RedisServer's readiness probe is an unauthenticated
+   * PING); replicas use it towards their masters too.
+   */
+  private async requirePassword(port: number): Promise<void> {
+    if (this.password === undefined) return;
+    const open = new AdminConnections();
+    try {
+      await open.command(port, 'CONFIG', 'SET', 'masterauth', this.password, 'requirepass', this.password);
+    } finally {
+      open.close();
+    }
   }
 
   /**
@@ -168,7 +201,19 @@ export class RedisClusterHarness {
     for (;;) {
       const keys = (await this.command(source.port, 'CLUSTER', 'GETKEYSINSLOT', slot, 100)) as string[];
       if (keys.length === 0) break;
-      await this.command(source.port, 'MIGRATE', '127.0.0.1', target.port, '', 0, 5000, 'KEYS', ...keys);
+      const auth = this.password === undefined ? [] : ['AUTH', this.password];
+      await this.command(
+        source.port,
+        'MIGRATE',
+        '127.0.0.1',
+        target.port,
+        '',
+        0,
+        5000,
+        ...auth,
+        'KEYS',
+        ...keys,
+      );
     }
     // Keys now live on the target while the source still owns the slot: every call is ASKed over.
     await new Promise((resolve) => setTimeout(resolve, holdMs));

@@ -4,11 +4,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdminConnections, pollUntil } from './admin.js';
-import { RedisServer, freePort, waitForPong } from './redis-server.js';
+import { RedisServer, freePort } from './redis-server.js';
 
 const MASTER_NAME = 'main';
 /** Replicas sync at once (diskless, no delay) instead of after Redis's default 5 s. */
 const FAST_SYNC = ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0'];
+
+export interface SentinelHarnessOptions {
+  /** Required by the master and the replica (and used between them). */
+  password?: string;
+  /** Required by the sentinel itself. */
+  sentinelPassword?: string;
+}
 
 /**
  * Redis under Sentinel: a master, one replica and one sentinel (quorum 1, master down after
@@ -16,94 +23,66 @@ const FAST_SYNC = ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', 
  * `redis-server <config> --sentinel`; it needs a writable config file, so it gets its own dir.
  */
 export class RedisSentinelHarness {
-  private readonly admin = new AdminConnections();
+  private readonly nodes: AdminConnections;
+  private readonly sentinels: AdminConnections;
+  private sentinel: ChildProcess | undefined;
+  readonly sentinelPort: number;
+  private readonly sentinelDir = mkdtempSync(join(tmpdir(), 'ratelimiter-sentinel-'));
 
   private constructor(
     readonly master: RedisServer,
     readonly replica: RedisServer,
-    private readonly sentinel: ChildProcess,
-    readonly sentinelPort: number,
-    private readonly sentinelDir: string,
-  ) {}
+    sentinelPort: number,
+    private readonly options: SentinelHarnessOptions,
+  ) {
+    this.sentinelPort = sentinelPort;
+    this.nodes = new AdminConnections(options.password);
+    this.sentinels = new AdminConnections(options.sentinelPassword);
+  }
 
-  static async start(): Promise<RedisSentinelHarness> {
+  static async start(options: SentinelHarnessOptions = {}): Promise<RedisSentinelHarness> {
     const master = await RedisServer.start(FAST_SYNC);
     const replica = await RedisServer.start([...FAST_SYNC, '--replicaof', '127.0.0.1', String(master.port)]);
-    const admin = new AdminConnections();
-    const dir = mkdtempSync(join(tmpdir(), 'ratelimiter-sentinel-'));
+    const harness = new RedisSentinelHarness(master, replica, await freePort(), options);
     try {
+      await harness.requirePassword();
       // The sentinel learns the replica from the master's INFO: start it once the replica is linked.
       await pollUntil(
         'replica in sync',
         async () =>
-          String(await admin.command(replica.port, 'INFO', 'replication')).includes('master_link_status:up')
+          String(await harness.nodes.command(replica.port, 'INFO', 'replication')).includes(
+            'master_link_status:up',
+          )
             ? true
             : undefined,
         10_000,
       );
-      const port = await freePort();
-      const config = join(dir, 'sentinel.conf');
-      writeFileSync(
-        config,
-        [
-          `port ${port}`,
-          'bind 127.0.0.1',
-          `dir ${dir}`,
-          `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${master.port} 1`,
-          `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
-          `sentinel failover-timeout ${MASTER_NAME} 5000`,
-          '',
-        ].join('\n'),
-      );
-      const sentinel = spawn('redis-server', [config, '--sentinel'], { stdio: 'ignore' });
-      const harness = new RedisSentinelHarness(master, replica, sentinel, port, dir);
-      const exited = new Promise<never>((_, reject) => {
-        sentinel.once('exit', (code) => {
-          reject(new Error(`redis sentinel on port ${port} exited with ${code}`));
-        });
-      });
-      exited.catch(() => undefined);
-      try {
-        await Promise.race([waitForPong(port), exited]);
-        await pollUntil(
-          'sentinel knows the replica',
-          async () =>
-            ((await harness.command(port, 'SENTINEL', 'REPLICAS', MASTER_NAME)) as unknown[]).length > 0
-              ? true
-              : undefined,
-          10_000,
-        );
-      } catch (error) {
-        await harness.stop();
-        throw error;
-      }
+      await harness.startSentinel();
       return harness;
     } catch (error) {
-      rmSync(dir, { recursive: true, force: true });
-      await Promise.all([master.stop(), replica.stop()]);
+      await harness.stop();
       throw error;
-    } finally {
-      admin.close();
     }
   }
 
+  /** `redis+sentinel://` with the data nodes' password and the sentinel's, when set. */
   get url(): string {
-    return `redis+sentinel://127.0.0.1:${this.sentinelPort}/${MASTER_NAME}`;
-  }
-
-  async command(port: number, ...args: (string | number)[]): Promise<unknown> {
-    return this.admin.command(port, ...args);
+    const { password, sentinelPassword } = this.options;
+    const credentials = password === undefined ? '' : `:${encodeURIComponent(password)}@`;
+    const query =
+      sentinelPassword === undefined ? '' : `?sentinelPassword=${encodeURIComponent(sentinelPassword)}`;
+    return `redis+sentinel://${credentials}127.0.0.1:${this.sentinelPort}/${MASTER_NAME}${query}`;
   }
 
   /** The master's port as the sentinel reports it. */
   async masterPort(): Promise<number> {
-    const [, port] = (await this.command(
+    const reply = await this.sentinels.command(
       this.sentinelPort,
       'SENTINEL',
       'GET-MASTER-ADDR-BY-NAME',
       MASTER_NAME,
-    )) as string[];
-    return Number(port);
+    );
+    return Number((reply as string[])[1]);
   }
 
   /** SIGKILL the master; resolves once the sentinel has promoted the replica. */
@@ -113,7 +92,9 @@ export class RedisSentinelHarness {
       'sentinel failover',
       async () => {
         if ((await this.masterPort()) !== this.replica.port) return undefined;
-        return String(await this.command(this.replica.port, 'ROLE')).startsWith('master') ? true : undefined;
+        return String(await this.nodes.command(this.replica.port, 'ROLE')).startsWith('master')
+          ? true
+          : undefined;
       },
       timeoutMs,
     );
@@ -121,13 +102,55 @@ export class RedisSentinelHarness {
 
   /** Stop the sentinel, the master and the replica, each by PID. */
   async stop(): Promise<void> {
-    this.admin.close();
-    if (this.sentinel.exitCode === null && this.sentinel.signalCode === null) {
-      const gone = new Promise((resolve) => this.sentinel.once('exit', resolve));
-      this.sentinel.kill('SIGKILL');
+    this.nodes.close();
+    this.sentinels.close();
+    const sentinel = this.sentinel;
+    if (sentinel && sentinel.exitCode === null && sentinel.signalCode === null) {
+      const gone = new Promise((resolve) => sentinel.once('exit', resolve));
+      sentinel.kill('SIGKILL');
       await gone;
     }
     rmSync(this.sentinelDir, { recursive: true, force: true });
     await Promise.all([this.master.stop(), this.replica.stop()]);
+  }
+
+  /** Passwords go on once the servers are up: RedisServer's readiness probe is an unauthenticated PING. */
+  private async requirePassword(): Promise<void> {
+    const { password } = this.options;
+    if (password === undefined) return;
+    const open = new AdminConnections();
+    try {
+      for (const { port } of [this.master, this.replica]) {
+        await open.command(port, 'CONFIG', 'SET', 'masterauth', password, 'requirepass', password);
+      }
+    } finally {
+      open.close();
+    }
+  }
+
+  private async startSentinel(): Promise<void> {
+    const { password, sentinelPassword } = this.options;
+    const config = join(this.sentinelDir, 'sentinel.conf');
+    const lines = [
+      `port ${this.sentinelPort}`,
+      'bind 127.0.0.1',
+      `dir ${this.sentinelDir}`,
+      `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${this.master.port} 1`,
+      `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
+      `sentinel failover-timeout ${MASTER_NAME} 5000`,
+      ...(password === undefined ? [] : [`sentinel auth-pass ${MASTER_NAME} ${password}`]),
+      ...(sentinelPassword === undefined ? [] : [`requirepass ${sentinelPassword}`]),
+    ];
+    writeFileSync(config, `${lines.join('\n')}\n`);
+    const sentinel = spawn('redis-server', [config, '--sentinel'], { stdio: 'ignore' });
+    this.sentinel = sentinel;
+    await pollUntil(
+      'sentinel up and knowing the replica',
+      async () => {
+        const replicas = await this.sentinels.command(this.sentinelPort, 'SENTINEL', 'REPLICAS', MASTER_NAME);
+        return (replicas as unknown[]).length > 0 ? true : undefined;
+      },
+      10_000,
+    );
   }
 }

@@ -73,6 +73,20 @@ export class Traffic {
   }
 }
 
+/** Traffic cycling over keys with a limit never reached: every call that fails is the fault's. */
+export function trafficOverKeys(
+  limiters: readonly RateLimiter[],
+  workers: number,
+  keys: readonly string[],
+): Traffic {
+  let next = 0;
+  return new Traffic(limiters, workers, () => ({
+    key: keys[next++ % keys.length] ?? '',
+    limit: 1e6,
+    window: 60,
+  }));
+}
+
 /** Counts by outcome. */
 export function tally(records: readonly CallRecord[]): Record<CallRecord['outcome'], number> {
   const counts = { allowed: 0, denied: 0, error: 0 };
