@@ -1,17 +1,21 @@
 import calculateSlot from 'cluster-key-slot';
-import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { algorithmFor } from '../../core/algorithms/index.js';
 import type { Clock } from '../../core/clock.js';
 import { InvalidArgumentError, StoreUnavailableError } from '../../core/errors.js';
 import type { Check, CounterRef, Outcome } from '../../core/types.js';
 import type { Store } from '../store.js';
+import { checkEachKeyInOrder } from './cluster-batch.js';
+import { createRedisClient } from './connect.js';
 import { DEFAULT_KEY_PREFIX, counterKeys, validateKeyPrefix } from './keys.js';
 import { defineScripts, scriptCall } from './scripts.js';
 import type { RedisClient } from './scripts.js';
 
 export interface RedisStoreOptions {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://...`. Ignored when `client` is given. */
+  /**
+   * `redis://[user:password@]host:port[/db]`, `rediss://...`, `redis+cluster://h1:p1,h2:p2` or
+   * `redis+sentinel://h1:p1,h2:p2/<master>` (see parseRedisUrl). Ignored when `client` is given.
+   */
   url?: string;
   /** An existing ioredis client (Redis or Cluster). The store does not close a client it did not create. */
   client?: RedisClient;
@@ -56,6 +60,8 @@ export class RedisStore implements Store {
   private readonly timeoutMs: number;
   private readonly expiryGraceMs: number;
   private readonly clock: Clock | undefined;
+  /** Set by close(): a closing Cluster sits in "disconnecting" for a while, which looks transient. */
+  private closed = false;
   private nextReady: Promise<void> | undefined;
 
   constructor(options: RedisStoreOptions) {
@@ -72,10 +78,11 @@ export class RedisStore implements Store {
       this.client = options.client;
       this.ownsClient = false;
     } else if (options.url !== undefined) {
-      this.client = new Redis(options.url, {
-        ...boundedClientOptions(this.timeoutMs),
-        ...options.redisOptions,
-      });
+      this.client = createRedisClient(
+        options.url,
+        { ...boundedClientOptions(this.timeoutMs), ...options.redisOptions },
+        this.timeoutMs,
+      );
       this.ownsClient = true;
       // Errors surface on the calls; without a listener ioredis would log each reconnect failure.
       this.client.on('error', () => undefined);
@@ -90,10 +97,10 @@ export class RedisStore implements Store {
     return parseOutcomes(reply, 1)[0] as Outcome;
   }
 
-  /** Independent checks in one round trip (a pipeline); on a cluster, one call per check, in parallel. */
+  /** Independent checks in one round trip (a pipeline); on a cluster, one call per check (see checkEachKeyInOrder). */
   async checkMany(checks: readonly Check[]): Promise<Outcome[]> {
     if (checks.length === 0) return [];
-    if (this.client.isCluster) return Promise.all(checks.map((check) => this.check(check)));
+    if (this.client.isCluster) return checkEachKeyInOrder(checks, (check) => this.check(check));
     const results = await this.bounded(() => {
       const pipeline = this.client.pipeline();
       for (const check of checks) {
@@ -145,6 +152,7 @@ export class RedisStore implements Store {
     } catch {
       // Unreachable or slow: drop the connection instead of waiting.
     } finally {
+      this.closed = true;
       this.client.disconnect();
     }
   }
@@ -202,7 +210,7 @@ export class RedisStore implements Store {
   private whenReady(): Promise<void> {
     const { status } = this.client;
     if (status === 'ready') return Promise.resolve();
-    if (status === 'end' || status === 'close') {
+    if (status === 'end' || status === 'close' || this.closed) {
       return Promise.reject(new StoreUnavailableError('the redis connection is closed'));
     }
     if (status === 'wait') void this.client.connect().catch(() => undefined);
