@@ -63,6 +63,30 @@ describe('RedisStore on a Redis Cluster', () => {
     expect(await clients[0]?.peek(check)).toMatchObject({ count: 500, remaining: 0 });
   });
 
+  it('runs an atomic batch of one key in one script, and refuses keys of different slots', async () => {
+    const [client] = limiters(1, 5000);
+    if (!client) throw new Error('no client');
+    const key = `atomic:${runId}`;
+    const batch = [
+      { key, limit: 1, window: '1s' },
+      { key, limit: 10, window: '1h', algorithm: 'token-bucket' as const },
+    ];
+    expect((await client.checkAll(batch)).allowed).toBe(true);
+    expect(await client.checkAll(batch)).toMatchObject({
+      allowed: false,
+      results: [{ count: 1 }, { count: 1 }],
+    });
+    const byMaster = await keysByMaster('atomic-spread', 1);
+    const [first, second] = [...byMaster.values()].map((keys) => keys[0] ?? '');
+    await expect(
+      client.checkAll([
+        { key: first ?? '', limit: 5, window: 60 },
+        { key: second ?? '', limit: 5, window: 60 },
+      ]),
+    ).rejects.toMatchObject({ code: 'invalid_argument', field: 'checks' });
+    expect((await client.peek({ key: first ?? '', limit: 5, window: 60 })).count).toBe(0);
+  });
+
   it("spreads keys over the three masters and keeps each key's counters on one node", async () => {
     const [client] = limiters(1, 2000);
     const prefix = `spread:${runId}:`;
