@@ -1,5 +1,7 @@
 export { RateLimiter } from './limiter.js';
-export type { RateLimiterOptions } from './limiter.js';
+export type { RateLimiterOptions, BatchDecision } from './limiter.js';
+export { FailurePolicy, FAILURE_MODES } from './failure-policy.js';
+export type { FailureMode, FailurePolicyOptions } from './failure-policy.js';
 export { MemoryStore } from './stores/memory/memory-store.js';
 export type { MemoryStoreOptions, MemoryStoreStats } from './stores/memory/memory-store.js';
 export { RedisStore } from './stores/redis/redis-store.js';

@@ -2,10 +2,23 @@ import type { Check, CheckRequest, Decision, PeekRequest, ResetRequest } from '.
 import { toDecision } from './core/types.js';
 import { InvalidArgumentError } from './core/errors.js';
 import { validateCheck, validateCounterRef, validatePeek } from './core/validate.js';
+import { FailurePolicy } from './failure-policy.js';
+import type { FailurePolicyOptions } from './failure-policy.js';
 import type { Store } from './stores/store.js';
+
+/** The answer to an atomic batch: `allowed` only if every check was admitted (and then all were recorded). */
+export interface BatchDecision {
+  allowed: boolean;
+  results: Decision[];
+}
 
 export interface RateLimiterOptions {
   store: Store;
+  /**
+   * What to do when the store cannot answer in time. Default `closed`: throw
+   * StoreUnavailableError. See FailurePolicy for `open` and `local`.
+   */
+  failurePolicy?: FailurePolicy | FailurePolicyOptions;
 }
 
 /**
@@ -14,9 +27,12 @@ export interface RateLimiterOptions {
  */
 export class RateLimiter {
   readonly store: Store;
+  readonly failurePolicy: FailurePolicy;
 
   constructor(options: RateLimiterOptions) {
     this.store = options.store;
+    const policy = options.failurePolicy ?? { mode: 'closed' };
+    this.failurePolicy = policy instanceof FailurePolicy ? policy : new FailurePolicy(policy);
   }
 
   /** Spend `cost` units (default 1) if the limit allows it; a denied check records nothing. */
@@ -30,8 +46,26 @@ export class RateLimiter {
    */
   async checkMany(requests: readonly CheckRequest[]): Promise<Decision[]> {
     const checks = requests.map((request, index) => withIndex(index, () => validateCheck(request)));
-    const outcomes = await this.store.checkMany(checks);
-    return checks.map((check, index) => toDecision(check, outcomes[index] ?? missing(index)));
+    return this.failurePolicy.guard(checks, false, async () => {
+      const outcomes = await this.store.checkMany(checks);
+      return checks.map((check, index) => toDecision(check, outcomes[index] ?? missing(index)));
+    });
+  }
+
+  /**
+   * Several limits at once (per second AND per hour, per user AND per tenant): every check is
+   * admitted and recorded, or none is. The checks must address distinct counters. On Redis
+   * Cluster they must share one slot (use one key); otherwise InvalidArgumentError names `checks`.
+   */
+  async checkAll(requests: readonly CheckRequest[]): Promise<BatchDecision> {
+    const checks = requests.map((request, index) => withIndex(index, () => validateCheck(request)));
+    assertDistinctCounters(checks);
+    if (checks.length === 0) return { allowed: true, results: [] };
+    const results = await this.failurePolicy.guard(checks, true, async () => {
+      const outcomes = await this.store.checkAll(checks);
+      return checks.map((check, index) => toDecision(check, outcomes[index] ?? missing(index)));
+    });
+    return { allowed: results.every((decision) => decision.allowed), results };
   }
 
   /** The Decision a zero-cost check would give: spends nothing. */
@@ -45,11 +79,14 @@ export class RateLimiter {
   }
 
   async close(): Promise<void> {
-    await this.store.close();
+    await Promise.all([this.store.close(), this.failurePolicy.close()]);
   }
 
   private async decide(check: Check): Promise<Decision> {
-    return toDecision(check, await this.store.check(check));
+    const [decision] = await this.failurePolicy.guard([check], false, async () => [
+      toDecision(check, await this.store.check(check)),
+    ]);
+    return decision ?? missing(0);
   }
 }
 
@@ -67,4 +104,20 @@ function withIndex<T>(index: number, validate: () => T): T {
 
 function missing(index: number): never {
   throw new Error(`the store returned no outcome for check ${index}`);
+}
+
+/** Two checks of one counter in an atomic batch would each see the other's units as unspent. */
+function assertDistinctCounters(checks: readonly Check[]): void {
+  const seen = new Map<string, number>();
+  checks.forEach((check, index) => {
+    const id = JSON.stringify([check.key, check.algorithm, check.windowMs]);
+    const first = seen.get(id);
+    if (first !== undefined) {
+      throw new InvalidArgumentError(
+        `checks[${index}]`,
+        `checks[${index}] addresses the same counter as checks[${first}]; combine their costs into one check`,
+      );
+    }
+    seen.set(id, index);
+  });
 }

@@ -11,6 +11,12 @@ export interface Store {
   check(check: Check): Promise<Outcome>;
   /** Independent checks, each atomic on its own, in as few round trips as the store allows. */
   checkMany(checks: readonly Check[]): Promise<Outcome[]>;
+  /**
+   * Atomic batch: every check is admitted and recorded, or none is recorded. The checks must
+   * address distinct counters (the limiter enforces it). A store that cannot decide them in one
+   * atomic step throws InvalidArgumentError naming `checks`.
+   */
+  checkAll(checks: readonly Check[]): Promise<Outcome[]>;
   /** Forget a counter. */
   reset(counter: CounterRef): Promise<void>;
   /** Resolves when the store can answer checks; throws StoreUnavailableError otherwise. */

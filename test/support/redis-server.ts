@@ -100,7 +100,13 @@ export class RedisServer {
       });
     });
     exited.catch(() => undefined);
-    await Promise.race([waitForPong(this.port), exited]);
+    try {
+      await Promise.race([waitForPong(this.port), exited]);
+    } catch (error) {
+      // A server that never answered must not outlive the test (it would also keep the worker alive).
+      await this.kill();
+      throw error;
+    }
   }
 
   /** Kill the server (SIGKILL) and wait until it is gone. */

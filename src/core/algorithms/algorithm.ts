@@ -1,22 +1,67 @@
 import type { Check, Outcome } from '../types.js';
 
+/** What a counter holds at one moment, as a Decision reports it. */
+export interface Tally {
+  /** Units counted against the limit. */
+  count: number;
+  /** µs until the counter holds no recorded units. */
+  resetAfterUs: number;
+}
+
 /**
- * The TypeScript half of an algorithm twin. The Lua half (lua/<luaFile>) must give the same
- * outcome for the same sequence of events; the property tests hold them to it.
+ * An algorithm's verdict before anything is written: whether the cost fits, the counter as it is,
+ * and the counter as it would be once the cost is recorded. Atomic batches need both halves: a
+ * check that fits but is not recorded (another check of the batch failed) reports `current`.
+ */
+export interface Evaluation {
+  allowed: boolean;
+  /** 0 when allowed; else µs until the same cost would fit (no other traffic assumed). */
+  retryAfterUs: number;
+  current: Tally;
+  ifRecorded: Tally;
+}
+
+/**
+ * The TypeScript half of an algorithm twin. The Lua half (lua/algorithms/<shortName>.lua) must
+ * give the same evaluation for the same sequence of events; the property tests hold them to it.
  *
  * `State` is owned by the store that keeps it: `evaluate` may drop expired parts of it (which
  * never changes a decision) but records nothing; `record` spends the check's cost and is only
- * called for an admitted check.
+ * called for an admitted check with cost > 0.
  */
 export interface Algorithm<State> {
   readonly name: string;
-  /** Used in Redis keys: `<prefix>{<key>}:<shortName>:<window ms>`. */
+  /** Used in Redis keys (`<prefix>{<key>}:<shortName>:<window ms>`) and to pick the Lua half. */
   readonly shortName: string;
-  readonly luaFile: string;
-  /** Largest limit accepted: bounds the memory one counter may take. */
+  /** Largest limit accepted: bounds the memory or the arithmetic of one counter. */
   readonly maxLimit: number;
-  evaluate(state: State | undefined, check: Check, nowUs: number): Outcome;
+  evaluate(state: State | undefined, check: Check, nowUs: number): Evaluation;
   record(state: State | undefined, check: Check, nowUs: number): State;
-  /** When the state can be forgotten because no recorded unit is left (µs). */
+  /** When the state can be forgotten because nothing recorded counts any more (µs). */
   expiresAtUs(state: State, check: Check): number;
+}
+
+/** The outcome a store reports, whether or not the evaluated cost was recorded. */
+export function outcomeOf(evaluation: Evaluation, recorded: boolean): Outcome {
+  const tally = recorded ? evaluation.ifRecorded : evaluation.current;
+  return {
+    allowed: recorded,
+    count: tally.count,
+    retryAfterUs: evaluation.allowed ? 0 : evaluation.retryAfterUs,
+    resetAfterUs: tally.resetAfterUs,
+  };
+}
+
+/** Windows aligned to multiples of the window length since the Unix epoch. */
+export function alignedWindow(nowUs: number, windowUs: number): { startUs: number; endUs: number } {
+  const startUs = Math.floor(nowUs / windowUs) * windowUs;
+  return { startUs, endUs: startUs + windowUs };
+}
+
+export function denied(retryAfterUs: number, current: Tally): Evaluation {
+  return { allowed: false, retryAfterUs, current, ifRecorded: current };
+}
+
+export function fits(current: Tally, ifRecorded: Tally): Evaluation {
+  return { allowed: true, retryAfterUs: 0, current, ifRecorded };
 }

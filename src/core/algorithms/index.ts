@@ -1,11 +1,18 @@
 import type { Algorithm } from './algorithm.js';
+import { fixedWindow } from './fixed-window.js';
+import { slidingWindowCounter } from './sliding-window-counter.js';
 import { slidingWindowLog } from './sliding-window-log.js';
+import { tokenBucket } from './token-bucket.js';
 
-export type { Algorithm } from './algorithm.js';
+export type { Algorithm, Evaluation, Tally } from './algorithm.js';
+export { outcomeOf } from './algorithm.js';
 
 /** Every algorithm by the name callers use. Adding one here makes it selectable everywhere. */
 export const ALGORITHMS = {
   'sliding-window-log': slidingWindowLog,
+  'sliding-window-counter': slidingWindowCounter,
+  'fixed-window': fixedWindow,
+  'token-bucket': tokenBucket,
 } as const satisfies Record<string, Algorithm<any>>; // eslint-disable-line @typescript-eslint/no-explicit-any -- each twin has its own state type
 
 export type AlgorithmName = keyof typeof ALGORITHMS;

@@ -1,5 +1,5 @@
-import type { Outcome } from '../types.js';
 import type { Algorithm } from './algorithm.js';
+import { denied, fits } from './algorithm.js';
 
 /** Timestamps (µs) of every recorded unit, ascending; entries before `head` have left the window. */
 export interface SlidingLogState {
@@ -23,38 +23,28 @@ function trim(state: SlidingLogState, nowUs: number, windowUs: number): void {
   state.head = head;
 }
 
-function newest(state: SlidingLogState): number {
-  return state.times[state.times.length - 1] ?? 0;
-}
-
 /** Exact sliding window log: admit iff units in (now - window, now] plus cost <= limit. */
 export const slidingWindowLog: Algorithm<SlidingLogState> = {
   name: 'sliding-window-log',
   shortName: 'swl',
-  luaFile: 'sliding-window-log.lua',
   // One sorted-set member per unit: the limit bounds the memory of a key.
   maxLimit: 1_000_000,
 
   evaluate(state, check, nowUs) {
     const windowUs = check.windowMs * 1000;
     if (state) trim(state, nowUs, windowUs);
-    const count = state ? state.times.length - state.head : 0;
-    if (count + check.cost <= check.limit) {
-      const after = count + check.cost;
-      const latest = check.cost > 0 ? nowUs : state ? newest(state) : nowUs;
-      return outcome(true, after, 0, after > 0 ? latest + windowUs - nowUs : 0);
-    }
-    // state is defined here: with no state count is 0 and cost <= limit always passes.
     const times = state?.times ?? [];
     const head = state?.head ?? 0;
-    const mustLeave = count + check.cost - check.limit;
-    const oldestToLeave = times[head + mustLeave - 1] ?? nowUs;
-    return outcome(
-      false,
-      count,
-      oldestToLeave + windowUs - nowUs,
-      count > 0 && state ? newest(state) + windowUs - nowUs : 0,
-    );
+    const count = times.length - head;
+    const newest = times[times.length - 1] ?? nowUs;
+    const current = { count, resetAfterUs: count > 0 ? newest + windowUs - nowUs : 0 };
+    if (count + check.cost <= check.limit) {
+      if (check.cost === 0) return fits(current, current);
+      return fits(current, { count: count + check.cost, resetAfterUs: windowUs });
+    }
+    // The cost fits once the (count + cost - limit)-th oldest unit has left the window.
+    const oldestToLeave = times[head + count + check.cost - check.limit - 1] ?? nowUs;
+    return denied(oldestToLeave + windowUs - nowUs, current);
   },
 
   record(state, check, nowUs) {
@@ -72,10 +62,6 @@ export const slidingWindowLog: Algorithm<SlidingLogState> = {
   },
 
   expiresAtUs(state, check) {
-    return newest(state) + check.windowMs * 1000;
+    return (state.times[state.times.length - 1] ?? 0) + check.windowMs * 1000;
   },
 };
-
-function outcome(allowed: boolean, count: number, retryAfterUs: number, resetAfterUs: number): Outcome {
-  return { allowed, count, retryAfterUs, resetAfterUs };
-}

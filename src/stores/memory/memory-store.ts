@@ -1,4 +1,4 @@
-import { algorithmFor } from '../../core/algorithms/index.js';
+import { algorithmFor, outcomeOf } from '../../core/algorithms/index.js';
 import { systemClock } from '../../core/clock.js';
 import type { Clock } from '../../core/clock.js';
 import { StoreUnavailableError } from '../../core/errors.js';
@@ -60,6 +60,19 @@ export class MemoryStore implements Store {
     return settle(() => checks.map((check) => this.checkNow(check)));
   }
 
+  checkAll(checks: readonly Check[]): Promise<Outcome[]> {
+    return settle(() => {
+      this.assertOpen();
+      const nowUs = this.clock.nowUs();
+      const evaluations = checks.map((check) => this.evaluate(check, nowUs));
+      const admitted = evaluations.every(({ evaluation }) => evaluation.allowed);
+      return evaluations.map(({ check, evaluation }) => {
+        if (admitted) this.record(check, nowUs);
+        return outcomeOf(evaluation, admitted);
+      });
+    });
+  }
+
   reset(counter: CounterRef): Promise<void> {
     return settle(() => {
       this.assertOpen();
@@ -99,26 +112,36 @@ export class MemoryStore implements Store {
 
   private checkNow(check: Check): Outcome {
     this.assertOpen();
-    const algorithm = algorithmFor(check.algorithm);
-    const id = counterId(check);
     const nowUs = this.clock.nowUs();
+    const { evaluation } = this.evaluate(check, nowUs);
+    if (evaluation.allowed) this.record(check, nowUs);
+    return outcomeOf(evaluation, evaluation.allowed);
+  }
+
+  private evaluate(check: Check, nowUs: number) {
+    const id = counterId(check);
     let counter = this.counters.get(id);
     if (counter && counter.expiresAtUs <= nowUs) {
       this.counters.delete(id);
       counter = undefined;
     }
-    const outcome = algorithm.evaluate(counter?.state, check, nowUs);
-    if (outcome.allowed && check.cost > 0) {
-      const state = algorithm.record(counter?.state, check, nowUs);
-      counter = { state, expiresAtUs: algorithm.expiresAtUs(state, check) };
-    }
     if (counter) {
       // Re-insert so the map's order stays least-recently-used first.
       this.counters.delete(id);
       this.counters.set(id, counter);
-      this.evictOverflow();
     }
-    return outcome;
+    return { check, evaluation: algorithmFor(check.algorithm).evaluate(counter?.state, check, nowUs) };
+  }
+
+  /** Spend an evaluated, admitted check. */
+  private record(check: Check, nowUs: number): void {
+    if (check.cost === 0) return;
+    const algorithm = algorithmFor(check.algorithm);
+    const id = counterId(check);
+    const state = algorithm.record(this.counters.get(id)?.state, check, nowUs);
+    this.counters.delete(id);
+    this.counters.set(id, { state, expiresAtUs: algorithm.expiresAtUs(state, check) });
+    this.evictOverflow();
   }
 
   private evictOverflow(): void {

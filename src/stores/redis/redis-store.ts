@@ -1,17 +1,21 @@
-import { once } from 'node:events';
-import { Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
 import type { RedisOptions } from 'ioredis';
-import { ALGORITHM_NAMES } from '../../core/algorithms/index.js';
+import { algorithmFor } from '../../core/algorithms/index.js';
 import type { Clock } from '../../core/clock.js';
-import { StoreUnavailableError } from '../../core/errors.js';
+import { InvalidArgumentError, StoreUnavailableError } from '../../core/errors.js';
 import type { Check, CounterRef, Outcome } from '../../core/types.js';
 import type { Store } from '../store.js';
+import { checkEachKeyInOrder } from './cluster-batch.js';
+import { createRedisClient } from './connect.js';
 import { DEFAULT_KEY_PREFIX, counterKeys, validateKeyPrefix } from './keys.js';
 import { defineScripts, scriptCall } from './scripts.js';
 import type { RedisClient } from './scripts.js';
 
 export interface RedisStoreOptions {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://...`. Ignored when `client` is given. */
+  /**
+   * `redis://[user:password@]host:port[/db]`, `rediss://...`, `redis+cluster://h1:p1,h2:p2` or
+   * `redis+sentinel://h1:p1,h2:p2/<master>` (see parseRedisUrl). Ignored when `client` is given.
+   */
   url?: string;
   /** An existing ioredis client (Redis or Cluster). The store does not close a client it did not create. */
   client?: RedisClient;
@@ -56,6 +60,9 @@ export class RedisStore implements Store {
   private readonly timeoutMs: number;
   private readonly expiryGraceMs: number;
   private readonly clock: Clock | undefined;
+  /** Set by close(): a closing Cluster sits in "disconnecting" for a while, which looks transient. */
+  private closed = false;
+  private nextReady: Promise<void> | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.timeoutMs = options.timeoutMs ?? 50;
@@ -71,42 +78,63 @@ export class RedisStore implements Store {
       this.client = options.client;
       this.ownsClient = false;
     } else if (options.url !== undefined) {
-      this.client = new Redis(options.url, {
-        ...boundedClientOptions(this.timeoutMs),
-        ...options.redisOptions,
-      });
+      this.client = createRedisClient(
+        options.url,
+        { ...boundedClientOptions(this.timeoutMs), ...options.redisOptions },
+        this.timeoutMs,
+      );
       this.ownsClient = true;
       // Errors surface on the calls; without a listener ioredis would log each reconnect failure.
       this.client.on('error', () => undefined);
     } else {
       throw new RangeError('RedisStore needs a url or a client');
     }
-    defineScripts(this.client, ALGORITHM_NAMES);
+    defineScripts(this.client);
   }
 
   async check(check: Check): Promise<Outcome> {
-    const reply = await this.bounded(() =>
-      scriptCall(this.client, check.algorithm)(...this.scriptArgs(check)),
-    );
-    return parseOutcome(reply);
+    const reply = await this.bounded(() => scriptCall(this.client, 'check')(...this.checkArgs(check)));
+    return parseOutcomes(reply, 1)[0] as Outcome;
   }
 
-  /** Independent checks in one round trip (a pipeline); on a cluster, one call per check, in parallel. */
+  /** Independent checks in one round trip (a pipeline); on a cluster, one call per check (see checkEachKeyInOrder). */
   async checkMany(checks: readonly Check[]): Promise<Outcome[]> {
     if (checks.length === 0) return [];
-    if (this.client.isCluster) return Promise.all(checks.map((check) => this.check(check)));
+    if (this.client.isCluster) return checkEachKeyInOrder(checks, (check) => this.check(check));
     const results = await this.bounded(() => {
       const pipeline = this.client.pipeline();
       for (const check of checks) {
         // On a pipeline the call queues the command; its promise settles through exec().
-        void scriptCall(pipeline, check.algorithm)(...this.scriptArgs(check));
+        void scriptCall(pipeline, 'check')(...this.checkArgs(check));
       }
       return pipeline.exec();
     });
     return (results ?? []).map(([error, reply]) => {
       if (error) throw new StoreUnavailableError(`redis call failed: ${error.message}`, { cause: error });
-      return parseOutcome(reply);
+      return parseOutcomes(reply, 1)[0] as Outcome;
     });
+  }
+
+  /** One script for the whole batch: all recorded or none. On a cluster the keys must share a slot. */
+  async checkAll(checks: readonly Check[]): Promise<Outcome[]> {
+    if (checks.length === 0) return [];
+    const keys = checks.flatMap((check) => counterKeys(this.keyPrefix, check));
+    if (this.client.isCluster && new Set(keys.map((key) => calculateSlot(key))).size > 1) {
+      throw new InvalidArgumentError(
+        'checks',
+        'atomic checks on Redis Cluster must share one hash slot: use one key (its windows and algorithms may differ)',
+      );
+    }
+    const args = checks.flatMap((check) => [
+      algorithmFor(check.algorithm).shortName,
+      check.limit,
+      check.windowMs * 1000,
+      check.cost,
+    ]);
+    const reply = await this.bounded(() =>
+      scriptCall(this.client, 'check-all')(keys.length, ...keys, this.now(), this.expiryGraceMs, ...args),
+    );
+    return parseOutcomes(reply, checks.length);
   }
 
   async reset(counter: CounterRef): Promise<void> {
@@ -124,6 +152,7 @@ export class RedisStore implements Store {
     } catch {
       // Unreachable or slow: drop the connection instead of waiting.
     } finally {
+      this.closed = true;
       this.client.disconnect();
     }
   }
@@ -133,15 +162,22 @@ export class RedisStore implements Store {
    * Every failure becomes a StoreUnavailableError: the caller learns nothing about the counter.
    */
   private async bounded<T>(call: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
+    let expired = false;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
+        expired = true;
         reject(new StoreUnavailableError(`redis did not answer within ${this.timeoutMs}ms`));
       }, this.timeoutMs);
     });
+    const attempt = async (): Promise<T> => {
+      await this.whenReady();
+      // A caller that already had its timeout must not have its check run (and spend) later.
+      if (expired) throw new StoreUnavailableError('redis connected after the call timed out');
+      return call();
+    };
     try {
-      return await Promise.race([this.whenReady(deadline).then(call), timeout]);
+      return await Promise.race([attempt(), timeout]);
     } catch (error) {
       if (error instanceof StoreUnavailableError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
@@ -151,42 +187,57 @@ export class RedisStore implements Store {
     }
   }
 
-  private scriptArgs(check: Check): (string | number)[] {
+  private checkArgs(check: Check): (string | number)[] {
+    const keys = counterKeys(this.keyPrefix, check);
     return [
-      ...counterKeys(this.keyPrefix, check),
+      keys.length,
+      ...keys,
+      this.now(),
+      this.expiryGraceMs,
+      algorithmFor(check.algorithm).shortName,
       check.limit,
       check.windowMs * 1000,
       check.cost,
-      this.clock ? this.clock.nowUs() : '',
-      check.windowMs + this.expiryGraceMs,
     ];
   }
 
-  private async whenReady(deadline: number): Promise<void> {
+  /** The script's time: explicit under an injected clock, else "" so the script reads Redis TIME. */
+  private now(): number | string {
+    return this.clock ? this.clock.nowUs() : '';
+  }
+
+  /** Resolves when the client is ready; waiters share one listener however many calls wait. */
+  private whenReady(): Promise<void> {
     const { status } = this.client;
-    if (status === 'ready') return;
-    if (status === 'end' || status === 'close') {
-      throw new StoreUnavailableError('the redis connection is closed');
+    if (status === 'ready') return Promise.resolve();
+    if (status === 'end' || status === 'close' || this.closed) {
+      return Promise.reject(new StoreUnavailableError('the redis connection is closed'));
     }
     if (status === 'wait') void this.client.connect().catch(() => undefined);
-    const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
-    try {
-      await once(this.client, 'ready', { signal });
-    } catch {
-      throw new StoreUnavailableError(`redis is not connected (${this.client.status})`);
-    }
+    this.nextReady ??= new Promise<void>((resolve) => {
+      this.client.once('ready', () => {
+        this.nextReady = undefined;
+        resolve();
+      });
+    });
+    return this.nextReady;
   }
 }
 
-function parseOutcome(reply: unknown): Outcome {
-  if (!Array.isArray(reply) || reply.length < 4 || !reply.every((value) => typeof value === 'number')) {
+/** Four integers per check: allowed (1|0), count, retry after (µs), reset after (µs). */
+function parseOutcomes(reply: unknown, checks: number): Outcome[] {
+  if (
+    !Array.isArray(reply) ||
+    reply.length !== checks * 4 ||
+    !reply.every((value) => typeof value === 'number')
+  ) {
     throw new StoreUnavailableError(`unexpected script reply: ${JSON.stringify(reply)}`);
   }
-  const [allowed, count, retryAfterUs, resetAfterUs] = reply;
-  return {
-    allowed: allowed === 1,
-    count: count ?? 0,
-    retryAfterUs: retryAfterUs ?? 0,
-    resetAfterUs: resetAfterUs ?? 0,
-  };
+  const values = reply;
+  return Array.from({ length: checks }, (_, i) => ({
+    allowed: values[i * 4] === 1,
+    count: values[i * 4 + 1] ?? 0,
+    retryAfterUs: values[i * 4 + 2] ?? 0,
+    resetAfterUs: values[i * 4 + 3] ?? 0,
+  }));
 }

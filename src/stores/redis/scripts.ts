@@ -1,47 +1,59 @@
 import { readFileSync } from 'node:fs';
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
-import { algorithmFor } from '../../core/algorithms/index.js';
-import type { AlgorithmName } from '../../core/algorithms/index.js';
+import { ALGORITHM_NAMES, algorithmFor } from '../../core/algorithms/index.js';
 
 export type RedisClient = Redis | Cluster;
 
-type ScriptCall = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
+/** Called as (number of keys, ...keys, ...args), like EVALSHA. */
+type ScriptCall = (...numberOfKeysThenKeysThenArgs: (string | number)[]) => Promise<unknown>;
 
 const LUA_DIR = new URL('../../../lua/', import.meta.url);
-const sources = new Map<string, string>();
 
-/** The Lua half of a twin, read from lua/ once per process. */
-export function luaSource(algorithm: AlgorithmName): string {
-  const file = algorithmFor(algorithm).luaFile;
-  let source = sources.get(file);
+/** The two entry scripts: one check, and an atomic batch. */
+export type ScriptName = 'check' | 'check-all';
+
+const COMMANDS: Record<ScriptName, string> = {
+  check: 'ratelimiterCheck',
+  'check-all': 'ratelimiterCheckAll',
+};
+
+const sources = new Map<ScriptName, string>();
+
+/**
+ * An entry script as Redis runs it: the prelude, every algorithm's Lua half, then the entry.
+ * Assembled from the project's own files only, once per process.
+ */
+export function scriptSource(name: ScriptName): string {
+  let source = sources.get(name);
   if (source === undefined) {
-    source = readFileSync(new URL(file, LUA_DIR), 'utf8');
-    sources.set(file, source);
+    const read = (path: string) => readFileSync(new URL(path, LUA_DIR), 'utf8');
+    const parts = [
+      read('include/prelude.lua'),
+      ...ALGORITHM_NAMES.map((algorithm) => read(`algorithms/${algorithmFor(algorithm).shortName}.lua`)),
+      read(`${name}.lua`),
+    ];
+    source = parts.join('\n');
+    sources.set(name, source);
   }
   return source;
 }
 
-/** Name of the ioredis command that runs an algorithm's script. */
-export function commandName(algorithm: AlgorithmName): string {
-  return `ratelimiter_${algorithmFor(algorithm).shortName}`;
-}
-
 /**
- * Define every script as an ioredis command on the client. ioredis sends EVAL the first time on
+ * Define both scripts as ioredis commands on the client. ioredis sends EVAL the first time on
  * each connection, EVALSHA after, and resends after a NOSCRIPT (restart, failover, SCRIPT FLUSH),
  * in plain calls and pipelines alike.
  */
-export function defineScripts(client: RedisClient, algorithms: readonly AlgorithmName[]): void {
-  for (const algorithm of algorithms) {
-    const name = commandName(algorithm);
-    if (name in client) continue;
-    client.defineCommand(name, { numberOfKeys: 2, lua: luaSource(algorithm) });
+export function defineScripts(client: RedisClient): void {
+  for (const name of Object.keys(COMMANDS) as ScriptName[]) {
+    const command = COMMANDS[name];
+    if (command in client) continue;
+    client.defineCommand(command, { lua: scriptSource(name) });
   }
 }
 
-/** The script command of an algorithm, on a client or a pipeline. */
-export function scriptCall(client: RedisClient | ChainableCommander, algorithm: AlgorithmName): ScriptCall {
-  const call = (client as unknown as Record<string, ScriptCall | undefined>)[commandName(algorithm)];
-  if (!call) throw new Error(`script for ${algorithm} is not defined on this client`);
+/** A script's command on a client or a pipeline. */
+export function scriptCall(client: RedisClient | ChainableCommander, name: ScriptName): ScriptCall {
+  const call = (client as unknown as Record<string, ScriptCall | undefined>)[COMMANDS[name]];
+  if (!call) throw new Error(`script ${name} is not defined on this client`);
   return call.bind(client);
 }

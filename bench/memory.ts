@@ -1,0 +1,27 @@
+/** Bytes per key in Redis (MEMORY USAGE, exact) for each algorithm, with the counter full. */
+import type { Redis } from 'ioredis';
+import { ALGORITHM_NAMES, RateLimiter } from '../src/index.js';
+
+export async function printMemoryPerKey(limiter: RateLimiter, client: Redis): Promise<void> {
+  console.log(
+    '\nRedis memory per counter (MEMORY USAGE ... SAMPLES 0, all keys of the counter, counter full)',
+  );
+  console.log('| algorithm | limit 100 | limit 10,000 |');
+  console.log('|---|---:|---:|');
+  for (const algorithm of ALGORITHM_NAMES) {
+    const bytes: number[] = [];
+    for (const limit of [100, 10_000]) {
+      const key = `bench:memory:${algorithm}:${limit}`;
+      // One unit per check, as real traffic spends them (one sorted-set member per unit for the log).
+      await Promise.all(
+        Array.from({ length: limit }, () => limiter.check({ key, limit, window: '1h', algorithm })),
+      );
+      const names = await client.keys(`ratelimit:{${key}}:*`);
+      const usage = await Promise.all(names.map((name) => client.memory('USAGE', name, 'SAMPLES', 0)));
+      bytes.push(usage.reduce<number>((total, value) => total + (value ?? 0), 0));
+    }
+    console.log(
+      `| ${algorithm} | ${bytes[0]?.toLocaleString('en-US')} B | ${bytes[1]?.toLocaleString('en-US')} B |`,
+    );
+  }
+}

@@ -1,0 +1,36 @@
+import type { Algorithm } from './algorithm.js';
+import { alignedWindow, denied, fits } from './algorithm.js';
+
+export interface FixedWindowState {
+  windowStartUs: number;
+  count: number;
+}
+
+/**
+ * Fixed window, aligned to multiples of the window since the Unix epoch (as Envoy's reference
+ * service does): exact within a window, O(1), but up to 2 x limit across a window edge.
+ */
+export const fixedWindow: Algorithm<FixedWindowState> = {
+  name: 'fixed-window',
+  shortName: 'fw',
+  maxLimit: 1_000_000_000,
+
+  evaluate(state, check, nowUs) {
+    const { startUs, endUs } = alignedWindow(nowUs, check.windowMs * 1000);
+    const count = state?.windowStartUs === startUs ? state.count : 0;
+    const current = { count, resetAfterUs: count > 0 ? endUs - nowUs : 0 };
+    if (count + check.cost > check.limit) return denied(endUs - nowUs, current);
+    if (check.cost === 0) return fits(current, current);
+    return fits(current, { count: count + check.cost, resetAfterUs: endUs - nowUs });
+  },
+
+  record(state, check, nowUs) {
+    const { startUs } = alignedWindow(nowUs, check.windowMs * 1000);
+    const count = state?.windowStartUs === startUs ? state.count : 0;
+    return { windowStartUs: startUs, count: count + check.cost };
+  },
+
+  expiresAtUs(state, check) {
+    return state.windowStartUs + check.windowMs * 1000;
+  },
+};

@@ -1,0 +1,74 @@
+import { Cluster, Redis } from 'ioredis';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
+import { parseRedisUrl } from './redis-url.js';
+import type { RedisTarget } from './redis-url.js';
+import type { RedisClient } from './scripts.js';
+
+/**
+ * An ioredis client for any Redis URL form (see parseRedisUrl), carrying the caller's bounded
+ * options. Throws RedisUrlError for a URL that cannot be used; connects lazily in the background.
+ */
+export function createRedisClient(url: string, clientOptions: RedisOptions, timeoutMs: number): RedisClient {
+  const target = parseRedisUrl(url);
+  const credentials = {
+    ...(target.username === undefined ? {} : { username: target.username }),
+    ...(target.password === undefined ? {} : { password: target.password }),
+    ...(target.tls ? { tls: {} } : {}),
+  };
+  switch (target.kind) {
+    case 'single':
+      return new Redis({ ...target.node, db: target.db, ...credentials, ...clientOptions });
+    case 'cluster':
+      return new Cluster(target.seeds, clusterOptions({ ...credentials, ...clientOptions }, timeoutMs));
+    case 'sentinel':
+      return new Redis({ ...sentinelOptions(target, timeoutMs), ...credentials, ...clientOptions });
+  }
+}
+
+/**
+ * Cluster-level options for bounded calls. The node options lose `retryStrategy` and
+ * `enableOfflineQueue`: ioredis forces its own on node connections (no per-node reconnect: a lost
+ * node is replaced through the slot map) and the cluster takes ours instead.
+ */
+export function clusterOptions(clientOptions: RedisOptions, timeoutMs: number): ClusterOptions {
+  const nodeOptions: RedisOptions = { ...clientOptions };
+  delete nodeOptions.retryStrategy;
+  delete nodeOptions.enableOfflineQueue;
+  // A redirect retry after a failover or TRYAGAIN must fit in the call's budget to be of use; past
+  // it, the caller has been answered and a late retry would only spend units the caller never saw.
+  const retryDelay = Math.max(5, Math.min(100, Math.floor(timeoutMs / 4)));
+  return {
+    redisOptions: nodeOptions,
+    // Fail fast while the slot map is being (re)loaded, as on a single node: never queue a check.
+    enableOfflineQueue: false,
+    ...(clientOptions.retryStrategy ? { clusterRetryStrategy: clientOptions.retryStrategy } : {}),
+    // Counters are read and written by one script on the master: replicas would only serve stale reads.
+    scaleReads: 'master',
+    // MOVED: follow at once (the new owner is known) and refresh the slot map in the background.
+    retryDelayOnMoved: 0,
+    retryDelayOnFailover: retryDelay,
+    retryDelayOnClusterDown: retryDelay,
+    retryDelayOnTryAgain: retryDelay,
+    maxRedirections: 16,
+    // The slot map is refreshed off the call path (on MOVED, on failures and every 5 s), so its
+    // timeout may exceed the call budget; it bounds how long one dead seed node delays a refresh.
+    slotsRefreshTimeout: Math.max(1000, timeoutMs),
+    slotsRefreshInterval: 5000,
+  };
+}
+
+type SentinelTarget = Extract<RedisTarget, { kind: 'sentinel' }>;
+
+function sentinelOptions(target: SentinelTarget, timeoutMs: number): RedisOptions {
+  return {
+    sentinels: target.sentinels,
+    name: target.masterName,
+    role: 'master',
+    db: target.db,
+    ...(target.sentinelPassword === undefined ? {} : { sentinelPassword: target.sentinelPassword }),
+    ...(target.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+    sentinelCommandTimeout: Math.max(500, timeoutMs),
+    // Subscribe to +switch-master so a failover moves the connection at once, not on the next error.
+    failoverDetector: true,
+  };
+}

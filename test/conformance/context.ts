@@ -1,0 +1,31 @@
+import type { ManualClock, RateLimiter, Clock, Store } from '../../src/index.js';
+
+/** How a store under test is made: with an injected clock, or with its own time source when none is given. */
+export interface StoreFactory {
+  create(clock?: Clock): Promise<Store> | Store;
+  teardown?(): Promise<void>;
+}
+
+/** What each conformance test sees: a fresh manual clock and a limiter over a fresh store. */
+export interface Conformance {
+  readonly limiter: RateLimiter;
+  readonly clock: ManualClock;
+  readonly factory: StoreFactory;
+  /** Stores a test opens itself, closed after the suite. */
+  readonly opened: Store[];
+}
+
+let keySerial = 0;
+
+/** A key no other test has used, so tests never share counters. */
+export function freshKey(label: string): string {
+  keySerial += 1;
+  return `conformance:${label}:${process.pid}:${Date.now()}:${keySerial}`;
+}
+
+/** Move the manual clock to `offsetMs` after the next multiple of `windowMs` since the epoch. */
+export function alignClock(clock: ManualClock, windowMs: number, offsetMs = 0): void {
+  const windowUs = windowMs * 1000;
+  const nextStart = (Math.floor(clock.nowUs() / windowUs) + 1) * windowUs;
+  clock.setUs(nextStart + offsetMs * 1000);
+}

@@ -1,0 +1,265 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { AdminConnections, pollUntil } from './admin.js';
+import { RedisServer, freePort } from './redis-server.js';
+
+const run = promisify(execFile);
+
+/** One line of CLUSTER NODES, as the helpers need it. */
+export interface ClusterNodeInfo {
+  id: string;
+  port: number;
+  role: 'master' | 'replica';
+  /** For a replica: the id of its master. */
+  masterId: string | undefined;
+  failed: boolean;
+  /** Slot ranges served, for a master: [first, last] inclusive. */
+  slots: [number, number][];
+}
+
+/**
+ * A real Redis Cluster of 3 masters with one replica each: six redis-server processes on free
+ * loopback ports, each with its own directory (nodes.conf), joined by `redis-cli --cluster create`.
+ * Every process is stopped by PID in stop(); the machine's own Redis is never touched.
+ */
+export class RedisClusterHarness {
+  private readonly admin: AdminConnections;
+
+  private constructor(
+    readonly servers: RedisServer[],
+    readonly nodeTimeoutMs: number,
+    private readonly password: string | undefined,
+  ) {
+    this.admin = new AdminConnections(password);
+  }
+
+  /** Start and join the cluster; resolves once every node reports cluster_state:ok and replicas are in sync. */
+  /** With `password`, every node requires it (clients, replication and the URL alike). */
+  static async start(
+    options: { nodeTimeoutMs?: number; password?: string } = {},
+  ): Promise<RedisClusterHarness> {
+    const { nodeTimeoutMs = 1000, password } = options;
+    const servers: RedisServer[] = [];
+    const cluster = new RedisClusterHarness(servers, nodeTimeoutMs, password);
+    try {
+      // One at a time: each server holds its ports before the next free port is asked for.
+      for (let i = 0; i < 6; i++) {
+        const server = await RedisServer.start(await clusterNodeArgs(nodeTimeoutMs));
+        servers.push(server);
+        await cluster.requirePassword(server.port);
+      }
+      await run(
+        'redis-cli',
+        ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '1'],
+        {
+          timeout: 20_000,
+          env: {
+            ...process.env,
+            REDISCLI_CLUSTER_YES: '1',
+            ...(password === undefined ? {} : { REDISCLI_AUTH: password }),
+          },
+        },
+      );
+      await cluster.waitUntilHealthy(15_000);
+      return cluster;
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+  }
+
+  /** A `redis+cluster://` URL naming the first two nodes as seeds; the rest are discovered. */
+  get url(): string {
+    const credentials = this.password === undefined ? '' : `:${encodeURIComponent(this.password)}@`;
+    return `redis+cluster://${credentials}${this.servers
+      .slice(0, 2)
+      .map((s) => `127.0.0.1:${s.port}`)
+      .join(',')}`;
+  }
+
+  /** One command on one node. */
+  async command(port: number, ...args: (string | number)[]): Promise<unknown> {
+    return this.admin.command(port, ...args);
+  }
+
+  /** The cluster as one node sees it. */
+  async nodes(viewFromPort?: number): Promise<ClusterNodeInfo[]> {
+    const port = viewFromPort ?? this.aliveServers()[0]?.port ?? 0;
+    const text = String(await this.command(port, 'CLUSTER', 'NODES'));
+    return text
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [id = '', address = '', flags = '', master = '-', , , , , ...slots] = line.split(' ');
+        return {
+          id,
+          port: Number(/:(\d+)@/.exec(address)?.[1]),
+          role: flags.includes('master') ? 'master' : 'replica',
+          masterId: master === '-' ? undefined : master,
+          failed: /fail/.test(flags),
+          slots: slots
+            .filter((range) => /^\d/.test(range))
+            .map((range) => {
+              const [first = 0, last = first] = range.split('-').map(Number);
+              return [first, last];
+            }),
+        } satisfies ClusterNodeInfo;
+      });
+  }
+
+  async masters(): Promise<ClusterNodeInfo[]> {
+    return (await this.nodes()).filter((node) => node.role === 'master' && !node.failed);
+  }
+
+  async slotOf(key: string): Promise<number> {
+    return Number(await this.command(this.aliveServers()[0]?.port ?? 0, 'CLUSTER', 'KEYSLOT', key));
+  }
+
+  /** The master serving a slot. */
+  async ownerOf(slot: number): Promise<ClusterNodeInfo> {
+    const owner = (await this.masters()).find((m) => m.slots.some(([a, b]) => slot >= a && slot <= b));
+    if (!owner) throw new Error(`no master serves slot ${slot}`);
+    return owner;
+  }
+
+  /** Until every live node says cluster_state:ok, agrees on three masters, and each replica is in sync. */
+  async waitUntilHealthy(timeoutMs: number): Promise<void> {
+    await pollUntil(
+      'cluster healthy',
+      async () => {
+        for (const server of this.aliveServers()) {
+          const info = String(await this.command(server.port, 'CLUSTER', 'INFO'));
+          if (!info.includes('cluster_state:ok')) return undefined;
+          const nodes = await this.nodes(server.port);
+          if (nodes.filter((n) => n.role === 'master' && !n.failed && n.slots.length > 0).length !== 3) {
+            return undefined;
+          }
+          const replication = String(await this.command(server.port, 'INFO', 'replication'));
+          if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) {
+            return undefined;
+          }
+        }
+        return true;
+      },
+      timeoutMs,
+    );
+  }
+
+  /**
+   * Kill a master with SIGKILL (no goodbye to its peers) and wait until its replica has been
+   * promoted and every live node is ok again. Resolves with the promoted replica's port.
+   */
+  async killMasterAndWaitForFailover(masterPort: number, timeoutMs = 15_000): Promise<number> {
+    const nodes = await this.nodes();
+    const master = nodes.find((n) => n.port === masterPort && n.role === 'master');
+    const replica = nodes.find((n) => n.masterId === master?.id);
+    if (!master || !replica) throw new Error(`port ${masterPort} is not a master with a replica`);
+    await this.server(masterPort).kill();
+    await pollUntil(
+      'replica promoted',
+      async () => {
+        const role = String(await this.command(replica.port, 'ROLE'));
+        return role.startsWith('master') ? true : undefined;
+      },
+      timeoutMs,
+    );
+    await this.waitUntilHealthy(timeoutMs);
+    return replica.port;
+  }
+
+  /** Start a killed node again; it rejoins (from its nodes.conf) as a replica of whoever took over. */
+  async restartNode(port: number): Promise<void> {
+    await this.server(port).restart();
+    await this.requirePassword(port);
+  }
+
+  /**
+   * Turn the password on once the node is up (RedisServer's readiness probe is an unauthenticated
+   * PING); replicas use it towards their masters too.
+   */
+  private async requirePassword(port: number): Promise<void> {
+    if (this.password === undefined) return;
+    const open = new AdminConnections();
+    try {
+      await open.command(port, 'CONFIG', 'SET', 'masterauth', this.password, 'requirepass', this.password);
+    } finally {
+      open.close();
+    }
+  }
+
+  /**
+   * Move one slot to another master by the resharding protocol (IMPORTING/MIGRATING, MIGRATE in
+   * batches, SETSLOT NODE), holding each phase for `holdMs` so traffic meets ASK and then MOVED.
+   */
+  async migrateSlot(slot: number, targetPort: number, holdMs = 200): Promise<void> {
+    const source = await this.ownerOf(slot);
+    const target = (await this.masters()).find((m) => m.port === targetPort);
+    if (!target || target.id === source.id) throw new Error(`port ${targetPort} is not another master`);
+    await this.command(target.port, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', source.id);
+    await this.command(source.port, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', target.id);
+    await new Promise((resolve) => setTimeout(resolve, holdMs));
+    for (;;) {
+      const keys = (await this.command(source.port, 'CLUSTER', 'GETKEYSINSLOT', slot, 100)) as string[];
+      if (keys.length === 0) break;
+      const auth = this.password === undefined ? [] : ['AUTH', this.password];
+      await this.command(
+        source.port,
+        'MIGRATE',
+        '127.0.0.1',
+        target.port,
+        '',
+        0,
+        5000,
+        ...auth,
+        'KEYS',
+        ...keys,
+      );
+    }
+    // Keys now live on the target while the source still owns the slot: every call is ASKed over.
+    await new Promise((resolve) => setTimeout(resolve, holdMs));
+    for (const master of [target, source, ...(await this.masters())]) {
+      await this.command(master.port, 'CLUSTER', 'SETSLOT', slot, 'NODE', target.id);
+    }
+  }
+
+  server(port: number): RedisServer {
+    const server = this.servers.find((s) => s.port === port);
+    if (!server) throw new Error(`no node on port ${port}`);
+    return server;
+  }
+
+  private aliveServers(): RedisServer[] {
+    return this.servers.filter((s) => s.pid !== undefined);
+  }
+
+  /** Stop every node by PID and drop the admin connections. */
+  async stop(): Promise<void> {
+    this.admin.close();
+    await Promise.all(this.servers.map((server) => server.stop()));
+  }
+}
+
+/**
+ * Node settings: the cluster bus on its own free port (port + 10000 may be taken or past 65535),
+ * a short node timeout so failover takes seconds, replicas that sync at once (diskless, no delay),
+ * and partial coverage so one failed master leaves the other two serving (as docs/redis-cluster.md
+ * recommends for a rate limiter).
+ */
+async function clusterNodeArgs(nodeTimeoutMs: number): Promise<string[]> {
+  return [
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    'nodes.conf',
+    '--cluster-port',
+    String(await freePort()),
+    '--cluster-node-timeout',
+    String(nodeTimeoutMs),
+    '--cluster-require-full-coverage',
+    'no',
+    '--repl-diskless-sync',
+    'yes',
+    '--repl-diskless-sync-delay',
+    '0',
+  ];
+}

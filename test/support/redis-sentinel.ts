@@ -1,0 +1,156 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AdminConnections, pollUntil } from './admin.js';
+import { RedisServer, freePort } from './redis-server.js';
+
+const MASTER_NAME = 'main';
+/** Replicas sync at once (diskless, no delay) instead of after Redis's default 5 s. */
+const FAST_SYNC = ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0'];
+
+export interface SentinelHarnessOptions {
+  /** Required by the master and the replica (and used between them). */
+  password?: string;
+  /** Required by the sentinel itself. */
+  sentinelPassword?: string;
+}
+
+/**
+ * Redis under Sentinel: a master, one replica and one sentinel (quorum 1, master down after
+ * 1 s), all on free loopback ports and stopped by PID in stop(). Debian ships Sentinel as
+ * `redis-server <config> --sentinel`; it needs a writable config file, so it gets its own dir.
+ */
+export class RedisSentinelHarness {
+  private readonly nodes: AdminConnections;
+  private readonly sentinels: AdminConnections;
+  private sentinel: ChildProcess | undefined;
+  readonly sentinelPort: number;
+  private readonly sentinelDir = mkdtempSync(join(tmpdir(), 'ratelimiter-sentinel-'));
+
+  private constructor(
+    readonly master: RedisServer,
+    readonly replica: RedisServer,
+    sentinelPort: number,
+    private readonly options: SentinelHarnessOptions,
+  ) {
+    this.sentinelPort = sentinelPort;
+    this.nodes = new AdminConnections(options.password);
+    this.sentinels = new AdminConnections(options.sentinelPassword);
+  }
+
+  static async start(options: SentinelHarnessOptions = {}): Promise<RedisSentinelHarness> {
+    const master = await RedisServer.start(FAST_SYNC);
+    const replica = await RedisServer.start([...FAST_SYNC, '--replicaof', '127.0.0.1', String(master.port)]);
+    const harness = new RedisSentinelHarness(master, replica, await freePort(), options);
+    try {
+      await harness.requirePassword();
+      // The sentinel learns the replica from the master's INFO: start it once the replica is linked.
+      await pollUntil(
+        'replica in sync',
+        async () =>
+          String(await harness.nodes.command(replica.port, 'INFO', 'replication')).includes(
+            'master_link_status:up',
+          )
+            ? true
+            : undefined,
+        10_000,
+      );
+      await harness.startSentinel();
+      return harness;
+    } catch (error) {
+      await harness.stop();
+      throw error;
+    }
+  }
+
+  /** `redis+sentinel://` with the data nodes' password and the sentinel's, when set. */
+  get url(): string {
+    const { password, sentinelPassword } = this.options;
+    const credentials = password === undefined ? '' : `:${encodeURIComponent(password)}@`;
+    const query =
+      sentinelPassword === undefined ? '' : `?sentinelPassword=${encodeURIComponent(sentinelPassword)}`;
+    return `redis+sentinel://${credentials}127.0.0.1:${this.sentinelPort}/${MASTER_NAME}${query}`;
+  }
+
+  /** The master's port as the sentinel reports it. */
+  async masterPort(): Promise<number> {
+    const reply = await this.sentinels.command(
+      this.sentinelPort,
+      'SENTINEL',
+      'GET-MASTER-ADDR-BY-NAME',
+      MASTER_NAME,
+    );
+    return Number((reply as string[])[1]);
+  }
+
+  /** SIGKILL the master; resolves once the sentinel has promoted the replica. */
+  async killMasterAndWaitForFailover(timeoutMs = 15_000): Promise<void> {
+    await this.master.kill();
+    await pollUntil(
+      'sentinel failover',
+      async () => {
+        if ((await this.masterPort()) !== this.replica.port) return undefined;
+        return String(await this.nodes.command(this.replica.port, 'ROLE')).startsWith('master')
+          ? true
+          : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Stop the sentinel, the master and the replica, each by PID. */
+  async stop(): Promise<void> {
+    this.nodes.close();
+    this.sentinels.close();
+    const sentinel = this.sentinel;
+    if (sentinel && sentinel.exitCode === null && sentinel.signalCode === null) {
+      const gone = new Promise((resolve) => sentinel.once('exit', resolve));
+      sentinel.kill('SIGKILL');
+      await gone;
+    }
+    rmSync(this.sentinelDir, { recursive: true, force: true });
+    await Promise.all([this.master.stop(), this.replica.stop()]);
+  }
+
+  /** Passwords go on once the servers are up: RedisServer's readiness probe is an unauthenticated PING. */
+  private async requirePassword(): Promise<void> {
+    const { password } = this.options;
+    if (password === undefined) return;
+    const open = new AdminConnections();
+    try {
+      for (const { port } of [this.master, this.replica]) {
+        await open.command(port, 'CONFIG', 'SET', 'masterauth', password, 'requirepass', password);
+      }
+    } finally {
+      open.close();
+    }
+  }
+
+  private async startSentinel(): Promise<void> {
+    const { password, sentinelPassword } = this.options;
+    const config = join(this.sentinelDir, 'sentinel.conf');
+    const lines = [
+      `port ${this.sentinelPort}`,
+      'bind 127.0.0.1',
+      `dir ${this.sentinelDir}`,
+      `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${this.master.port} 1`,
+      `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
+      `sentinel failover-timeout ${MASTER_NAME} 5000`,
+      ...(password === undefined ? [] : [`sentinel auth-pass ${MASTER_NAME} ${password}`]),
+      ...(sentinelPassword === undefined ? [] : [`requirepass ${sentinelPassword}`]),
+    ];
+    writeFileSync(config, `${lines.join('\n')}\n`);
+    const sentinel = spawn('redis-server', [config, '--sentinel'], { stdio: 'ignore' });
+    this.sentinel = sentinel;
+    await pollUntil(
+      'sentinel up and knowing the replica',
+      async () => {
+        const replicas = await this.sentinels.command(this.sentinelPort, 'SENTINEL', 'REPLICAS', MASTER_NAME);
+        return (replicas as unknown[]).length > 0 ? true : undefined;
+      },
+      10_000,
+    );
+  }
+}
