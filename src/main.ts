@@ -4,13 +4,14 @@ import { PACKAGE_VERSION } from './config/version.js';
 import { REDACTED_LOG_PATHS, buildApp } from './http/app.js';
 import { RateLimiter } from './limiter.js';
 import { MeteredLimiter } from './metrics/metered-limiter.js';
-import { ServiceMetrics } from './metrics/metrics.js';
+import { DECISION_OPERATION, ServiceMetrics } from './metrics/metrics.js';
 import { NodeHeartbeat } from './registry/heartbeat.js';
 import { MemoryNodeRegistry } from './registry/memory-registry.js';
 import type { NodeRegistry } from './registry/node-registry.js';
 import { RedisNodeRegistry } from './registry/redis-registry.js';
 import { MemoryStore } from './stores/memory/memory-store.js';
 import { RedisStore } from './stores/redis/redis-store.js';
+import { redactRedisUrl } from './stores/redis/redis-url.js';
 import type { Store } from './stores/store.js';
 
 /** A started service: where it listens, and how to stop it gracefully. */
@@ -46,7 +47,19 @@ export async function startService(settings: Settings): Promise<RunningService> 
   const { store, registry } = openStore(settings);
   const metrics = new ServiceMetrics();
   metrics.countLiveNodesWith(async () => (await registry.list()).length);
-  const limiter = new MeteredLimiter(new RateLimiter({ store }), metrics);
+  // The `local` failure mode gives each node limit / live nodes; the last count survives an outage.
+  let liveNodes = 1;
+  const rateLimiter = new RateLimiter({
+    store,
+    failurePolicy: {
+      mode: settings.failureMode,
+      liveNodes: () => liveNodes,
+      onStoreFailure: () => {
+        metrics.storeErrors.inc({ operation: DECISION_OPERATION });
+      },
+    },
+  });
+  const limiter = new MeteredLimiter(rateLimiter, metrics);
   const app = await buildApp({
     limiter,
     registry,
@@ -65,7 +78,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
     url = await app.listen({ host: settings.host, port: settings.port });
   } catch (error) {
     await app.close();
-    await store.close();
+    await rateLimiter.close();
     throw error;
   }
   const address = app.server.address();
@@ -81,13 +94,25 @@ export async function startService(settings: Settings): Promise<RunningService> 
       startedAt: new Date().toISOString(),
     },
     intervalMs: settings.heartbeatMs,
+    onLiveNodes: (count) => {
+      liveNodes = Math.max(1, count);
+    },
     onFailure: (error) => {
       metrics.heartbeatFailures.inc();
       app.log.warn({ err: error }, 'node heartbeat failed; retrying at the next interval');
     },
   });
   heartbeat.start();
-  app.log.info({ url, store: store.kind, version: PACKAGE_VERSION }, 'ready');
+  app.log.info(
+    {
+      url,
+      store: store.kind,
+      ...(settings.redisUrl === undefined ? {} : { redis: redactRedisUrl(settings.redisUrl) }),
+      failureMode: settings.failureMode,
+      version: PACKAGE_VERSION,
+    },
+    'ready',
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -95,7 +120,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
       await app.close();
       await heartbeat.stop();
       await registry.close();
-      await store.close();
+      await rateLimiter.close();
     })();
     return stopping;
   };

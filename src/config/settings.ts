@@ -1,5 +1,8 @@
 import { hostname } from 'node:os';
+import { FAILURE_MODES } from '../failure-policy.js';
+import type { FailureMode } from '../failure-policy.js';
 import { DEFAULT_KEY_PREFIX, validateKeyPrefix } from '../stores/redis/keys.js';
+import { parseRedisUrl } from '../stores/redis/redis-url.js';
 
 /** A setting that could not be accepted; `name` is how the operator wrote it (env var or flag). */
 export class SettingError extends Error {
@@ -20,6 +23,7 @@ export interface Settings {
   host: string;
   port: number;
   redisUrl: string | undefined;
+  failureMode: FailureMode;
   adminToken: string | undefined;
   apiToken: string | undefined;
   keyPrefix: string;
@@ -59,18 +63,19 @@ function optionalToken(text: string | undefined): string | undefined {
   return text;
 }
 
+/** Checked with the store's own parser, whose messages never echo a password. */
 function redisUrl(text: string | undefined): string | undefined {
   if (text === undefined || text === '') return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new RangeError('must be a URL like redis://host:6379');
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new RangeError(`scheme must be redis:// or rediss://, got "${url.protocol}"`);
-  }
+  parseRedisUrl(text);
   return text;
+}
+
+function oneOf<T extends string>(choices: readonly T[]) {
+  return (text: string): T => {
+    const choice = choices.find((candidate) => candidate === text);
+    if (choice === undefined) throw new RangeError(`must be one of ${choices.join(', ')}, got "${text}"`);
+    return choice;
+  };
 }
 
 function nodeId(text: string | undefined): string {
@@ -107,8 +112,18 @@ export const SETTINGS: readonly SettingSpec[] = [
     name: 'redisUrl',
     env: 'REDIS_URL',
     flag: '--redis <url>',
-    description: 'Redis to keep counters and the node registry in; the in-process memory store when unset.',
+    description:
+      'Redis (redis://, rediss://, redis+cluster://, redis+sentinel://) to keep counters and the node registry in; the in-process memory store when unset.',
     parse: redisUrl,
+  },
+  {
+    name: 'failureMode',
+    env: 'RATELIMITER_FAILURE_MODE',
+    flag: '--failure-mode <mode>',
+    description:
+      'When the store does not answer in time: closed (503), open (allow, degraded) or local (decide in process on limit / live nodes, degraded).',
+    defaultText: 'closed',
+    parse: withDefault('closed', oneOf(FAILURE_MODES)),
   },
   {
     name: 'adminToken',
@@ -146,11 +161,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     flag: '--log-level <level>',
     description: `Log level: ${LOG_LEVELS.join(', ')}.`,
     defaultText: 'info',
-    parse: withDefault('info', (text) => {
-      const level = LOG_LEVELS.find((candidate) => candidate === text);
-      if (!level) throw new RangeError(`must be one of ${LOG_LEVELS.join(', ')}`);
-      return level;
-    }),
+    parse: withDefault('info', oneOf(LOG_LEVELS)),
   },
   {
     name: 'heartbeatMs',

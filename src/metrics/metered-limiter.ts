@@ -4,6 +4,9 @@ import type { CheckRequest, Decision, PeekRequest, ResetRequest } from '../core/
 import type { RateLimiter } from '../limiter.js';
 import type { LimiterOperation, ServiceMetrics } from './metrics.js';
 
+/** Operations that reach the store without the failure policy. */
+const UNGUARDED = new Set<LimiterOperation>(['reset', 'ping']);
+
 /**
  * The limiter as every transport uses it: the same calls, timed and counted. Keeping this out of
  * the routes means HTTP, gRPC and any later transport report the same numbers the same way.
@@ -33,7 +36,9 @@ export class MeteredLimiter {
   }
 
   async peek(request: PeekRequest): Promise<Decision> {
-    return this.measure('peek', () => this.limiter.peek(request));
+    const decision = await this.measure('peek', () => this.limiter.peek(request));
+    if (decision.degraded) this.metrics.degradedDecisions.inc();
+    return decision;
   }
 
   async reset(request: ResetRequest): Promise<void> {
@@ -46,6 +51,7 @@ export class MeteredLimiter {
   }
 
   private count(algorithm: string | undefined, decision: Decision): void {
+    if (decision.degraded) this.metrics.degradedDecisions.inc();
     this.metrics.decisions.inc({
       // Only validated requests reach here, so the label is one of the registered algorithm names.
       algorithm: algorithm ?? DEFAULT_ALGORITHM,
@@ -58,7 +64,10 @@ export class MeteredLimiter {
     try {
       return await call();
     } catch (error) {
-      if (error instanceof StoreUnavailableError) this.metrics.storeErrors.inc({ operation });
+      // Decisions pass through the failure policy, which reports their store failures itself.
+      if (error instanceof StoreUnavailableError && UNGUARDED.has(operation)) {
+        this.metrics.storeErrors.inc({ operation });
+      }
       throw error;
     } finally {
       stopTimer();

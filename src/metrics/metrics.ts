@@ -6,6 +6,9 @@ export type DecisionOutcome = 'allowed' | 'denied';
 /** Every limiter operation a transport performs; a fixed, small set so label cardinality stays bounded. */
 export type LimiterOperation = 'check' | 'checks' | 'peek' | 'reset' | 'ping';
 
+/** Store failures met by decisions are reported by the failure policy, whatever its mode. */
+export const DECISION_OPERATION = 'decision';
+
 /**
  * Every metric the service exports, by name, in one place. Each instance owns its Registry (not
  * prom-client's global one), so several apps in one process (tests) never collide.
@@ -31,8 +34,14 @@ export class ServiceMetrics {
 
   readonly storeErrors = new Counter({
     name: 'ratelimiter_store_errors_total',
-    help: 'Limiter operations that failed because the store was unavailable.',
+    help: 'Store calls that timed out or could not reach the store, whatever the failure mode did next.',
     labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+
+  readonly degradedDecisions = new Counter({
+    name: 'ratelimiter_degraded_decisions_total',
+    help: 'Decisions answered without the store by the open or local failure mode.',
     registers: [this.registry],
   });
 

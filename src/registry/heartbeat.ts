@@ -6,6 +6,8 @@ export interface HeartbeatOptions {
   intervalMs: number;
   /** Called with every failed announce; a heartbeat failure is reported, never thrown. */
   onFailure: (error: unknown) => void;
+  /** When given, the live nodes are counted after each announce (the `local` failure mode shares limits by it). */
+  onLiveNodes?: (count: number) => void;
 }
 
 /** A node is listed for three heartbeats after its last one: one lost heartbeat does not drop it. */
@@ -49,8 +51,12 @@ export class NodeHeartbeat {
 
   private beat(): Promise<void> {
     this.beating = true;
-    this.inFlight = this.options.registry
-      .announce(this.options.node, this.ttlMs)
+    const { registry, node, onLiveNodes } = this.options;
+    this.inFlight = registry
+      .announce(node, this.ttlMs)
+      .then(async () => {
+        if (onLiveNodes) onLiveNodes((await registry.list()).length);
+      })
       .catch((error: unknown) => {
         this.options.onFailure(error);
       })

@@ -15,6 +15,7 @@ describe('resolveSettings', () => {
       host: '127.0.0.1',
       port: 8080,
       redisUrl: undefined,
+      failureMode: 'closed',
       adminToken: undefined,
       apiToken: undefined,
       keyPrefix: 'ratelimit:',
@@ -24,6 +25,17 @@ describe('resolveSettings', () => {
       shutdownTimeoutMs: 10_000,
     });
     expect(settings.nodeId).toMatch(/-\d+$/);
+  });
+
+  it('accepts every Redis URL form the store does', () => {
+    for (const url of [
+      'redis://h:1',
+      'rediss://h:1/2',
+      'redis+cluster://h1:1,h2:2',
+      'redis+sentinel://h1:1/main',
+    ]) {
+      expect(resolveSettings(from({ REDIS_URL: { text: url, from: 'env' } })).redisUrl).toBe(url);
+    }
   });
 
   it('treats an empty value as unset', () => {

@@ -108,6 +108,8 @@ describe('ratelimiter serve with bad settings', () => {
     { args: ['--redis', 'http://127.0.0.1:6379'], env: {}, names: '--redis' },
     { args: [], env: { RATELIMITER_ADMIN_TOKEN: 'short' }, names: 'RATELIMITER_ADMIN_TOKEN' },
     { args: ['--log-level', 'loud'], env: {}, names: '--log-level' },
+    { args: [], env: { RATELIMITER_FAILURE_MODE: 'maybe' }, names: 'RATELIMITER_FAILURE_MODE' },
+    { args: [], env: { REDIS_URL: 'redis+cluster://' }, names: 'REDIS_URL' },
     { args: ['--heartbeat-ms', '0'], env: {}, names: '--heartbeat-ms' },
     { args: [], env: { RATELIMITER_STORE_TIMEOUT_MS: '-1' }, names: 'RATELIMITER_STORE_TIMEOUT_MS' },
     { args: ['--key-prefix', 'a{b}'], env: {}, names: '--key-prefix' },

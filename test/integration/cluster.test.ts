@@ -124,6 +124,10 @@ describe('service nodes on one Redis', () => {
   });
 
   it('is not ready while Redis is down and ready again after it returns', async () => {
+    const [openNode, localNode] = await Promise.all([
+      startNode('node-open', ['--failure-mode', 'open']),
+      startNode('node-local', ['--failure-mode', 'local']),
+    ]);
     expect((await nodeA.fetch('/readyz')).status).toBe(200);
     await redis.kill();
     const down = await nodeA.fetch('/readyz');
@@ -132,6 +136,19 @@ describe('service nodes on one Redis', () => {
     const check = await nodeA.postJson('/v1/check', { key: 'while-down', limit: 1, window: 1 });
     expect(check.status).toBe(503);
     expect((await nodeA.fetch('/healthz')).status).toBe(200);
+
+    // The failure modes: open allows without counting, local decides on this node's share.
+    const open = await openNode.postJson('/v1/check', { key: 'while-down', limit: 100, window: 60 });
+    expect(open.status).toBe(200);
+    expect(await open.json()).toMatchObject({ allowed: true, degraded: true });
+    const local = await localNode.postJson('/v1/check', { key: 'while-down', limit: 100, window: 60 });
+    expect(local.status).toBe(200);
+    const localDecision = (await local.json()) as DecisionBody & { limit: number; degraded?: boolean };
+    expect(localDecision).toMatchObject({ allowed: true, degraded: true, count: 1 });
+    expect(localDecision.limit).toBeLessThanOrEqual(100);
+    const metrics = await (await openNode.fetch('/metrics')).text();
+    expect(metrics).toMatch(/^ratelimiter_degraded_decisions_total 1$/m);
+    expect(metrics).toMatch(/^ratelimiter_store_errors_total\{operation="decision"\} [1-9]/m);
 
     await redis.restart();
     await eventually(async () => (await nodeA.fetch('/readyz')).status === 200, 'readyz to be 200 again');
