@@ -134,7 +134,7 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
 }
 
 export function handleNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return reply
-    .code(404)
-    .send(body('not_found', `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`));
+  // Echo a bounded path only: the URL is the client's text, up to the server's URL limit.
+  const path = (request.url.split('?')[0] ?? '').slice(0, 200);
+  return reply.code(404).send(body('not_found', `no route for ${request.method} ${path}`));
 }
