@@ -101,6 +101,15 @@ describe('ratelimiter CLI', () => {
   });
 });
 
+describe('ratelimiter serve lifecycle', () => {
+  it('stops on SIGINT as on SIGTERM: exit 0 after "stopped"', async () => {
+    const service = await ServiceProcess.start(['--node-id', 'sigint-node']);
+    expect((await service.fetch('/healthz')).status).toBe(200);
+    expect(await service.stop('SIGINT')).toBe(0);
+    expect(service.logLines.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
+  });
+});
+
 describe('ratelimiter serve with bad settings', () => {
   const cases: { args: string[]; env: Record<string, string>; names: string }[] = [
     { args: ['--port', '70000'], env: {}, names: '--port' },

@@ -37,7 +37,8 @@ export class ServiceProcess {
     });
     const logLines: string[] = [];
     let stderr = '';
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // 'close', not 'exit': the exit code is known only once stdout is drained into logLines.
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
     const url = await new Promise<string>((resolve, reject) => {
       let partial = '';
       const timer = setTimeout(() => {
