@@ -146,15 +146,18 @@ export class RedisClusterHarness {
   }
 
   /**
-   * Kill a master with SIGKILL (no goodbye to its peers) and wait until its replica has been
-   * promoted and every live node is ok again. Resolves with the promoted replica's port.
+   * Hand a master's slots to its replica and wait until every live node is ok again; resolves with
+   * the promoted replica's port. `kill`: SIGKILL the master (no goodbye to its peers: the replica
+   * takes over after the node timeout, and writes it had not yet received are lost). `graceful`:
+   * CLUSTER FAILOVER on the replica (the master hands over once the replica has caught up).
    */
-  async killMasterAndWaitForFailover(masterPort: number, timeoutMs = 15_000): Promise<number> {
+  async failover(masterPort: number, how: 'kill' | 'graceful', timeoutMs = 15_000): Promise<number> {
     const nodes = await this.nodes();
     const master = nodes.find((n) => n.port === masterPort && n.role === 'master');
     const replica = nodes.find((n) => n.masterId === master?.id);
     if (!master || !replica) throw new Error(`port ${masterPort} is not a master with a replica`);
-    await this.server(masterPort).kill();
+    if (how === 'kill') await this.server(masterPort).kill();
+    else await this.command(replica.port, 'CLUSTER', 'FAILOVER');
     await pollUntil(
       'replica promoted',
       async () => {
