@@ -34,7 +34,7 @@ export function createRedisClient(url: string, clientOptions: RedisOptions, time
  * `enableOfflineQueue`: ioredis forces its own on node connections (no per-node reconnect: a lost
  * node is replaced through the slot map) and the cluster takes ours instead.
  */
-export function clusterOptions(clientOptions: RedisOptions, timeoutMs: number): ClusterOptions {
+function clusterOptions(clientOptions: RedisOptions, timeoutMs: number): ClusterOptions {
   const nodeOptions: RedisOptions = { ...clientOptions };
   delete nodeOptions.retryStrategy;
   delete nodeOptions.enableOfflineQueue;
