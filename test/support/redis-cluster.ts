@@ -143,24 +143,29 @@ export class RedisClusterHarness {
     return owner;
   }
 
-  /** Until every live node says cluster_state:ok, agrees on three masters, and each replica is in sync. */
+  /**
+   * Until every live node says cluster_state:ok, every replica is in sync, and all live nodes see
+   * the same three masters with the same slots and replicas (after a failover, a node that has not
+   * heard of it yet still looks healthy on its own).
+   */
   async waitUntilHealthy(timeoutMs: number): Promise<void> {
     await pollUntil(
       'cluster healthy',
       async () => {
+        const views = new Set<string>();
         for (const server of this.aliveServers()) {
           const info = String(await this.command(server.port, 'CLUSTER', 'INFO'));
           if (!info.includes('cluster_state:ok')) return undefined;
-          const nodes = await this.nodes(server.port);
-          if (nodes.filter((n) => n.role === 'master' && !n.failed && n.slots.length > 0).length !== 3) {
-            return undefined;
-          }
           const replication = String(await this.command(server.port, 'INFO', 'replication'));
           if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) {
             return undefined;
           }
+          views.add(topology(await this.nodes(server.port)));
         }
-        return true;
+        const [view] = views;
+        return views.size === 1 && view?.split('|').filter((n) => n.includes('serves')).length === 3
+          ? true
+          : undefined;
       },
       timeoutMs,
     );
@@ -286,4 +291,18 @@ async function clusterNodeArgs(nodeTimeoutMs: number): Promise<string[]> {
     '--repl-diskless-sync-delay',
     '0',
   ];
+}
+
+/** The live topology as one node sees it, comparable across nodes. */
+function topology(nodes: readonly ClusterNodeInfo[]): string {
+  return nodes
+    .filter((n) => !n.failed)
+    .map((n) =>
+      n.role === 'master'
+        ? `${n.id} serves ${JSON.stringify(n.slots)}`
+        : `${n.id} replicates ${n.masterId ?? '?'}`,
+    )
+    .filter((line) => !line.endsWith('serves []'))
+    .sort()
+    .join('|');
 }
