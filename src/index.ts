@@ -6,6 +6,8 @@ export { MemoryStore } from './stores/memory/memory-store.js';
 export type { MemoryStoreOptions, MemoryStoreStats } from './stores/memory/memory-store.js';
 export { RedisStore } from './stores/redis/redis-store.js';
 export type { RedisStoreOptions } from './stores/redis/redis-store.js';
+export { RedisUrlError, parseRedisUrl, redactRedisUrl } from './stores/redis/redis-url.js';
+export type { RedisTarget } from './stores/redis/redis-url.js';
 export type { Store } from './stores/store.js';
 export { RateLimiterError, InvalidArgumentError, StoreUnavailableError } from './core/errors.js';
 export type { ErrorCode } from './core/errors.js';

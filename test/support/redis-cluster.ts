@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { AdminConnections, pollUntil } from './admin.js';
 import { RedisServer, freePort } from './redis-server.js';
+import { tlsServerArgs } from './tls.js';
+import type { TestCertificates } from './tls.js';
 
 const run = promisify(execFile);
 
@@ -24,33 +26,47 @@ export interface ClusterNodeInfo {
  */
 export class RedisClusterHarness {
   private readonly admin: AdminConnections;
+  /** With TLS, the port each node announces and clients use, by its plain port. */
+  private readonly tlsPorts = new Map<number, number>();
 
   private constructor(
     readonly servers: RedisServer[],
     readonly nodeTimeoutMs: number,
     private readonly password: string | undefined,
+    private readonly tls: TestCertificates | undefined,
   ) {
     this.admin = new AdminConnections(password);
   }
 
-  /** Start and join the cluster; resolves once every node reports cluster_state:ok and replicas are in sync. */
-  /** With `password`, every node requires it (clients, replication and the URL alike). */
+  /**
+   * Start and join the cluster; resolves once every node reports cluster_state:ok and replicas are
+   * in sync. With `password`, every node requires it (clients, replication and the URL alike). With
+   * `tls`, clients, replication and the cluster bus use TLS; the plain ports stay open for the
+   * harness's own probes and commands.
+   */
   static async start(
-    options: { nodeTimeoutMs?: number; password?: string } = {},
+    options: { nodeTimeoutMs?: number; password?: string; tls?: TestCertificates } = {},
   ): Promise<RedisClusterHarness> {
-    const { nodeTimeoutMs = 1000, password } = options;
+    const { nodeTimeoutMs = 1000, password, tls } = options;
     const servers: RedisServer[] = [];
-    const cluster = new RedisClusterHarness(servers, nodeTimeoutMs, password);
+    const cluster = new RedisClusterHarness(servers, nodeTimeoutMs, password, tls);
     try {
       // One at a time: each server holds its ports before the next free port is asked for.
       for (let i = 0; i < 6; i++) {
-        const server = await RedisServer.start(await clusterNodeArgs(nodeTimeoutMs));
+        const tlsPort = tls ? await freePort() : undefined;
+        const tlsArgs =
+          tls && tlsPort
+            ? [...tlsServerArgs(tls, tlsPort), '--tls-cluster', 'yes', '--tls-replication', 'yes']
+            : [];
+        const server = await RedisServer.start([...(await clusterNodeArgs(nodeTimeoutMs)), ...tlsArgs]);
         servers.push(server);
+        if (tlsPort) cluster.tlsPorts.set(server.port, tlsPort);
         await cluster.requirePassword(server.port);
       }
+      const tlsCli = tls ? ['--tls', '--cacert', tls.caFile] : [];
       await run(
         'redis-cli',
-        ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '1'],
+        [...tlsCli, '--cluster', 'create', ...cluster.clientAddresses(), '--cluster-replicas', '1'],
         {
           timeout: 20_000,
           env: {
@@ -71,10 +87,13 @@ export class RedisClusterHarness {
   /** A `redis+cluster://` URL naming the first two nodes as seeds; the rest are discovered. */
   get url(): string {
     const credentials = this.password === undefined ? '' : `:${encodeURIComponent(this.password)}@`;
-    return `redis+cluster://${credentials}${this.servers
-      .slice(0, 2)
-      .map((s) => `127.0.0.1:${s.port}`)
-      .join(',')}`;
+    const seeds = this.clientAddresses().slice(0, 2).join(',');
+    return `redis+cluster://${credentials}${seeds}${this.tls ? '?tls=true' : ''}`;
+  }
+
+  /** Where clients reach each node: its TLS port with TLS, else its plain port. */
+  private clientAddresses(): string[] {
+    return this.servers.map((s) => `127.0.0.1:${this.tlsPorts.get(s.port) ?? s.port}`);
   }
 
   /** One command on one node. */
@@ -91,9 +110,11 @@ export class RedisClusterHarness {
       .split('\n')
       .map((line) => {
         const [id = '', address = '', flags = '', master = '-', , , , , ...slots] = line.split(' ');
+        const announced = Number(/:(\d+)@/.exec(address)?.[1]);
         return {
           id,
-          port: Number(/:(\d+)@/.exec(address)?.[1]),
+          // Nodes announce their TLS port when the bus uses TLS; the harness speaks plain.
+          port: [...this.tlsPorts].find(([, tlsPort]) => tlsPort === announced)?.[0] ?? announced,
           role: flags.includes('master') ? 'master' : 'replica',
           masterId: master === '-' ? undefined : master,
           failed: /fail/.test(flags),
@@ -122,39 +143,47 @@ export class RedisClusterHarness {
     return owner;
   }
 
-  /** Until every live node says cluster_state:ok, agrees on three masters, and each replica is in sync. */
+  /**
+   * Until every live node says cluster_state:ok, every replica is in sync, and all live nodes see
+   * the same three masters with the same slots and replicas (after a failover, a node that has not
+   * heard of it yet still looks healthy on its own).
+   */
   async waitUntilHealthy(timeoutMs: number): Promise<void> {
     await pollUntil(
       'cluster healthy',
       async () => {
+        const views = new Set<string>();
         for (const server of this.aliveServers()) {
           const info = String(await this.command(server.port, 'CLUSTER', 'INFO'));
           if (!info.includes('cluster_state:ok')) return undefined;
-          const nodes = await this.nodes(server.port);
-          if (nodes.filter((n) => n.role === 'master' && !n.failed && n.slots.length > 0).length !== 3) {
-            return undefined;
-          }
           const replication = String(await this.command(server.port, 'INFO', 'replication'));
           if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) {
             return undefined;
           }
+          views.add(topology(await this.nodes(server.port)));
         }
-        return true;
+        const [view] = views;
+        return views.size === 1 && view?.split('|').filter((n) => n.includes('serves')).length === 3
+          ? true
+          : undefined;
       },
       timeoutMs,
     );
   }
 
   /**
-   * Kill a master with SIGKILL (no goodbye to its peers) and wait until its replica has been
-   * promoted and every live node is ok again. Resolves with the promoted replica's port.
+   * Hand a master's slots to its replica and wait until every live node is ok again; resolves with
+   * the promoted replica's port. `kill`: SIGKILL the master (no goodbye to its peers: the replica
+   * takes over after the node timeout, and writes it had not yet received are lost). `graceful`:
+   * CLUSTER FAILOVER on the replica (the master hands over once the replica has caught up).
    */
-  async killMasterAndWaitForFailover(masterPort: number, timeoutMs = 15_000): Promise<number> {
+  async failover(masterPort: number, how: 'kill' | 'graceful', timeoutMs = 15_000): Promise<number> {
     const nodes = await this.nodes();
     const master = nodes.find((n) => n.port === masterPort && n.role === 'master');
     const replica = nodes.find((n) => n.masterId === master?.id);
     if (!master || !replica) throw new Error(`port ${masterPort} is not a master with a replica`);
-    await this.server(masterPort).kill();
+    if (how === 'kill') await this.server(masterPort).kill();
+    else await this.command(replica.port, 'CLUSTER', 'FAILOVER');
     await pollUntil(
       'replica promoted',
       async () => {
@@ -262,4 +291,18 @@ async function clusterNodeArgs(nodeTimeoutMs: number): Promise<string[]> {
     '--repl-diskless-sync-delay',
     '0',
   ];
+}
+
+/** The live topology as one node sees it, comparable across nodes. */
+function topology(nodes: readonly ClusterNodeInfo[]): string {
+  return nodes
+    .filter((n) => !n.failed)
+    .map((n) =>
+      n.role === 'master'
+        ? `${n.id} serves ${JSON.stringify(n.slots)}`
+        : `${n.id} replicates ${n.masterId ?? '?'}`,
+    )
+    .filter((line) => !line.endsWith('serves []'))
+    .sort()
+    .join('|');
 }

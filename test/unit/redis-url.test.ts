@@ -131,7 +131,12 @@ describe('redactRedisUrl', () => {
 });
 
 describe('createRedisClient', () => {
-  const bounded = { lazyConnect: true, commandTimeout: 50, enableOfflineQueue: false };
+  const bounded = {
+    lazyConnect: true,
+    commandTimeout: 50,
+    enableOfflineQueue: false,
+    retryStrategy: () => 2000,
+  };
 
   it('makes a Redis client for a single node and for Sentinel, a Cluster for redis+cluster://', () => {
     const single = createRedisClient('redis://u:p@127.0.0.1:7/1', bounded, 50);
@@ -161,6 +166,9 @@ describe('createRedisClient', () => {
         sentinelPassword: 'sp',
         enableOfflineQueue: false,
       });
+      // Each reconnect asks the sentinels anew, so a promoted replica is found within the cap.
+      expect((sentinel as Redis).options.retryStrategy?.(10)).toBe(500);
+      expect((single as Redis).options.retryStrategy?.(10)).toBe(2000);
     } finally {
       single.disconnect();
       cluster.disconnect();

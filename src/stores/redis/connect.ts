@@ -21,7 +21,11 @@ export function createRedisClient(url: string, clientOptions: RedisOptions, time
     case 'cluster':
       return new Cluster(target.seeds, clusterOptions({ ...credentials, ...clientOptions }, timeoutMs));
     case 'sentinel':
-      return new Redis({ ...sentinelOptions(target, timeoutMs), ...credentials, ...clientOptions });
+      return new Redis({
+        ...credentials,
+        ...clientOptions,
+        ...sentinelOptions(target, clientOptions, timeoutMs),
+      });
   }
 }
 
@@ -30,7 +34,7 @@ export function createRedisClient(url: string, clientOptions: RedisOptions, time
  * `enableOfflineQueue`: ioredis forces its own on node connections (no per-node reconnect: a lost
  * node is replaced through the slot map) and the cluster takes ours instead.
  */
-export function clusterOptions(clientOptions: RedisOptions, timeoutMs: number): ClusterOptions {
+function clusterOptions(clientOptions: RedisOptions, timeoutMs: number): ClusterOptions {
   const nodeOptions: RedisOptions = { ...clientOptions };
   delete nodeOptions.retryStrategy;
   delete nodeOptions.enableOfflineQueue;
@@ -59,7 +63,15 @@ export function clusterOptions(clientOptions: RedisOptions, timeoutMs: number): 
 
 type SentinelTarget = Extract<RedisTarget, { kind: 'sentinel' }>;
 
-function sentinelOptions(target: SentinelTarget, timeoutMs: number): RedisOptions {
+/** Longest wait between reconnect attempts under Sentinel. */
+const SENTINEL_RECONNECT_CAP_MS = 500;
+
+function sentinelOptions(
+  target: SentinelTarget,
+  clientOptions: RedisOptions,
+  timeoutMs: number,
+): RedisOptions {
+  const { retryStrategy } = clientOptions;
   return {
     sentinels: target.sentinels,
     name: target.masterName,
@@ -70,5 +82,16 @@ function sentinelOptions(target: SentinelTarget, timeoutMs: number): RedisOption
     sentinelCommandTimeout: Math.max(500, timeoutMs),
     // Subscribe to +switch-master so a failover moves the connection at once, not on the next error.
     failoverDetector: true,
+    // Once the master is lost the +switch-master subscription goes with it, and each reconnect
+    // attempt asks the sentinels for the master anew: capping the backoff finds a promoted replica
+    // within half a second instead of up to the single-node cap later.
+    ...(retryStrategy
+      ? {
+          retryStrategy: (attempt: number) => {
+            const delay = retryStrategy(attempt);
+            return typeof delay === 'number' ? Math.min(delay, SENTINEL_RECONNECT_CAP_MS) : delay;
+          },
+        }
+      : {}),
   };
 }
