@@ -42,7 +42,16 @@ export const CheckBody = Type.Object(
 
 /** Its own object so later fields (`atomic`) are one line each. */
 export const ChecksBody = Type.Object(
-  { checks: Type.Array(CheckBody, { minItems: 1, maxItems: MAX_BATCH_CHECKS }) },
+  {
+    checks: Type.Array(CheckBody, { minItems: 1, maxItems: MAX_BATCH_CHECKS }),
+    atomic: Type.Optional(
+      Type.Boolean({
+        description:
+          'All checks admitted and recorded, or none recorded. The checks must address distinct counters; ' +
+          'on Redis Cluster they must share one key.',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 

@@ -1,7 +1,7 @@
 import { DEFAULT_ALGORITHM } from '../core/algorithms/index.js';
 import { StoreUnavailableError } from '../core/errors.js';
 import type { CheckRequest, Decision, PeekRequest, ResetRequest } from '../core/types.js';
-import type { RateLimiter } from '../limiter.js';
+import type { BatchDecision, RateLimiter } from '../limiter.js';
 import type { LimiterOperation, ServiceMetrics } from './metrics.js';
 
 /** Operations that reach the store without the failure policy. */
@@ -33,6 +33,14 @@ export class MeteredLimiter {
       this.count(requests[index]?.algorithm, decision);
     });
     return decisions;
+  }
+
+  async checkAll(requests: readonly CheckRequest[]): Promise<BatchDecision> {
+    const batch = await this.measure('checks', () => this.limiter.checkAll(requests));
+    batch.results.forEach((decision, index) => {
+      this.count(requests[index]?.algorithm, decision);
+    });
+    return batch;
   }
 
   async peek(request: PeekRequest): Promise<Decision> {

@@ -86,6 +86,42 @@ describe('service nodes on one Redis', () => {
     expect(Number(denied.headers.get('retry-after'))).toBeLessThanOrEqual(60);
   });
 
+  it('decides an atomic batch over both nodes: all recorded or none, never part', async () => {
+    const key = `atomic:${Date.now()}`;
+    const body = {
+      atomic: true,
+      checks: [
+        { key, limit: 30, window: '1m', cost: 2 },
+        { key, limit: 45, window: '1h', algorithm: 'token-bucket' },
+        { key: `${key}:tenant`, limit: 1000, window: '1d', algorithm: 'fixed-window', cost: 3 },
+      ],
+    };
+    const responses = await Promise.all(
+      Array.from({ length: 60 }, (_, index) =>
+        (index % 2 === 0 ? nodeA : nodeB).postJson('/v1/checks', body),
+      ),
+    );
+    expect(responses.every((response) => response.status === 200)).toBe(true);
+    const batches = await Promise.all(
+      responses.map((response) => response.json() as Promise<{ allowed: boolean; results: DecisionBody[] }>),
+    );
+    // The per-minute limit binds first: 15 batches of cost 2.
+    expect(batches.filter((batch) => batch.allowed)).toHaveLength(15);
+    const peek = async (path: string) =>
+      ((await (await nodeA.fetch(path)).json()) as DecisionBody & { count: number }).count;
+    expect(await peek(`/v1/counters/${key}?limit=30&window=1m`)).toBe(30);
+    expect(await peek(`/v1/counters/${key}?limit=45&window=1h&algorithm=token-bucket`)).toBe(15);
+    expect(await peek(`/v1/counters/${key}:tenant?limit=1000&window=1d&algorithm=fixed-window`)).toBe(45);
+    const denied = batches.find((batch) => !batch.allowed);
+    expect(denied?.results.map((decision) => decision.allowed)).toEqual([false, false, false]);
+    const repeated = await nodeA.postJson('/v1/checks', {
+      atomic: true,
+      checks: [body.checks[0], body.checks[0]],
+    });
+    expect(repeated.status).toBe(400);
+    expect(await repeated.json()).toMatchObject({ error: { code: 'invalid_argument', field: 'checks[1]' } });
+  });
+
   it('deregisters a node at once on SIGTERM', async () => {
     const leaving = await startNode('node-term');
     await eventually(async () => (await nodeA.nodeIds()).includes('node-term'), 'node-term to be listed');

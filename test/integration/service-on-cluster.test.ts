@@ -51,6 +51,21 @@ describe('service nodes on a Redis Cluster', () => {
     expect(decisions.filter((decision) => decision.allowed)).toHaveLength(50);
   });
 
+  it('refuses an atomic batch whose keys live in different slots, and records nothing', async () => {
+    const [first] = twoNodes();
+    const keys = ['atomic-a', 'atomic-b', 'atomic-c'].map((name) => `${name}:${Date.now()}`);
+    const response = await first.postJson('/v1/checks', {
+      atomic: true,
+      checks: keys.map((key) => ({ key, limit: 5, window: '1m' })),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: 'invalid_argument', field: 'checks' } });
+    for (const key of keys) {
+      const peek = await first.fetch(`/v1/counters/${key}?limit=5&window=1m`);
+      expect(await peek.json()).toMatchObject({ count: 0 });
+    }
+  });
+
   it('deregisters a node at once on SIGTERM', async () => {
     const [first, second] = twoNodes();
     expect(await second.stop('SIGTERM')).toBe(0);

@@ -57,21 +57,29 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
     {
       onRequest: requireApiToken,
       schema: {
-        summary: 'Up to 100 independent checks in one call',
-        description: 'Each check is decided on its own, in order; an early denial does not stop later ones.',
+        summary: 'Up to 100 checks in one call, independent or atomic',
+        description:
+          'Without `atomic`, each check is decided on its own, in order; an early denial does not stop later ones. ' +
+          'With `atomic: true`, every check is admitted and recorded, or none is.',
         tags: ['decisions'],
         body: ChecksBody,
         response: withErrors({ 200: ChecksReply }, DECISION_ERRORS),
       },
     },
     async (request, reply) => {
-      const { checks } = request.body;
-      const results = await limiter.checkMany(checks);
+      const { checks, atomic } = request.body;
+      const { allowed, results } =
+        atomic === true
+          ? await limiter.checkAll(checks)
+          : await limiter.checkMany(checks).then((decisions) => ({
+              allowed: decisions.every((decision) => decision.allowed),
+              results: decisions,
+            }));
       setRateLimitHeaders(
         reply,
         results.map((decision, index) => policyOf(checks[index]?.window ?? 1, decision)),
       );
-      return { allowed: results.every((decision) => decision.allowed), results };
+      return { allowed, results };
     },
   );
 
