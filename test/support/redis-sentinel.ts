@@ -74,6 +74,11 @@ export class RedisSentinelHarness {
     return `redis+sentinel://${credentials}127.0.0.1:${this.sentinelPort}/${MASTER_NAME}${query}`;
   }
 
+  /** One command on the master or the replica, by port. */
+  async command(port: number, ...args: (string | number)[]): Promise<unknown> {
+    return this.nodes.command(port, ...args);
+  }
+
   /** The master's port as the sentinel reports it. */
   async masterPort(): Promise<number> {
     const reply = await this.sentinels.command(
@@ -85,19 +90,40 @@ export class RedisSentinelHarness {
     return Number((reply as string[])[1]);
   }
 
-  /** SIGKILL the master; resolves once the sentinel has promoted the replica. */
-  async killMasterAndWaitForFailover(timeoutMs = 15_000): Promise<void> {
-    await this.master.kill();
+  /**
+   * Fail the current master over to the other server (once per harness: the old master is not
+   * made a replica again in time for a second one); resolves with the new master's port once the
+   * sentinel has finished (+switch-master: while the failover is still in progress the sentinel
+   * already names the promoted replica). `kill`: SIGKILL the master, noticed after
+   * down-after-milliseconds. `graceful`: SENTINEL FAILOVER; the old master stays up, still a
+   * master until Sentinel converts it on its next INFO (up to 10 s later).
+   */
+  async failover(how: 'kill' | 'graceful', timeoutMs = 15_000): Promise<number> {
+    const oldPort = await this.masterPort();
+    const [oldMaster, promoted] =
+      oldPort === this.master.port ? [this.master, this.replica] : [this.replica, this.master];
+    if (how === 'kill') await oldMaster.kill();
+    else await this.sentinels.command(this.sentinelPort, 'SENTINEL', 'FAILOVER', MASTER_NAME);
     await pollUntil(
-      'sentinel failover',
+      'sentinel failover complete',
       async () => {
-        if ((await this.masterPort()) !== this.replica.port) return undefined;
-        return String(await this.nodes.command(this.replica.port, 'ROLE')).startsWith('master')
-          ? true
-          : undefined;
+        const state = await this.sentinelView('MASTER');
+        const done =
+          state.port === String(promoted.port) && !(state.flags ?? '').includes('failover_in_progress');
+        return done ? true : undefined;
       },
       timeoutMs,
     );
+    return promoted.port;
+  }
+
+  /** SENTINEL MASTER, or the first of SENTINEL REPLICAS, as field → value. */
+  private async sentinelView(what: 'MASTER' | 'REPLICAS'): Promise<Record<string, string | undefined>> {
+    const reply = await this.sentinels.command(this.sentinelPort, 'SENTINEL', what, MASTER_NAME);
+    const fields = (what === 'MASTER' ? reply : (reply as unknown[])[0]) as string[] | undefined;
+    const view: Record<string, string | undefined> = {};
+    for (let i = 0; i + 1 < (fields?.length ?? 0); i += 2) view[fields?.[i] ?? ''] = fields?.[i + 1];
+    return view;
   }
 
   /** Stop the sentinel, the master and the replica, each by PID. */
@@ -144,13 +170,25 @@ export class RedisSentinelHarness {
     writeFileSync(config, `${lines.join('\n')}\n`);
     const sentinel = spawn('redis-server', [config, '--sentinel'], { stdio: 'ignore' });
     this.sentinel = sentinel;
+    await this.untilSentinelTrustsReplica(this.replica.port, 10_000);
+  }
+
+  /**
+   * Until the sentinel has a live link to the replica and sees it synced: before that, a failover
+   * finds no replica it may promote (NOGOODSLAVE).
+   */
+  private async untilSentinelTrustsReplica(port: number, timeoutMs: number): Promise<void> {
     await pollUntil(
-      'sentinel up and knowing the replica',
+      'sentinel trusting the replica',
       async () => {
-        const replicas = await this.sentinels.command(this.sentinelPort, 'SENTINEL', 'REPLICAS', MASTER_NAME);
-        return (replicas as unknown[]).length > 0 ? true : undefined;
+        const replica = await this.sentinelView('REPLICAS');
+        const trusted =
+          replica.port === String(port) &&
+          replica.flags === 'slave' &&
+          replica['master-link-status'] === 'ok';
+        return trusted ? true : undefined;
       },
-      10_000,
+      timeoutMs,
     );
   }
 }

@@ -44,12 +44,19 @@ export class Traffic {
     await pollUntil('traffic flowing', () => (this.records.length >= target ? true : undefined), 5000);
   }
 
-  /** True once every worker has had a call that started after `time` and succeeded. */
-  everyWorkerSucceededSince(time: number): boolean {
-    const recovered = new Set(
-      this.records.filter((r) => r.startedAt > time && r.outcome !== 'error').map((r) => r.worker),
-    );
-    return recovered.size === this.loops.length;
+  /**
+   * True once every worker has succeeded on a call started after `time`, and its latest call
+   * succeeded too (a client moved once more just after a fault ends must have recovered again).
+   */
+  everyWorkerRecoveredSince(time: number): boolean {
+    const latest = new Map<number, CallRecord>();
+    const succeededSince = new Set<number>();
+    for (const record of this.records) {
+      latest.set(record.worker, record);
+      if (record.startedAt > time && record.outcome !== 'error') succeededSince.add(record.worker);
+    }
+    const latestAllSucceeded = [...latest.values()].every((r) => r.outcome !== 'error');
+    return succeededSince.size === this.loops.length && latestAllSucceeded;
   }
 
   private async loop(
@@ -124,6 +131,8 @@ export interface FaultReport {
   calls: number;
   /** Calls that failed after the fault began. */
   failed: CallRecord[];
+  /** Of those, calls that began after `fault()` resolved (the servers were whole again). */
+  failedAfterFault: number;
 }
 
 /**
@@ -141,14 +150,28 @@ export async function measureFault(
   const faultMs = Date.now() - faultAt;
   await pollUntil(
     'every worker answered again',
-    () => traffic.everyWorkerSucceededSince(faultAt + faultMs) || undefined,
+    () => traffic.everyWorkerRecoveredSince(faultAt + faultMs) || undefined,
     10_000,
-  );
+  ).catch(async (error: unknown) => {
+    // Stop the loops (they would spin on a closed store after the test), and say which workers
+    // never came back and what they last saw.
+    await traffic.stop();
+    const last = new Map<number, CallRecord>();
+    for (const record of traffic.records) last.set(record.worker, record);
+    const stuck = [...last.values()].filter((r) => r.outcome === 'error');
+    const seen = stuck.map(
+      (r) => `worker ${r.worker}: ${r.error instanceof Error ? r.error.message : String(r.error)}`,
+    );
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; ${seen.join('; ')}`, {
+      cause: error,
+    });
+  });
   const records = await traffic.stop();
   return {
     faultMs,
     recoveryMs: recoveryMs(records, faultAt, affectedKeys),
     calls: records.length,
     failed: records.filter((r) => r.outcome === 'error' && r.finishedAt >= faultAt),
+    failedAfterFault: records.filter((r) => r.outcome === 'error' && r.startedAt >= faultAt + faultMs).length,
   };
 }

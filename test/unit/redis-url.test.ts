@@ -176,6 +176,24 @@ describe('createRedisClient', () => {
     }
   });
 
+  it('revives a Sentinel client that ioredis ends on its own, never one its owner closed', async () => {
+    const options = { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => 1000 };
+    const ended = createRedisClient('redis+sentinel://127.0.0.1:1/main', options, 50) as Redis;
+    const closed = createRedisClient('redis+sentinel://127.0.0.1:1/main', options, 50) as Redis;
+    ended.on('error', () => undefined);
+    try {
+      closed.disconnect();
+      // What ioredis does when +switch-master aborts a reconnect attempt: status "end", no retry.
+      ended.status = 'end';
+      ended.emit('end');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(ended.status).not.toBe('end');
+      expect(closed.status).toBe('end');
+    } finally {
+      ended.disconnect();
+    }
+  });
+
   it('refuses a bad URL before creating anything', () => {
     expect(() => createRedisClient('redis+sentinel://s1', bounded, 50)).toThrow(/master name/);
   });

@@ -1,5 +1,5 @@
 import { Cluster, Redis } from 'ioredis';
-import type { ClusterOptions, RedisOptions } from 'ioredis';
+import type { Callback, ClusterOptions, RedisOptions } from 'ioredis';
 import { parseRedisUrl } from './redis-url.js';
 import type { RedisTarget } from './redis-url.js';
 import type { RedisClient } from './scripts.js';
@@ -21,7 +21,7 @@ export function createRedisClient(url: string, clientOptions: RedisOptions, time
     case 'cluster':
       return new Cluster(target.seeds, clusterOptions({ ...credentials, ...clientOptions }, timeoutMs));
     case 'sentinel':
-      return new Redis({
+      return new SentinelRedis({
         ...credentials,
         ...clientOptions,
         ...sentinelOptions(target, clientOptions, timeoutMs),
@@ -80,11 +80,12 @@ function sentinelOptions(
     ...(target.sentinelPassword === undefined ? {} : { sentinelPassword: target.sentinelPassword }),
     ...(target.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
     sentinelCommandTimeout: Math.max(500, timeoutMs),
-    // Subscribe to +switch-master so a failover moves the connection at once, not on the next error.
+    // Subscribe to +switch-master: after SENTINEL FAILOVER the old master stays up, and Sentinel
+    // only turns it into a replica (closing its clients) on its next INFO, up to 10 s later; until
+    // then clients without the subscription would go on spending units on a master being retired.
     failoverDetector: true,
-    // Once the master is lost the +switch-master subscription goes with it, and each reconnect
-    // attempt asks the sentinels for the master anew: capping the backoff finds a promoted replica
-    // within half a second instead of up to the single-node cap later.
+    // Each reconnect attempt asks the sentinels for the master anew: capping the backoff finds a
+    // promoted replica within half a second instead of up to the single-node cap later.
     ...(retryStrategy
       ? {
           retryStrategy: (attempt: number) => {
@@ -94,4 +95,37 @@ function sentinelOptions(
         }
       : {}),
   };
+}
+
+/** Wait before reviving a client that ioredis ended on its own. */
+const REVIVE_DELAY_MS = 50;
+
+/**
+ * A Sentinel client that reconnects when ioredis ends it without being asked. With the failover
+ * detector on, a +switch-master that arrives while a reconnect attempt is asking the sentinels for
+ * the master aborts that attempt, and ioredis then ends the client for good: every later call
+ * would fail (seen about once in ten failover tests under load).
+ */
+class SentinelRedis extends Redis {
+  private closedByOwner = false;
+
+  constructor(options: RedisOptions) {
+    super(options);
+    this.on('end', () => {
+      if (this.closedByOwner) return;
+      setTimeout(() => {
+        if (!this.closedByOwner && this.status === 'end') this.connect().catch(() => undefined);
+      }, REVIVE_DELAY_MS);
+    });
+  }
+
+  override disconnect(reconnect = false): void {
+    if (!reconnect) this.closedByOwner = true;
+    super.disconnect(reconnect);
+  }
+
+  override quit(callback?: Callback<'OK'>): Promise<'OK'> {
+    this.closedByOwner = true;
+    return super.quit(callback);
+  }
 }
