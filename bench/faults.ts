@@ -45,6 +45,11 @@ try {
       if (fault === 'killed') await server.kill();
       else server.pause();
       console.log(`| ${fault} | ${mode} | ${await answerTimes(limiter)} |`);
+      if (fault === 'killed') {
+        // Down for a while: the client now waits out its reconnect backoff.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        console.log(`| killed, 300 ms later | ${mode} | ${await answerTimes(limiter)} |`);
+      }
       if (fault === 'killed') await server.restart();
       else server.resume();
       const restartedAt = performance.now();

@@ -3,6 +3,7 @@ import type { Settings } from './config/settings.js';
 import { PACKAGE_VERSION } from './config/version.js';
 import { REDACTED_LOG_PATHS, buildApp } from './http/app.js';
 import { RateLimiter } from './limiter.js';
+import { ThrottledWarning } from './logging/throttled-warning.js';
 import { MeteredLimiter } from './metrics/metered-limiter.js';
 import { DECISION_OPERATION, ServiceMetrics } from './metrics/metrics.js';
 import { NodeHeartbeat } from './registry/heartbeat.js';
@@ -13,6 +14,8 @@ import { MemoryStore } from './stores/memory/memory-store.js';
 import { RedisStore } from './stores/redis/redis-store.js';
 import { redactRedisUrl } from './stores/redis/redis-url.js';
 import type { Store } from './stores/store.js';
+
+const STORE_WARNING_INTERVAL_MS = 10_000;
 
 /** A started service: where it listens, and how to stop it gracefully. */
 export interface RunningService {
@@ -47,6 +50,13 @@ export async function startService(settings: Settings): Promise<RunningService> 
   const { store, registry } = openStore(settings);
   const metrics = new ServiceMetrics();
   metrics.countLiveNodesWith(async () => (await registry.list()).length);
+  // One warning per interval however many checks fail: an outage must not flood the logs.
+  const storeWarning = new ThrottledWarning(STORE_WARNING_INTERVAL_MS, (error, suppressed) => {
+    app.log.warn(
+      { err: error, failureMode: settings.failureMode, suppressed },
+      'store unavailable; decisions follow the failure mode',
+    );
+  });
   // The `local` failure mode gives each node limit / live nodes; the last count survives an outage.
   let liveNodes = 1;
   const rateLimiter = new RateLimiter({
@@ -54,8 +64,9 @@ export async function startService(settings: Settings): Promise<RunningService> 
     failurePolicy: {
       mode: settings.failureMode,
       liveNodes: () => liveNodes,
-      onStoreFailure: () => {
+      onStoreFailure: (error) => {
         metrics.storeErrors.inc({ operation: DECISION_OPERATION });
+        storeWarning.note(error);
       },
     },
   });

@@ -122,8 +122,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     flag: '--failure-mode <mode>',
     description:
       'When the store does not answer in time: closed (503), open (allow, degraded) or local (decide in process on limit / live nodes, degraded).',
-    defaultText: 'closed',
-    parse: withDefault('closed', oneOf(FAILURE_MODES)),
+    defaultText: 'open',
+    parse: withDefault('open', oneOf(FAILURE_MODES)),
   },
   {
     name: 'adminToken',

@@ -12,6 +12,9 @@ function ceilSeconds(ms: number): number {
   return Math.ceil(ms / 1000);
 }
 
+/** Product-specific, so that it is never mistaken for a field of the IETF draft. */
+export const DEGRADED_HEADER = 'RateLimiter-Degraded';
+
 /**
  * `RateLimit-Policy` and `RateLimit` in the structured-field syntax of the IETF httpapi
  * ratelimit-headers draft (`"name";q=100;w=60` and `"name";r=42;t=17`), one list member per
@@ -31,6 +34,8 @@ export function setRateLimitHeaders(reply: FastifyReply, policies: readonly Appl
   );
   reply.header('RateLimit-Policy', policy.join(', '));
   reply.header('RateLimit', state.join(', '));
+  // Decided without the store (failure mode open or local): say so to the client as well as in the body.
+  if (policies.some(({ decision }) => decision.degraded === true)) reply.header(DEGRADED_HEADER, 'true');
   const denied = policies.filter(({ decision }) => !decision.allowed);
   if (denied.length > 0) {
     const waitMs = Math.max(...denied.map(({ decision }) => decision.retryAfterMs));

@@ -15,7 +15,7 @@ describe('resolveSettings', () => {
       host: '127.0.0.1',
       port: 8080,
       redisUrl: undefined,
-      failureMode: 'closed',
+      failureMode: 'open',
       adminToken: undefined,
       apiToken: undefined,
       keyPrefix: 'ratelimit:',

@@ -160,30 +160,37 @@ describe('service nodes on one Redis', () => {
   });
 
   it('is not ready while Redis is down and ready again after it returns', async () => {
-    const [openNode, localNode] = await Promise.all([
-      startNode('node-open', ['--failure-mode', 'open']),
+    const [closedNode, localNode] = await Promise.all([
+      startNode('node-closed', ['--failure-mode', 'closed']),
       startNode('node-local', ['--failure-mode', 'local']),
     ]);
+    const openNode = nodeA; // open is the default
     expect((await nodeA.fetch('/readyz')).status).toBe(200);
     await redis.kill();
     const down = await nodeA.fetch('/readyz');
     expect(down.status).toBe(503);
     expect(await down.json()).toMatchObject({ error: { code: 'store_unavailable' } });
-    const check = await nodeA.postJson('/v1/check', { key: 'while-down', limit: 1, window: 1 });
+    const check = await closedNode.postJson('/v1/check', { key: 'while-down', limit: 1, window: 1 });
     expect(check.status).toBe(503);
+    expect(await check.json()).toMatchObject({ error: { code: 'store_unavailable' } });
     expect((await nodeA.fetch('/healthz')).status).toBe(200);
 
     // The failure modes: open allows without counting, local decides on this node's share.
     const open = await openNode.postJson('/v1/check', { key: 'while-down', limit: 100, window: 60 });
     expect(open.status).toBe(200);
+    expect(open.headers.get('ratelimiter-degraded')).toBe('true');
     expect(await open.json()).toMatchObject({ allowed: true, degraded: true });
+    for (let i = 0; i < 20; i++)
+      await openNode.postJson('/v1/check', { key: 'while-down', limit: 100, window: 60 });
+    const warnings = openNode.logLines.filter((line) => line.includes('store unavailable'));
+    expect(warnings).toHaveLength(1);
     const local = await localNode.postJson('/v1/check', { key: 'while-down', limit: 100, window: 60 });
     expect(local.status).toBe(200);
     const localDecision = (await local.json()) as DecisionBody & { limit: number; degraded?: boolean };
     expect(localDecision).toMatchObject({ allowed: true, degraded: true, count: 1 });
     expect(localDecision.limit).toBeLessThanOrEqual(100);
     const metrics = await (await openNode.fetch('/metrics')).text();
-    expect(metrics).toMatch(/^ratelimiter_degraded_decisions_total 1$/m);
+    expect(metrics).toMatch(/^ratelimiter_degraded_decisions_total 21$/m);
     expect(metrics).toMatch(/^ratelimiter_store_errors_total\{operation="decision"\} [1-9]/m);
 
     await redis.restart();

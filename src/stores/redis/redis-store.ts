@@ -63,6 +63,7 @@ export class RedisStore implements Store {
   /** Set by close(): a closing Cluster sits in "disconnecting" for a while, which looks transient. */
   private closed = false;
   private nextReady: Promise<void> | undefined;
+  private lastConnectionError: Error | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.timeoutMs = options.timeoutMs ?? 50;
@@ -84,11 +85,18 @@ export class RedisStore implements Store {
         this.timeoutMs,
       );
       this.ownsClient = true;
-      // Errors surface on the calls; without a listener ioredis would log each reconnect failure.
-      this.client.on('error', () => undefined);
     } else {
       throw new RangeError('RedisStore needs a url or a client');
     }
+    // Errors surface on the calls, with the last connection error as their reason (a refused
+    // connection, WRONGPASS, a certificate that does not verify); this listener also keeps ioredis
+    // from logging every failed reconnect attempt.
+    this.client.on('error', (error: Error) => {
+      this.lastConnectionError = error;
+    });
+    this.client.on('ready', () => {
+      this.lastConnectionError = undefined;
+    });
     defineScripts(this.client);
   }
 
@@ -212,6 +220,16 @@ export class RedisStore implements Store {
     if (status === 'ready') return Promise.resolve();
     if (status === 'end' || status === 'close' || this.closed) {
       return Promise.reject(new StoreUnavailableError('the redis connection is closed'));
+    }
+    if (status === 'reconnecting') {
+      // Known to be down and waiting out its backoff: fail now rather than spend the caller's
+      // budget on a connection that cannot come sooner. A connection attempt under way is waited for.
+      const reason = this.lastConnectionError ? `: ${this.lastConnectionError.message}` : '';
+      return Promise.reject(
+        new StoreUnavailableError(`redis is unreachable (reconnecting)${reason}`, {
+          cause: this.lastConnectionError,
+        }),
+      );
     }
     if (status === 'wait') void this.client.connect().catch(() => undefined);
     this.nextReady ??= new Promise<void>((resolve) => {
