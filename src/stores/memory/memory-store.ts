@@ -4,6 +4,7 @@ import type { Clock } from '../../core/clock.js';
 import { StoreUnavailableError } from '../../core/errors.js';
 import type { Check, CounterRef, Outcome } from '../../core/types.js';
 import type { Store } from '../store.js';
+import { LruMap } from './lru-map.js';
 
 export interface MemoryStoreOptions {
   /** Time source; defaults to the process clock. */
@@ -32,8 +33,7 @@ export class MemoryStore implements Store {
   readonly kind = 'memory';
   private readonly clock: Clock;
   private readonly maxKeys: number;
-  /** Map order is recency order: the first entry is the least recently used. */
-  private readonly counters = new Map<string, Counter>();
+  private readonly counters = new LruMap<Counter>();
   private readonly sweepTimer: NodeJS.Timeout | undefined;
   private evictions = 0;
   private closed = false;
@@ -120,15 +120,11 @@ export class MemoryStore implements Store {
 
   private evaluate(check: Check, nowUs: number) {
     const id = counterId(check);
+    // get() also marks the counter as just used, for least-recently-used eviction.
     let counter = this.counters.get(id);
     if (counter && counter.expiresAtUs <= nowUs) {
       this.counters.delete(id);
       counter = undefined;
-    }
-    if (counter) {
-      // Re-insert so the map's order stays least-recently-used first.
-      this.counters.delete(id);
-      this.counters.set(id, counter);
     }
     return { check, evaluation: algorithmFor(check.algorithm).evaluate(counter?.state, check, nowUs) };
   }
@@ -139,16 +135,15 @@ export class MemoryStore implements Store {
     const algorithm = algorithmFor(check.algorithm);
     const id = counterId(check);
     const state = algorithm.record(this.counters.get(id)?.state, check, nowUs);
-    this.counters.delete(id);
     this.counters.set(id, { state, expiresAtUs: algorithm.expiresAtUs(state, check) });
     this.evictOverflow();
   }
 
   private evictOverflow(): void {
     while (this.counters.size > this.maxKeys) {
-      const oldest = this.counters.keys().next();
-      if (oldest.done === true) return;
-      this.counters.delete(oldest.value);
+      const oldest = this.counters.oldestKey();
+      if (oldest === undefined) return;
+      this.counters.delete(oldest);
       this.evictions++;
     }
   }
