@@ -4,6 +4,7 @@ import { ALGORITHM_NAMES } from '../../src/index.js';
 import type { AlgorithmName } from '../../src/index.js';
 import { algorithmFor } from '../../src/core/algorithms/index.js';
 import type { Check } from '../../src/core/types.js';
+import type { Evaluation } from '../../src/core/algorithms/index.js';
 
 const events = fc.array(
   fc.record({
@@ -17,79 +18,71 @@ const events = fc.array(
   { minLength: 1, maxLength: 60 },
 );
 
+/** What a sequence shows at each step: the state before it, the check, its time and its evaluation. */
+interface Step {
+  before: unknown;
+  check: Check;
+  nowUs: number;
+  evaluation: Evaluation;
+}
+
+/** Every random sequence of events, run through the algorithm, each step shown to `visit`. */
+function forEverySequence(name: AlgorithmName, visit: (step: Step) => void): void {
+  const algorithm = algorithmFor(name);
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 10 }),
+      fc.integer({ min: 1, max: 2000 }),
+      events,
+      (limit, windowMs, steps) => {
+        let state: unknown;
+        let nowUs = 1_700_000_000_000_000;
+        for (const { advanceUs, cost } of steps) {
+          nowUs += advanceUs;
+          const check: Check = { key: 'k', limit, windowMs, cost: Math.min(cost, limit), algorithm: name };
+          const evaluation = algorithm.evaluate(state, check, nowUs);
+          const before = structuredClone(state);
+          if (evaluation.allowed && check.cost > 0) state = algorithm.record(state, check, nowUs);
+          visit({ before, check, nowUs, evaluation });
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+}
+
 describe.each(ALGORITHM_NAMES)('%s (pure)', (name: AlgorithmName) => {
   const algorithm = algorithmFor(name);
 
   it('denies until exactly retryAfter, then admits the same cost (no other traffic)', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 10 }),
-        fc.integer({ min: 1, max: 2000 }),
-        events,
-        (limit, windowMs, steps) => {
-          let state: unknown;
-          let nowUs = 1_700_000_000_000_000;
-          for (const step of steps) {
-            nowUs += step.advanceUs;
-            const check: Check = {
-              key: 'k',
-              limit,
-              windowMs,
-              cost: Math.min(step.cost, limit),
-              algorithm: name,
-            };
-            const evaluation = algorithm.evaluate(state, check, nowUs);
-            if (evaluation.allowed) {
-              if (check.cost > 0) state = algorithm.record(state, check, nowUs);
-              continue;
-            }
-            const { retryAfterUs } = evaluation;
-            expect(retryAfterUs).toBeGreaterThan(0);
-            expect(retryAfterUs).toBeLessThanOrEqual(2 * windowMs * 1000);
-            // Probe on copies: a probe must not change the history the sequence goes on with.
-            expect(algorithm.evaluate(structuredClone(state), check, nowUs + retryAfterUs - 1).allowed).toBe(
-              false,
-            );
-            expect(algorithm.evaluate(structuredClone(state), check, nowUs + retryAfterUs).allowed).toBe(
-              true,
-            );
-          }
-        },
-      ),
-      { numRuns: 300 },
-    );
+    forEverySequence(name, ({ before, check, nowUs, evaluation }) => {
+      if (evaluation.allowed) return;
+      const { retryAfterUs } = evaluation;
+      expect(retryAfterUs).toBeGreaterThan(0);
+      expect(retryAfterUs).toBeLessThanOrEqual(2 * check.windowMs * 1000);
+      // Probe on copies: a probe must not change the history the sequence goes on with.
+      expect(algorithm.evaluate(structuredClone(before), check, nowUs + retryAfterUs - 1).allowed).toBe(
+        false,
+      );
+      expect(algorithm.evaluate(structuredClone(before), check, nowUs + retryAfterUs).allowed).toBe(true);
+    });
   });
 
   it('never counts more than the limit, and resets to empty after resetAfter', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 10 }),
-        fc.integer({ min: 1, max: 2000 }),
-        events,
-        (limit, windowMs, steps) => {
-          let state: unknown;
-          let nowUs = 1_700_000_000_000_000;
-          for (const step of steps) {
-            nowUs += step.advanceUs;
-            const check: Check = {
-              key: 'k',
-              limit,
-              windowMs,
-              cost: Math.min(step.cost, limit),
-              algorithm: name,
-            };
-            const evaluation = algorithm.evaluate(state, check, nowUs);
-            if (evaluation.allowed && check.cost > 0) state = algorithm.record(state, check, nowUs);
-            const tally = evaluation.allowed ? evaluation.ifRecorded : evaluation.current;
-            expect(tally.count).toBeLessThanOrEqual(limit);
-            expect(tally.count).toBeGreaterThanOrEqual(0);
-            const look = { ...check, cost: 0 };
-            const later = algorithm.evaluate(structuredClone(state), look, nowUs + tally.resetAfterUs);
-            expect(later.current.count).toBe(0);
-          }
-        },
-      ),
-      { numRuns: 300 },
-    );
+    forEverySequence(name, ({ before, check, nowUs, evaluation }) => {
+      const tally = evaluation.allowed ? evaluation.ifRecorded : evaluation.current;
+      expect(tally.count).toBeLessThanOrEqual(check.limit);
+      expect(tally.count).toBeGreaterThanOrEqual(0);
+      const after =
+        evaluation.allowed && check.cost > 0
+          ? algorithm.record(structuredClone(before), check, nowUs)
+          : before;
+      const later = algorithm.evaluate(
+        structuredClone(after),
+        { ...check, cost: 0 },
+        nowUs + tally.resetAfterUs,
+      );
+      expect(later.current.count).toBe(0);
+    });
   });
 });
