@@ -42,6 +42,8 @@ export class ServiceProcess {
     const url = await new Promise<string>((resolve, reject) => {
       let partial = '';
       const timer = setTimeout(() => {
+        // Never leave a process behind that no test will stop.
+        child.kill('SIGKILL');
         reject(new Error(`service did not log its listening line within 10 s; stderr: ${stderr}`));
       }, 10_000);
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
