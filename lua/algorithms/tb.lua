@@ -1,10 +1,26 @@
 --[[ token-bucket (tb): GCRA. A burst of `limit` units, refilled at limit / window.
-KEYS  [1] string: the theoretical arrival time (µs, a float written with 17 digits)
+KEYS  [1] hash { a = time of the last admission (µs), d = how far the theoretical arrival time
+      ran ahead of it (µs, a float written with 17 digits) }; an absolute TAT near 1.7e15 µs
+      would only be exact to 0.25 µs
 State expires when the bucket is full again, + grace. Twin: src/core/algorithms/token-bucket.ts ]]
 
-local function tb_tally(tat, now, limit, window)
-  local available = math.floor(((now + window - tat) * limit) / window)
-  return limit - available, math.ceil(tat - now)
+-- Slack for floating-point sums of window / limit: a billionth of the window.
+local function tb_slack(window)
+  return window * 1e-9
+end
+
+-- A debt within the slack is none.
+local function tb_tally(debt, limit, window)
+  local owed = math.max(0, debt - tb_slack(window))
+  local available = math.floor(((window - owed) * limit) / window + 1e-9)
+  return math.max(0, limit - available), math.ceil(owed)
+end
+
+local function tb_debt(key, now)
+  local stored = redis.call('HMGET', key, 'a', 'd')
+  local at, debt = tonumber(stored[1]), tonumber(stored[2])
+  if at == nil or debt == nil then return 0 end
+  return math.max(0, debt - (now - at))
 end
 
 algorithms['tb'] = {
@@ -13,19 +29,19 @@ algorithms['tb'] = {
   evaluate = function(keys, check, now)
     local limit, window = check.limit, check.window
     if limit == 0 then return fits(0, 0, 0, 0) end
-    local tat = math.max(tonumber(redis.call('GET', keys[1])) or now, now)
-    local count, reset = tb_tally(tat, now, limit, window)
-    local next_tat = tat + (check.cost * window) / limit
-    local allow_at = next_tat - window
-    if allow_at > now then return denied(math.ceil(allow_at - now), count, reset) end
-    local count_after, reset_after = tb_tally(next_tat, now, limit, window)
+    local debt = tb_debt(keys[1], now)
+    local count, reset = tb_tally(debt, limit, window)
+    local next_debt = debt + (check.cost * window) / limit
+    local late = next_debt - window - tb_slack(window)
+    if late > 0 then return denied(math.ceil(late), count, reset) end
+    local count_after, reset_after = tb_tally(next_debt, limit, window)
     local evaluation = fits(count, reset, count_after, reset_after)
-    evaluation.next_tat = next_tat
+    evaluation.next_debt = next_debt
     return evaluation
   end,
 
   record = function(keys, check, now, evaluation)
-    redis.call('SET', keys[1], float(evaluation.next_tat))
-    pexpire_us(keys[1], evaluation.next_tat - now, check.grace)
+    redis.call('HSET', keys[1], 'a', int(now), 'd', float(evaluation.next_debt))
+    pexpire_us(keys[1], math.ceil(evaluation.next_debt), check.grace)
   end,
 }

@@ -86,6 +86,23 @@ export function describeAlgorithmBoundaries(t: Conformance): void {
       expect(await check(key, 5)).toMatchObject({ allowed: false, retryAfterMs: 500 });
     });
 
+    it.each([6, 7, 11, 13])(
+      'counts exactly when window / limit is not a whole number of µs (limit %i)',
+      async (limit) => {
+        const key = freshKey(`tb:odd:${limit}`);
+        t.clock.advanceUs(123_457);
+        const check = (cost = 1) =>
+          t.limiter.check({ key, limit, window: '1s', cost, algorithm: 'token-bucket' });
+        for (let i = 1; i <= limit; i++) {
+          expect(await check(), `unit ${i}`).toMatchObject({ allowed: true, count: i, remaining: limit - i });
+        }
+        expect(await check()).toMatchObject({ allowed: false, count: limit, remaining: 0 });
+        // Each unit refills after window / limit (rounded up to the µs).
+        t.clock.advanceUs(Math.ceil(1_000_000 / limit));
+        expect(await check()).toMatchObject({ allowed: true, count: limit });
+      },
+    );
+
     it('sustains exactly limit / window under steady traffic', async () => {
       const key = freshKey('tb:steady');
       let admitted = 0;
