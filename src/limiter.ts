@@ -1,7 +1,7 @@
 import type { Check, CheckRequest, Decision, PeekRequest, ResetRequest } from './core/types.js';
 import { toDecision } from './core/types.js';
 import { InvalidArgumentError } from './core/errors.js';
-import { validateCheck, validateCounterRef, validatePeek } from './core/validate.js';
+import { validateBatchCost, validateCheck, validateCounterRef, validatePeek } from './core/validate.js';
 import { FailurePolicy } from './failure-policy.js';
 import type { FailurePolicyOptions } from './failure-policy.js';
 import type { Store } from './stores/store.js';
@@ -46,6 +46,7 @@ export class RateLimiter {
    */
   async checkMany(requests: readonly CheckRequest[]): Promise<Decision[]> {
     const checks = requests.map((request, index) => withIndex(index, () => validateCheck(request)));
+    validateBatchCost(checks);
     return this.failurePolicy.guard(checks, false, async () => {
       const outcomes = await this.store.checkMany(checks);
       return checks.map((check, index) => toDecision(check, outcomes[index] ?? missing(index)));
@@ -60,6 +61,7 @@ export class RateLimiter {
   async checkAll(requests: readonly CheckRequest[]): Promise<BatchDecision> {
     const checks = requests.map((request, index) => withIndex(index, () => validateCheck(request)));
     assertDistinctCounters(checks);
+    validateBatchCost(checks);
     if (checks.length === 0) return { allowed: true, results: [] };
     const results = await this.failurePolicy.guard(checks, true, async () => {
       const outcomes = await this.store.checkAll(checks);

@@ -49,7 +49,11 @@ export function validateCheck(request: CheckRequest): Check {
   const key = validateKey(request.key);
   const limit = validateLimit(request.limit, algorithm);
   const windowMs = parseWindow(request.window);
-  const cost = request.cost === undefined ? 1 : validateCount(request.cost, 'cost', Number.MAX_SAFE_INTEGER);
+  const { maxCost, name } = algorithmFor(algorithm);
+  if (typeof request.cost === 'number' && Number.isInteger(request.cost) && request.cost > maxCost) {
+    throw new InvalidArgumentError('cost', `cost must be <= ${maxCost} for ${name}`);
+  }
+  const cost = request.cost === undefined ? 1 : validateCount(request.cost, 'cost', maxCost);
   if (cost > limit) {
     throw new InvalidArgumentError(
       'cost',
@@ -77,4 +81,23 @@ export function validateCounterRef(request: ResetRequest): CounterRef {
 /** JavaScript callers can pass anything, whatever the types say. */
 function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null;
+}
+
+/**
+ * A batch may not spend more in one request than one check may: the sum of its costs per
+ * algorithm is held to that algorithm's maxCost.
+ */
+export function validateBatchCost(checks: readonly Check[], field = 'checks'): void {
+  const totals = new Map<string, number>();
+  for (const check of checks) {
+    const total = (totals.get(check.algorithm) ?? 0) + check.cost;
+    totals.set(check.algorithm, total);
+    const { maxCost } = algorithmFor(check.algorithm);
+    if (total > maxCost) {
+      throw new InvalidArgumentError(
+        field,
+        `the costs of the ${check.algorithm} checks of one batch must add up to at most ${maxCost}`,
+      );
+    }
+  }
 }

@@ -16,6 +16,8 @@ export function describeValidation(t: Conformance): void {
       ['limit as string', { key: 'k', limit: '10', window: 1 }, 'limit'],
       ['limit NaN', { key: 'k', limit: Number.NaN, window: 1 }, 'limit'],
       ['huge limit', { key: 'k', limit: 1e12, window: 1 }, 'limit'],
+      ['log limit over 100,000', { key: 'k', limit: 100_001, window: 1 }, 'limit'],
+      ['log cost over 10,000', { key: 'k', limit: 100_000, window: 1, cost: 10_001 }, 'cost'],
       ['zero window', { key: 'k', limit: 1, window: 0 }, 'window'],
       ['negative window', { key: 'k', limit: 1, window: -5 }, 'window'],
       ['huge window', { key: 'k', limit: 1, window: '367d' }, 'window'],

@@ -89,7 +89,7 @@ export function trafficOverKeys(
   let next = 0;
   return new Traffic(limiters, workers, () => ({
     key: keys[next++ % keys.length] ?? '',
-    limit: 1e6,
+    limit: 100_000,
     window: 60,
   }));
 }

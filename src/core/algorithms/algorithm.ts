@@ -35,6 +35,8 @@ export interface Algorithm<State> {
   readonly shortName: string;
   /** Largest limit accepted: bounds the memory or the arithmetic of one counter. */
   readonly maxLimit: number;
+  /** Largest cost of one check (and of one batch): bounds the work one request can make. */
+  readonly maxCost: number;
   evaluate(state: State | undefined, check: Check, nowUs: number): Evaluation;
   record(state: State | undefined, check: Check, nowUs: number): State;
   /** When the state can be forgotten because nothing recorded counts any more (µs). */

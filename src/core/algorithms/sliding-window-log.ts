@@ -27,8 +27,11 @@ function trim(state: SlidingLogState, nowUs: number, windowUs: number): void {
 export const slidingWindowLog: Algorithm<SlidingLogState> = {
   name: 'sliding-window-log',
   shortName: 'swl',
-  // One sorted-set member per unit: the limit bounds the memory of a key.
-  maxLimit: 1_000_000,
+  // One sorted-set member per unit: the limit bounds the memory of a key (100,000 members: about
+  // 12 MB in Redis), and the cost the work of one check (10,000 ZADD members: about 20 ms of
+  // Redis time, during which every other client waits).
+  maxLimit: 100_000,
+  maxCost: 10_000,
 
   evaluate(state, check, nowUs) {
     const windowUs = check.windowMs * 1000;

@@ -40,6 +40,7 @@ export const tokenBucket: Algorithm<TokenBucketState> = {
   name: 'token-bucket',
   shortName: 'tb',
   maxLimit: 1_000_000_000,
+  maxCost: 1_000_000_000,
 
   evaluate(state, check, nowUs) {
     const windowUs = check.windowMs * 1000;
