@@ -54,7 +54,9 @@ try {
       else server.resume();
       const restartedAt = performance.now();
       for (;;) {
-        const decision = await limiter.check({ key: 'back', limit: 100_000, window: 60 }).catch(() => undefined);
+        const decision = await limiter
+          .check({ key: 'back', limit: 100_000, window: 60 })
+          .catch(() => undefined);
         if (decision && decision.degraded !== true) break;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }

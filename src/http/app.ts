@@ -78,6 +78,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     // Keys are up to 512 bytes, i.e. up to 1536 characters once percent-encoded in a path.
     routerOptions: { maxParamLength: 2048 },
+    // A malformed or over-long URL is answered before routing: give it our error shape too.
+    frameworkErrors: (error, request, reply) => {
+      void handleError(error, request, reply);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   closeConnectionsWhenClosing(app);

@@ -39,6 +39,9 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { statusCode: number; code: string; 
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { statusCode: 400, code: 'invalid_argument', field: 'content-length' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { statusCode: 400, code: 'invalid_argument', field: 'body' },
   FST_ERR_CTP_INVALID_JSON_BODY: { statusCode: 400, code: 'invalid_argument', field: 'body' },
+  FST_ERR_BAD_URL: { statusCode: 400, code: 'invalid_argument', field: 'url' },
+  // Only a counter key can be that long in our routes; 512 bytes encode to at most 1536 characters.
+  FST_ERR_MAX_PARAM_LENGTH: { statusCode: 400, code: 'invalid_argument', field: 'key' },
 };
 
 function body(code: string, message: string, field?: string): ErrorBody {

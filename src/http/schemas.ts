@@ -57,13 +57,28 @@ export const ChecksBody = Type.Object(
 
 export const CounterParams = Type.Object({ key: Key }, { additionalProperties: false });
 
+/*
+ * Query values stay text and must look like what they stand for: coercing them would read
+ * `limit=%20` as 0 and `window=0x10` as 16 seconds. The routes convert them (windowFromQuery).
+ */
+const QueryLimit = Type.String({ pattern: '^[0-9]{1,16}$', description: 'Units admitted per window.' });
+const QueryWindow = Type.String({
+  pattern: '^[0-9]{1,16}(\\.[0-9]{1,16})?(ms|s|m|h|d)?$',
+  description: 'Seconds, or a duration: "500ms", "10s", "1m", "1h", "1d".',
+});
+
+/** A query window as the limiter takes it: bare digits are seconds. */
+export function windowFromQuery(text: string): number | string {
+  return /^[0-9.]+$/.test(text) ? Number(text) : text;
+}
+
 export const PeekQuery = Type.Object(
-  { limit: Limit, window: Window, algorithm: Type.Optional(Algorithm) },
+  { limit: QueryLimit, window: QueryWindow, algorithm: Type.Optional(Algorithm) },
   { additionalProperties: false },
 );
 
 export const ResetQuery = Type.Object(
-  { window: Window, algorithm: Type.Optional(Algorithm) },
+  { window: QueryWindow, algorithm: Type.Optional(Algorithm) },
   { additionalProperties: false },
 );
 

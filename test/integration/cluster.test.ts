@@ -46,6 +46,9 @@ describe('service nodes on one Redis', () => {
   });
 
   it('lists both nodes from either node', async () => {
+    // Each node's first heartbeat follows its listening line: wait for it rather than race it.
+    await eventually(async () => (await nodeA.nodeIds()).length === 2, 'both nodes to be listed by node-a');
+    await eventually(async () => (await nodeB.nodeIds()).length === 2, 'both nodes to be listed by node-b');
     expect((await nodeA.nodeIds()).sort()).toEqual(['node-a', 'node-b']);
     expect((await nodeB.nodeIds()).sort()).toEqual(['node-a', 'node-b']);
     const response = await nodeA.fetch('/v1/nodes');
@@ -135,7 +138,8 @@ describe('service nodes on one Redis', () => {
     try {
       // Redis is frozen, so this check is held in flight inside the node.
       const inFlight = draining.postJson('/v1/check', { key: `drain:${Date.now()}`, limit: 1, window: 60 });
-      await pause(150);
+      // Time for the request to reach the node on a loaded machine (nothing can answer it meanwhile).
+      await pause(400);
       const exited = draining.stop('SIGTERM');
       await pause(150);
       redis.resume();

@@ -123,6 +123,34 @@ const MALFORMED: Malformed[] = [
     status: 400,
     field: 'key',
   },
+  {
+    name: 'peek limit a blank (never coerced to 0)',
+    method: 'GET',
+    path: '/v1/counters/k?limit=%20&window=60',
+    status: 400,
+    field: 'limit',
+  },
+  {
+    name: 'peek window in hex (never coerced to 16 s)',
+    method: 'GET',
+    path: '/v1/counters/k?limit=1&window=0x10',
+    status: 400,
+    field: 'window',
+  },
+  {
+    name: 'malformed percent-escape in the path',
+    method: 'GET',
+    path: '/v1/counters/%ZZ?limit=1&window=60',
+    status: 400,
+    field: 'url',
+  },
+  {
+    name: 'path key over the router limit',
+    method: 'GET',
+    path: `/v1/counters/${'k'.repeat(2100)}?limit=1&window=60`,
+    status: 400,
+    field: 'key',
+  },
   { name: 'unknown route', method: 'GET', path: '/v2/check', status: 404, field: '' },
 ];
 

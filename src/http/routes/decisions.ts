@@ -12,6 +12,7 @@ import {
   Decision,
   PeekQuery,
   ResetQuery,
+  windowFromQuery,
   withErrors,
 } from '../schemas.js';
 
@@ -96,8 +97,10 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
       },
     },
     async (request, reply) => {
-      const decision = await limiter.peek({ key: request.params.key, ...request.query });
-      setRateLimitHeaders(reply, [policyOf(request.query.window, decision)]);
+      const { limit, window, algorithm } = request.query;
+      const peek = { key: request.params.key, limit: Number(limit), window: windowFromQuery(window) };
+      const decision = await limiter.peek({ ...peek, algorithm });
+      setRateLimitHeaders(reply, [policyOf(peek.window, decision)]);
       return decision;
     },
   );
@@ -116,7 +119,9 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
       },
     },
     async (request, reply) => {
-      await limiter.reset({ key: request.params.key, ...request.query });
+      const { window, algorithm } = request.query;
+      const counter = { key: request.params.key, window: windowFromQuery(window) };
+      await limiter.reset({ ...counter, algorithm });
       return reply.code(204).send();
     },
   );

@@ -62,6 +62,7 @@ export class RedisStore implements Store {
   private readonly clock: Clock | undefined;
   /** Set by close(): a closing Cluster sits in "disconnecting" for a while, which looks transient. */
   private closed = false;
+  /** Shared by every call waiting for the connection attempt under way. */
   private nextReady: Promise<void> | undefined;
   private lastConnectionError: Error | undefined;
 
@@ -232,11 +233,29 @@ export class RedisStore implements Store {
       );
     }
     if (status === 'wait') void this.client.connect().catch(() => undefined);
-    this.nextReady ??= new Promise<void>((resolve) => {
-      this.client.once('ready', () => {
+    // Settles with the connection attempt under way: ready, or failed (the client then waits out
+    // its backoff, or gives up), so a caller never waits longer than the attempt itself.
+    this.nextReady ??= new Promise<void>((resolve, reject) => {
+      const settle = (error?: StoreUnavailableError) => {
+        this.client.off('ready', onReady);
+        this.client.off('reconnecting', onFailed);
+        this.client.off('end', onFailed);
         this.nextReady = undefined;
-        resolve();
-      });
+        if (error) reject(error);
+        else resolve();
+      };
+      const onReady = () => {
+        settle();
+      };
+      const onFailed = () => {
+        const reason = this.lastConnectionError ? `: ${this.lastConnectionError.message}` : '';
+        settle(
+          new StoreUnavailableError(`redis is unreachable${reason}`, { cause: this.lastConnectionError }),
+        );
+      };
+      this.client.once('ready', onReady);
+      this.client.once('reconnecting', onFailed);
+      this.client.once('end', onFailed);
     });
     return this.nextReady;
   }
