@@ -91,28 +91,26 @@ function degraded(decision: Decision): Decision {
   return { ...decision, degraded: true };
 }
 
-/** Allowed without being counted: the store could not say, and the mode prefers availability. */
-function openDecision(check: Check): Decision {
+/** A decision nothing was counted for: the store could not be asked. */
+function uncounted(check: Check, allowed: boolean, retryAfterMs: number): Decision {
   return degraded({
-    allowed: true,
+    allowed,
     limit: check.limit,
     remaining: check.limit,
     count: 0,
-    retryAfterMs: 0,
+    retryAfterMs,
     resetAfterMs: 0,
   });
 }
 
+/** Allowed without being counted: the store could not say, and the mode prefers availability. */
+function openDecision(check: Check): Decision {
+  return uncounted(check, true, 0);
+}
+
 /** The cost exceeds this node's share of the limit: it cannot be admitted locally. */
 function unaffordable(check: Check): Decision {
-  return degraded({
-    allowed: false,
-    limit: check.limit,
-    remaining: check.limit,
-    count: 0,
-    retryAfterMs: check.windowMs,
-    resetAfterMs: 0,
-  });
+  return uncounted(check, false, check.windowMs);
 }
 
 function missing(): never {
