@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer } from '../support/redis-server.js';
-import { ServiceProcess } from './support/service-process.js';
+import { ServiceProcess, rssMb } from './support/service-process.js';
 
 /**
  * Security review by fuzzing: random inputs to every route of a real service process on Redis,
@@ -32,10 +31,6 @@ afterAll(async () => {
   await service.stop('SIGKILL');
   await redis.stop();
 });
-
-function rssMb(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-}
 
 /** A JSON value that looks a little like a check, mixed with anything at all. */
 const checkish = fc.oneof(

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { Redis } from 'ioredis';
-import { ServiceProcess } from '../integration/support/service-process.js';
+import { ServiceProcess, rssMb } from '../integration/support/service-process.js';
 import { RedisServer } from './redis-server.js';
 
 /**
@@ -42,11 +41,6 @@ export interface SoakReport {
   rssStartMb: number[];
   rssEndMb: number[];
   redisKeysAfterWindows: number;
-}
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
 /** The most a key can admit over [start, end] with a day-long window, per algorithm. */
