@@ -25,9 +25,19 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-function openStore(settings: Settings, metrics: ServiceMetrics): { store: Store; registry: NodeRegistry } {
+function openStore(
+  settings: Settings,
+  metrics: ServiceMetrics,
+  onMemoryPressure: (event: 'evicted' | 'refused') => void,
+): { store: Store; registry: NodeRegistry } {
   if (settings.redisUrl === undefined) {
-    return { store: new MemoryStore(), registry: new MemoryNodeRegistry() };
+    const store = new MemoryStore({
+      maxBytes: settings.memoryMaxMb * 1024 * 1024,
+      maxKeys: settings.memoryMaxCounters,
+      whenFull: settings.memoryWhenFull,
+      onPressure: onMemoryPressure,
+    });
+    return { store, registry: new MemoryNodeRegistry() };
   }
   const store = new RedisStore({
     url: settings.redisUrl,
@@ -56,7 +66,9 @@ function openStore(settings: Settings, metrics: ServiceMetrics): { store: Store;
 /** The composition root: settings → store → limiter → app → listen → heartbeat. */
 export async function startService(settings: Settings): Promise<RunningService> {
   const metrics = new ServiceMetrics();
-  const { store, registry } = openStore(settings, metrics);
+  // The app's logger exists only once the app is built; pressure before that is not logged.
+  const pressure: { warning?: ThrottledWarning<'evicted' | 'refused'> } = {};
+  const { store, registry } = openStore(settings, metrics, (event) => pressure.warning?.note(event));
   if (store.stats) metrics.watchStore(() => store.stats?.() ?? {});
   metrics.countLiveNodesWith(async () => (await registry.list()).length);
   // One warning per interval however many checks fail: an outage must not flood the logs.
@@ -64,6 +76,14 @@ export async function startService(settings: Settings): Promise<RunningService> 
     app.log.warn(
       { err: error, failureMode: settings.failureMode, suppressed },
       'store unavailable; decisions follow the failure mode',
+    );
+  });
+  pressure.warning = new ThrottledWarning(STORE_WARNING_INTERVAL_MS, (event, suppressed) => {
+    app.log.warn(
+      { event, suppressed, whenFull: settings.memoryWhenFull, maxMb: settings.memoryMaxMb },
+      event === 'evicted'
+        ? 'memory store full: evicted counters that still counted (their clients get quota back)'
+        : 'memory store full: refused checks of new counters (503 overloaded)',
     );
   });
   // The `local` failure mode gives each node limit / live nodes; the last count survives an outage.

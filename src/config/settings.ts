@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { FAILURE_MODES } from '../failure-policy.js';
 import type { FailureMode } from '../failure-policy.js';
+import { getHeapStatistics } from 'node:v8';
+import type { WhenFull } from '../stores/memory/memory-store.js';
 import { DEFAULT_KEY_PREFIX, validateKeyPrefix } from '../stores/redis/keys.js';
 import { parseRedisUrl } from '../stores/redis/redis-url.js';
 
@@ -38,6 +40,9 @@ export interface Settings {
   storeQueueTimeoutMs: number;
   maxInFlight: number;
   denyCacheEntries: number;
+  memoryMaxMb: number;
+  memoryMaxCounters: number;
+  memoryWhenFull: WhenFull;
   shutdownTimeoutMs: number;
 }
 
@@ -235,6 +240,35 @@ export const SETTINGS: readonly SettingSpec[] = [
       'Denials remembered on this node and answered without Redis until they lapse (0 = off). Decisions and retry times stay exact; the count reported is that of the denial repeated.',
     defaultText: '0',
     parse: withDefault('0', integer(0, 10_000_000)),
+  },
+  {
+    name: 'memoryMaxMb',
+    env: 'RATELIMITER_MEMORY_MAX_MB',
+    flag: '--memory-max-mb <mb>',
+    description:
+      'Memory store: most megabytes of counter state (an estimate) before it makes room; default half the V8 heap limit.',
+    defaultText: 'half the heap limit',
+    parse: (text) =>
+      text === undefined || text === ''
+        ? Math.max(1, Math.floor(getHeapStatistics().heap_size_limit / 2 / 1024 / 1024))
+        : integer(1, 1_048_576)(text),
+  },
+  {
+    name: 'memoryMaxCounters',
+    env: 'RATELIMITER_MEMORY_MAX_COUNTERS',
+    flag: '--memory-max-counters <n>',
+    description: 'Memory store: most counters kept at once.',
+    defaultText: '10000000',
+    parse: withDefault('10000000', integer(1, 1_000_000_000)),
+  },
+  {
+    name: 'memoryWhenFull',
+    env: 'RATELIMITER_MEMORY_WHEN_FULL',
+    flag: '--memory-when-full <policy>',
+    description:
+      'Memory store, full: evict (drop the counters whose loss gives back least: expired, emptiest, least recently used) or refuse (503 overloaded for new counters rather than drop one that still counts).',
+    defaultText: 'evict',
+    parse: withDefault('evict', oneOf(['evict', 'refuse'] as const)),
   },
   {
     name: 'shutdownTimeoutMs',
