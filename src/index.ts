@@ -9,6 +9,8 @@ export type { RedisStoreOptions } from './stores/redis/redis-store.js';
 export { RedisUrlError, parseRedisUrl, redactRedisUrl } from './stores/redis/redis-url.js';
 export type { RedisTarget } from './stores/redis/redis-url.js';
 export type { Store } from './stores/store.js';
+export { ServiceStore } from './stores/service/service-store.js';
+export type { ServiceStoreOptions } from './stores/service/service-store.js';
 export { RateLimiterError, InvalidArgumentError, StoreUnavailableError } from './core/errors.js';
 export type { ErrorCode } from './core/errors.js';
 export { ManualClock, systemClock } from './core/clock.js';
