@@ -3,7 +3,7 @@ import type {
   FastifyReply,
   FastifyRequest,
   RouteOptions,
-  onRequestHookHandler,
+  onRequestAsyncHookHandler,
   onResponseHookHandler,
 } from 'fastify';
 import { RateLimitCore } from '../shared/middleware.js';
@@ -43,12 +43,13 @@ declare module 'fastify' {
 }
 
 /** The hooks of one route: check on request, settle refunds on response. */
-function routeHooks(
-  options: FastifyRateLimitOptions,
-): { onRequest: onRequestHookHandler; onResponse: onResponseHookHandler | undefined } {
+function routeHooks(options: FastifyRateLimitOptions): {
+  onRequest: onRequestAsyncHookHandler;
+  onResponse: onResponseHookHandler | undefined;
+} {
   // request.ip follows Fastify's `trustProxy` option: without it X-Forwarded-For is ignored.
   const core = new RateLimitCore<FastifyRequest>(options, (request) => request.ip);
-  const onRequest: onRequestHookHandler = async (request, reply) => {
+  const onRequest: onRequestAsyncHookHandler = async (request, reply) => {
     const verdict = await core.evaluate(request);
     if (verdict.kind === 'skip') return;
     for (const [name, value] of verdict.headers) void reply.header(name, value);
@@ -67,17 +68,18 @@ function routeHooks(
     ? (request, reply, done) => {
         const admission = request.rateLimit;
         // A reply that never completed (the client went away) counts as failed.
-        if (admission?.allowed === true) core.settle(admission, request.raw.aborted ? undefined : reply.statusCode);
+        if (admission?.allowed === true)
+          core.settle(admission, reply.raw.writableFinished ? reply.statusCode : undefined);
         done();
       }
     : undefined;
   return { onRequest, onResponse };
 }
 
-function appendHook<H>(route: RouteOptions, name: 'onRequest' | 'onResponse', hook: H): void {
-  const existing = route[name] as H | H[] | undefined;
-  const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
-  (route as unknown as Record<string, H[]>)[name] = [...list, hook];
+function appendHook(route: RouteOptions, name: 'onRequest' | 'onResponse', hook: unknown): void {
+  const existing = route[name] as unknown;
+  const list: unknown[] = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
+  (route as unknown as Record<string, unknown[]>)[name] = [...list, hook];
 }
 
 /**

@@ -25,7 +25,9 @@ export class FastifyRateLimitStore {
   }
 
   /** A store class for the plugin's `store` option: every instance it makes uses `options.limiter`. */
-  static using(options: FastifyRateLimitStoreOptions): new (pluginOptions?: unknown) => FastifyRateLimitStore {
+  static using(
+    options: FastifyRateLimitStoreOptions,
+  ): new (pluginOptions?: unknown) => FastifyRateLimitStore {
     return class extends FastifyRateLimitStore {
       constructor() {
         super(options);

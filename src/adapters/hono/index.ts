@@ -43,11 +43,15 @@ export function rateLimit(options: HonoRateLimitOptions): MiddlewareHandler {
     }
     for (const [name, value] of verdict.headers) c.header(name, value);
     if (verdict.kind === 'failed') {
-      return options.onError ? options.onError(verdict.error, c) : respond(c, verdict.statusCode, verdict.body);
+      return options.onError
+        ? options.onError(verdict.error, c)
+        : respond(c, verdict.statusCode, verdict.body);
     }
     c.set('rateLimit' as never, verdict.admission as never);
     if (verdict.kind === 'limited') {
-      return options.onLimited ? options.onLimited(c, verdict.admission) : respond(c, verdict.statusCode, verdict.body);
+      return options.onLimited
+        ? options.onLimited(c, verdict.admission)
+        : respond(c, verdict.statusCode, verdict.body);
     }
     try {
       await next();

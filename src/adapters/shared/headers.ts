@@ -35,11 +35,8 @@ export function admissionHeaders(mode: HeaderMode, admission: Admission, nowMs =
   if (mode === false) return [];
   const { decisions, rules } = admission;
   const draft = rateLimitHeaders(
-    decisions.map((decision, index) => ({
-      decision,
-      windowMs: rules[index]?.windowMs ?? 1000,
-      name: rules[index]?.name ?? `limit-${index}`,
-    })),
+    decisions,
+    rules.map((rule) => rule.name),
   );
   if (mode === 'draft-10') return draft;
   const legacy = [...legacyHeaders(decisions, nowMs), ...statusHeaders(decisions)];

@@ -1,24 +1,12 @@
-import type { AlgorithmName } from '../../core/algorithms/index.js';
-import type { CheckRequest, Decision, PeekRequest, ResetRequest } from '../../core/types.js';
-import type { BatchDecision } from '../../limiter.js';
+import type { Limiter } from '../../limiter.js';
+import type { Decision, RefundRequest } from '../../core/types.js';
 
-/** Units given back to a counter: up to `cost` (default 1) of those recorded in its current window. */
-export interface RefundRequest {
-  key: string;
-  limit: number;
-  window: number | string;
-  cost?: number;
-  algorithm?: AlgorithmName | (string & {});
-}
+export type { RefundRequest };
 
 /**
  * What the adapters use of a limiter: RateLimiter and MeteredLimiter both fit, over any store
  * (memory, Redis, Cluster, Sentinel, the service client).
  */
-export interface AdapterLimiter {
-  check(request: CheckRequest): Promise<Decision>;
-  checkAll(requests: readonly CheckRequest[]): Promise<BatchDecision>;
-  peek(request: PeekRequest): Promise<Decision>;
-  reset(request: ResetRequest): Promise<void>;
+export type AdapterLimiter = Pick<Limiter, 'check' | 'checkAll' | 'peek' | 'reset'> & {
   refund(request: RefundRequest): Promise<Decision>;
-}
+};

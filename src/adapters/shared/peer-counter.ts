@@ -1,4 +1,3 @@
-import { DEFAULT_ALGORITHM } from '../../core/algorithms/index.js';
 import type { AlgorithmName } from '../../core/algorithms/index.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { Decision } from '../../core/types.js';
@@ -52,13 +51,27 @@ export class PeerCounter {
   async hit(key: string, limit: number, windowMs: number): Promise<Hit> {
     if (limit === 0) {
       // Nothing can ever pass; a unit check would be refused as costing more than the limit.
-      const decision = { allowed: false, limit, remaining: 0, count: 0, retryAfterMs: windowMs, resetAfterMs: 0 };
+      const decision: Decision = {
+        allowed: false,
+        limit,
+        remaining: 0,
+        count: 0,
+        retryAfterMs: windowMs,
+        resetAfterMs: 0,
+        windowMs,
+        algorithm: this.algorithm,
+      };
       return { allowed: false, totalHits: 1, waitMs: windowMs, decision };
     }
     const decision = await this.limiter.check(this.counter(key, limit, windowMs));
     if (decision.allowed) {
       // A degraded admit counted nothing; the peers expect at least this hit.
-      return { allowed: true, totalHits: Math.max(1, decision.count), waitMs: decision.resetAfterMs, decision };
+      return {
+        allowed: true,
+        totalHits: Math.max(1, decision.count),
+        waitMs: decision.resetAfterMs,
+        decision,
+      };
     }
     return {
       allowed: false,
@@ -74,12 +87,20 @@ export class PeerCounter {
   }
 
   read(key: string, limit: number, windowMs: number): Promise<Decision> {
-    const { cost: _cost, ...peek } = this.counter(key, limit, windowMs);
-    return this.limiter.peek(peek);
+    return this.limiter.peek({
+      key: this.prefix + key,
+      limit,
+      window: window(windowMs),
+      algorithm: this.algorithm,
+    });
   }
 
   reset(key: string, windowMs: number): Promise<void> {
-    return this.limiter.reset({ key: this.prefix + key, window: window(windowMs), algorithm: this.algorithm });
+    return this.limiter.reset({
+      key: this.prefix + key,
+      window: window(windowMs),
+      algorithm: this.algorithm,
+    });
   }
 
   private counter(key: string, limit: number, windowMs: number) {

@@ -56,7 +56,8 @@ export function resolveRules(options: RuleOptions): ResolvedRule[] {
     const field = options.limits ? `limits[${index}]` : '';
     const at = (name: string) => (field === '' ? name : `${field}.${name}`);
     const algorithm = validateAlgorithm(rule.algorithm ?? options.algorithm, at('algorithm'));
-    if (rule.window === undefined) throw new InvalidArgumentError(at('window'), `${at('window')} is required`);
+    if (rule.window === undefined)
+      throw new InvalidArgumentError(at('window'), `${at('window')} is required`);
     const name = (rule as LimitRule).name ?? (given.length === 1 ? 'default' : `limit-${index}`);
     if (!POLICY_NAME.test(name)) {
       throw new InvalidArgumentError(at('name'), `${at('name')} must be 1..64 of A-Z a-z 0-9 _ . : -`);
@@ -70,7 +71,10 @@ export function resolveRules(options: RuleOptions): ResolvedRule[] {
   });
   const seen = new Set(rules.map((rule) => `${rule.algorithm}:${rule.windowMs}`));
   if (seen.size !== rules.length) {
-    throw new InvalidArgumentError('limits', 'two limits share an algorithm and a window: they would share a counter');
+    throw new InvalidArgumentError(
+      'limits',
+      'two limits share an algorithm and a window: they would share a counter',
+    );
   }
   return rules;
 }
@@ -93,6 +97,8 @@ function unaffordable(rule: ResolvedRule): Decision {
     count: 0,
     retryAfterMs: rule.windowMs,
     resetAfterMs: 0,
+    windowMs: rule.windowMs,
+    algorithm: rule.algorithm,
   };
 }
 

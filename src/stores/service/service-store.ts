@@ -40,9 +40,11 @@ export class ServiceStore implements Store {
 
   constructor(options: ServiceStoreOptions) {
     const timeoutMs = options.timeoutMs ?? 100;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new RangeError('timeoutMs must be an integer >= 1');
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+      throw new RangeError('timeoutMs must be an integer >= 1');
     const maxSockets = options.maxSockets ?? 32;
-    if (!Number.isInteger(maxSockets) || maxSockets < 1) throw new RangeError('maxSockets must be an integer >= 1');
+    if (!Number.isInteger(maxSockets) || maxSockets < 1)
+      throw new RangeError('maxSockets must be an integer >= 1');
     this.client = new JsonClient({ baseUrl: options.url, timeoutMs, maxSockets });
     this.apiHeaders = bearer(options.token);
     this.adminHeaders = bearer(options.adminToken ?? options.token);
@@ -65,7 +67,10 @@ export class ServiceStore implements Store {
   async checkAll(checks: readonly Check[]): Promise<Outcome[]> {
     this.assertOpen();
     if (checks.length === 0) return [];
-    const reply = await this.call('POST', '/v1/checks', this.apiHeaders, { checks: checks.map(wire), atomic: true });
+    const reply = await this.call('POST', '/v1/checks', this.apiHeaders, {
+      checks: checks.map(wire),
+      atomic: true,
+    });
     return resultsOf(reply, checks.length);
   }
 
@@ -77,7 +82,11 @@ export class ServiceStore implements Store {
   async reset(counter: CounterRef): Promise<void> {
     this.assertOpen();
     const query = new URLSearchParams({ window: `${counter.windowMs}ms`, algorithm: counter.algorithm });
-    await this.call('DELETE', `/v1/counters/${encodeURIComponent(counter.key)}?${query.toString()}`, this.adminHeaders);
+    await this.call(
+      'DELETE',
+      `/v1/counters/${encodeURIComponent(counter.key)}?${query.toString()}`,
+      this.adminHeaders,
+    );
   }
 
   async ping(): Promise<void> {
@@ -96,7 +105,12 @@ export class ServiceStore implements Store {
     return resultsOf(reply, checks.length);
   }
 
-  private async call(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<unknown> {
+  private async call(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: unknown,
+  ): Promise<unknown> {
     const reply = await this.client.request(method, path, headers, body);
     if (reply.status >= 200 && reply.status < 300) return reply.body;
     throw this.failure(reply);
@@ -110,7 +124,9 @@ export class ServiceStore implements Store {
       return new InvalidArgumentError(error.field ?? 'check', error.message ?? 'invalid argument');
     }
     if (status === 503 || status === 502 || status === 504) {
-      return new StoreUnavailableError(`the service at ${this.client.origin} cannot decide (${status} ${what})`);
+      return new StoreUnavailableError(
+        `the service at ${this.client.origin} cannot decide (${status} ${what})`,
+      );
     }
     // A refused token or an unknown route is a misconfiguration: say so loudly, never as an outage.
     return new Error(`the service at ${this.client.origin} answered ${status} ${what}`);
