@@ -45,4 +45,15 @@ describe('exact across processes: two apps on one Redis', () => {
       }
     });
   }
+
+  it('the control: express-rate-limit on its own MemoryStore lets each process pass the limit', async () => {
+    const env = { REDIS_URL: redis.url, MODE: 'peer-memory', LIMIT: String(LIMIT) };
+    const apps = await Promise.all([AppProcess.start('express-app.js', env), AppProcess.start('express-app.js', env)]);
+    try {
+      const statuses = (await Promise.all(apps.map((app) => burst(`${app.url}/ok`, REQUESTS / 2)))).flat();
+      expect(tally(statuses)).toEqual({ 200: 2 * LIMIT, 429: REQUESTS - 2 * LIMIT });
+    } finally {
+      await Promise.all(apps.map((app) => app.stop()));
+    }
+  });
 });
