@@ -80,7 +80,11 @@ describe('ExpressRateLimitStore as a store', () => {
     b.init({ windowMs: 60_000, limit: 5 });
     await a.increment('client');
     expect((await b.increment('client')).totalHits).toBe(1);
-    expect([a.localKeys, a.prefix, new ExpressRateLimitStore({ limiter }).prefix]).toEqual([false, 'a:', 'erl:']);
+    expect([a.localKeys, a.prefix, new ExpressRateLimitStore({ limiter }).prefix]).toEqual([
+      false,
+      'a:',
+      'erl:',
+    ]);
   });
 
   it('with a limit function, counts against the ceiling it is given, and refuses to guess without one', () => {
@@ -110,7 +114,15 @@ for (const [version, rateLimit] of [
   describe(`express-rate-limit ${version} with only its store line changed`, () => {
     async function app(options: Record<string, unknown>) {
       const application = express();
-      application.use(rateLimit({ windowMs: 60_000, limit: 2, standardHeaders: 'draft-7', legacyHeaders: false, ...options }));
+      application.use(
+        rateLimit({
+          windowMs: 60_000,
+          limit: 2,
+          standardHeaders: 'draft-7',
+          legacyHeaders: false,
+          ...options,
+        }),
+      );
       application.get('/ok', (_req, res) => res.send('ok'));
       application.get('/fail', (_req, res) => res.status(500).send('no'));
       const server = createServer(application);

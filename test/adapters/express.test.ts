@@ -34,7 +34,9 @@ describe('express rateLimit()', () => {
     for (let i = 0; i < 5; i++) statuses.push((await request(`${url}/ok`)).status);
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
     const denied = await request(`${url}/ok`);
-    expect(denied.json).toEqual({ error: { code: 'rate_limited', message: 'too many requests: retry in 10 s' } });
+    expect(denied.json).toEqual({
+      error: { code: 'rate_limited', message: 'too many requests: retry in 10 s' },
+    });
     expect(denied.headers.get('retry-after')).toBe('10');
     expect(denied.headers.get('ratelimit')).toBe('"default";r=0;t=10');
     clock.advanceMs(10_000);
@@ -54,7 +56,8 @@ describe('express rateLimit()', () => {
       await request(`${url}/ok`);
       const answer = await request(`${url}/ok`);
       expect(answer.status).toBe(429);
-      for (const name of present) expect(answer.headers.get(name), `${String(headers)}: ${name}`).not.toBeNull();
+      for (const name of present)
+        expect(answer.headers.get(name), `${String(headers)}: ${name}`).not.toBeNull();
       for (const name of absent) expect(answer.headers.get(name), `${String(headers)}: ${name}`).toBeNull();
     }
     const { limiter } = memoryLimiter();
@@ -78,7 +81,8 @@ describe('express rateLimit()', () => {
       limiter: memoryLimiter().limiter,
       limit: 1,
       window: 60,
-      onLimited: (_req, res, _next, admission) => res.status(418).json({ left: admission.decisions[0]?.remaining }),
+      onLimited: (_req, res, _next, admission) =>
+        res.status(418).json({ left: admission.decisions[0]?.remaining }),
     });
     await request(`${custom}/ok`);
     const teapot = await request(`${custom}/ok`);
@@ -97,7 +101,9 @@ describe('express rateLimit()', () => {
     });
     expect((await request(`${url}/ok?cost=10`, { headers: { 'x-user': 'a' } })).status).toBe(200);
     expect((await request(`${url}/ok`, { headers: { 'x-user': 'a' } })).status).toBe(429);
-    expect((await request(`${url}/ok`, { headers: { 'x-user': 'a', 'x-internal': 'yes' } })).status).toBe(200);
+    expect((await request(`${url}/ok`, { headers: { 'x-user': 'a', 'x-internal': 'yes' } })).status).toBe(
+      200,
+    );
     expect((await request(`${url}/ok`, { headers: { 'x-user': 'b' } })).status).toBe(200);
     // A cost above the limit can never pass: a denial, not an error.
     expect((await request(`${url}/ok?cost=11`, { headers: { 'x-user': 'c' } })).status).toBe(429);
@@ -131,7 +137,10 @@ describe('express rateLimit()', () => {
     const failed = memoryLimiter();
     const url = await app({ limiter: failed.limiter, limit: 2, window: 60, skipFailedRequests: true });
     for (let i = 0; i < 5; i++) expect((await request(`${url}/fail`)).status).toBe(500);
-    await until(async () => (await failed.limiter.peek({ key: '127.0.0.1', limit: 2, window: 60 })).count === 0, 'refunds');
+    await until(
+      async () => (await failed.limiter.peek({ key: '127.0.0.1', limit: 2, window: 60 })).count === 0,
+      'refunds',
+    );
     expect((await request(`${url}/ok`)).status).toBe(200);
     expect((await request(`${url}/ok`)).status).toBe(200);
     // Denied requests (429 is a failure) recorded nothing and give nothing back.
@@ -142,7 +151,10 @@ describe('express rateLimit()', () => {
     const good = memoryLimiter();
     const url2 = await app({ limiter: good.limiter, limit: 2, window: 60, skipSuccessfulRequests: true });
     for (let i = 0; i < 4; i++) expect((await request(`${url2}/ok`)).status).toBe(200);
-    await until(async () => (await good.limiter.peek({ key: '127.0.0.1', limit: 2, window: 60 })).count === 0, 'refunds');
+    await until(
+      async () => (await good.limiter.peek({ key: '127.0.0.1', limit: 2, window: 60 })).count === 0,
+      'refunds',
+    );
     await request(`${url2}/fail`);
     await request(`${url2}/fail`);
     expect((await request(`${url2}/ok`)).status).toBe(429);
@@ -159,9 +171,15 @@ describe('express rateLimit()', () => {
     const behindProxy = await app({ limiter: proxied.limiter, limit: 1, window: 60 }, (application) =>
       application.set('trust proxy', 'loopback'),
     );
-    expect((await request(`${behindProxy}/ok`, { headers: { 'x-forwarded-for': '1.1.1.1' } })).status).toBe(200);
-    expect((await request(`${behindProxy}/ok`, { headers: { 'x-forwarded-for': '2.2.2.2' } })).status).toBe(200);
-    expect((await request(`${behindProxy}/ok`, { headers: { 'x-forwarded-for': '1.1.1.1' } })).status).toBe(429);
+    expect((await request(`${behindProxy}/ok`, { headers: { 'x-forwarded-for': '1.1.1.1' } })).status).toBe(
+      200,
+    );
+    expect((await request(`${behindProxy}/ok`, { headers: { 'x-forwarded-for': '2.2.2.2' } })).status).toBe(
+      200,
+    );
+    expect((await request(`${behindProxy}/ok`, { headers: { 'x-forwarded-for': '1.1.1.1' } })).status).toBe(
+      429,
+    );
   });
 
   it('refuses bad options when it is built, not on a request', () => {
@@ -191,7 +209,11 @@ describe('express rateLimit()', () => {
       expect(answer.status).toBe(503);
       expect(answer.json).toMatchObject({ error: { code: 'store_unavailable' } });
       expect(answer.text).not.toMatch(/127\.0\.0\.1/);
-      const handed = await appOnDeadRedis('closed', { onError: (error, _req, _res, next) => next(error) });
+      const handed = await appOnDeadRedis('closed', {
+        onError: (error, _req, _res, next) => {
+          next(error);
+        },
+      });
       expect((await request(`${handed}/ok`)).status).toBe(500);
     });
 

@@ -38,7 +38,9 @@ describe('fastify plugin', () => {
     expect((await request(`${url}/ok`)).status).toBe(200);
     const denied = await request(`${url}/ok`);
     expect(denied.status).toBe(429);
-    expect(denied.json).toEqual({ error: { code: 'rate_limited', message: 'too many requests: retry in 10 s' } });
+    expect(denied.json).toEqual({
+      error: { code: 'rate_limited', message: 'too many requests: retry in 10 s' },
+    });
     expect(denied.headers.get('retry-after')).toBe('10');
     expect(denied.headers.get('ratelimit-policy')).toBe('"default";q=2;w=10');
     expect((await request(`${url}/login`)).status).toBe(200);
@@ -58,7 +60,10 @@ describe('fastify plugin', () => {
     const plain = await app({ limiter: memoryLimiter().limiter, limit: 1, window: 60 });
     expect((await request(`${plain}/ok`, { headers: { 'x-forwarded-for': '1.1.1.1' } })).status).toBe(200);
     expect((await request(`${plain}/ok`, { headers: { 'x-forwarded-for': '2.2.2.2' } })).status).toBe(429);
-    const proxied = await app({ limiter: memoryLimiter().limiter, limit: 1, window: 60 }, { trustProxy: '127.0.0.1' });
+    const proxied = await app(
+      { limiter: memoryLimiter().limiter, limit: 1, window: 60 },
+      { trustProxy: '127.0.0.1' },
+    );
     expect((await request(`${proxied}/ok`, { headers: { 'x-forwarded-for': '1.1.1.1' } })).status).toBe(200);
     expect((await request(`${proxied}/ok`, { headers: { 'x-forwarded-for': '2.2.2.2' } })).status).toBe(200);
   });
@@ -77,14 +82,19 @@ describe('fastify plugin', () => {
     const url = await listen(application);
     expect((await request(`${url}/me`)).json).toEqual({ remaining: [0, 4] });
     expect((await request(`${url}/me`)).status).toBe(429);
-    expect((await limiter.peek({ key: '127.0.0.1', limit: 5, window: '1h', algorithm: 'token-bucket' })).remaining).toBe(4);
+    expect(
+      (await limiter.peek({ key: '127.0.0.1', limit: 5, window: '1h', algorithm: 'token-bucket' })).remaining,
+    ).toBe(4);
   });
 
   it('skipFailedRequests gives the units of failed replies back', async () => {
     const { limiter } = memoryLimiter();
     const url = await app({ limiter, limit: 2, window: 60, skipFailedRequests: true });
     for (let i = 0; i < 4; i++) expect((await request(`${url}/fail`)).status).toBe(500);
-    await until(async () => (await limiter.peek({ key: '127.0.0.1', limit: 2, window: 60 })).count === 0, 'refunds');
+    await until(
+      async () => (await limiter.peek({ key: '127.0.0.1', limit: 2, window: 60 })).count === 0,
+      'refunds',
+    );
     expect((await request(`${url}/ok`)).status).toBe(200);
   });
 
@@ -100,9 +110,12 @@ describe('fastify plugin', () => {
       return app({ limiter, limit: 1, window: 60, ...extra });
     }
 
-    it('closed: 503 by default, or Fastify\'s error handler when onError throws', async () => {
+    it("closed: 503 by default, or Fastify's error handler when onError throws", async () => {
       const answer = await request(`${await appOnDeadRedis('closed')}/ok`);
-      expect([answer.status, (answer.json as { error: { code: string } }).error.code]).toEqual([503, 'store_unavailable']);
+      expect([answer.status, (answer.json as { error: { code: string } }).error.code]).toEqual([
+        503,
+        'store_unavailable',
+      ]);
       const thrown = await appOnDeadRedis('closed', {
         onError: (error) => {
           throw Object.assign(error, { statusCode: 502 });
@@ -139,7 +152,10 @@ describe('@fastify/rate-limit with only its store changed', () => {
     const { limiter, clock } = memoryLimiter();
     const url = await peerApp(limiter);
     const first = await request(`${url}/ok`);
-    expect([first.headers.get('x-ratelimit-limit'), first.headers.get('x-ratelimit-remaining')]).toEqual(['2', '1']);
+    expect([first.headers.get('x-ratelimit-limit'), first.headers.get('x-ratelimit-remaining')]).toEqual([
+      '2',
+      '1',
+    ]);
     expect(first.headers.get('x-ratelimit-reset')).toBe('60');
     await request(`${url}/ok`);
     const denied = await request(`${url}/ok`);
@@ -157,11 +173,27 @@ describe('@fastify/rate-limit with only its store changed', () => {
     const store = new FastifyRateLimitStore({ limiter });
     const incr = (max: number) =>
       new Promise<{ current: number; ttl: number }>((resolve, reject) => {
-        store.incr('k', (error, record) => (error ? reject(error) : resolve(record ?? { current: -1, ttl: -1 })), 1000, max);
+        store.incr(
+          'k',
+          (error, record) => {
+            if (error) reject(error);
+            else resolve(record ?? { current: -1, ttl: -1 });
+          },
+          1000,
+          max,
+        );
       });
     const read = () =>
       new Promise<{ current: number; ttl: number }>((resolve, reject) => {
-        store.read('k', (error, record) => (error ? reject(error) : resolve(record ?? { current: -1, ttl: -1 })), 1000, 2);
+        store.read(
+          'k',
+          (error, record) => {
+            if (error) reject(error);
+            else resolve(record ?? { current: -1, ttl: -1 });
+          },
+          1000,
+          2,
+        );
       });
     expect((await incr(2)).current).toBe(1);
     expect((await incr(2)).current).toBe(2);

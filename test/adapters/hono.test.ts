@@ -56,7 +56,9 @@ describe('hono rateLimit()', () => {
     const denied = await request(`${url}/ok`);
     expect(denied.status).toBe(429);
     expect(denied.headers.get('retry-after')).toBe('30');
-    expect(denied.json).toEqual({ error: { code: 'rate_limited', message: 'too many requests: retry in 30 s' } });
+    expect(denied.json).toEqual({
+      error: { code: 'rate_limited', message: 'too many requests: retry in 30 s' },
+    });
   });
 
   it('keys by key(), charges cost(), skips skip(), answers onLimited', async () => {
@@ -94,7 +96,13 @@ describe('hono-rate-limiter with only its store changed', () => {
   async function peerApp(options: Record<string, unknown>) {
     const application = new Hono();
     application.use(
-      rateLimiter({ windowMs: 60_000, limit: 2, standardHeaders: 'draft-7', keyGenerator: () => 'one-client', ...options }),
+      rateLimiter({
+        windowMs: 60_000,
+        limit: 2,
+        standardHeaders: 'draft-7',
+        keyGenerator: () => 'one-client',
+        ...options,
+      }),
     );
     return listen(routes(application));
   }
@@ -127,9 +135,13 @@ describe('hono-rate-limiter with only its store changed', () => {
     expect(await store.get('k')).toBeUndefined();
   });
 
-  it('skipSuccessfulRequests: a denied request\'s decrement gives nothing back', async () => {
+  it("skipSuccessfulRequests: a denied request's decrement gives nothing back", async () => {
     const { limiter } = memoryLimiter();
-    const url = await peerApp({ store: new HonoRateLimiterStore({ limiter }), skipSuccessfulRequests: true, limit: 1 });
+    const url = await peerApp({
+      store: new HonoRateLimiterStore({ limiter }),
+      skipSuccessfulRequests: true,
+      limit: 1,
+    });
     const count = async () => (await limiter.peek({ key: 'hrl:one-client', limit: 1, window: 60 })).count;
     expect((await request(`${url}/fail`)).status).toBe(500);
     expect(await count()).toBe(1);

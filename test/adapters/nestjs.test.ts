@@ -32,7 +32,13 @@ async function nestApp(limiter: RateLimiter): Promise<string> {
   }
   Controller()(AppController);
   decorateMethod(AppController.prototype, 'ok', Get('ok'));
-  decorateMethod(AppController.prototype, 'login', Get('login'), Throttle({ default: { limit: 1, ttl: 60_000 } }));
+  decorateMethod(
+    AppController.prototype,
+    'login',
+    Get('login'),
+    Throttle({ default: { limit: 1, ttl: 60_000 } }),
+  );
+  // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- a Nest module is a class its decorator describes
   class AppModule {}
   Module({
     imports: [
@@ -44,6 +50,7 @@ async function nestApp(limiter: RateLimiter): Promise<string> {
     controllers: [AppController],
     providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }],
   })(AppModule);
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest documents these options as a plain object
   const app = await NestFactory.create(AppModule, { logger: false });
   apps.push(app);
   await app.listen(0, '127.0.0.1');
@@ -56,7 +63,10 @@ describe('@nestjs/throttler with only its storage changed', () => {
     const url = await nestApp(limiter);
     const first = await request(`${url}/ok`);
     expect(first.status).toBe(200);
-    expect([first.headers.get('x-ratelimit-limit'), first.headers.get('x-ratelimit-remaining')]).toEqual(['2', '1']);
+    expect([first.headers.get('x-ratelimit-limit'), first.headers.get('x-ratelimit-remaining')]).toEqual([
+      '2',
+      '1',
+    ]);
     expect(first.headers.get('x-ratelimit-reset')).toBe('60');
     await request(`${url}/ok`);
     const denied = await request(`${url}/ok`);
@@ -84,7 +94,10 @@ describe('@nestjs/throttler with only its storage changed', () => {
     expect(blocked).toMatchObject({ totalHits: 3, isBlocked: true, timeToBlockExpire: 6 });
     // Blocked hits did not count: the first unit leaves after 10 s and one hit passes again.
     clock.advanceMs(6000);
-    expect(await storage.increment('k', 10_000, 2, 10_000, 'default')).toMatchObject({ isBlocked: false, totalHits: 2 });
+    expect(await storage.increment('k', 10_000, 2, 10_000, 'default')).toMatchObject({
+      isBlocked: false,
+      totalHits: 2,
+    });
     // Throttlers of one key are separate counters.
     expect((await storage.increment('k', 10_000, 2, 10_000, 'long')).totalHits).toBe(1);
   });

@@ -21,7 +21,10 @@ async function startService(): Promise<ServiceProcess> {
   });
 }
 
-function limiterOnService(mode: FailureMode = 'closed', extra: { batch?: boolean; token?: string } = {}): RateLimiter {
+function limiterOnService(
+  mode: FailureMode = 'closed',
+  extra: { batch?: boolean; token?: string } = {},
+): RateLimiter {
   const store = new ServiceStore({
     url: `http://127.0.0.1:${port}`,
     token: extra.token ?? API_TOKEN,
@@ -94,7 +97,9 @@ describe('ServiceStore against a real `ratelimiter serve`', () => {
 
   it('a refused token is a loud error, never an outage the failure policy would admit', async () => {
     const limiter = limiterOnService('open', { token: 'wrong-token-0123456789' });
-    const error = await limiter.check({ key: freshKey('token'), limit: 1, window: 1 }).catch((e: unknown) => e);
+    const error = await limiter
+      .check({ key: freshKey('token'), limit: 1, window: 1 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(StoreUnavailableError);
     expect(String(error)).toMatch(/401/);
@@ -112,7 +117,12 @@ describe('ServiceStore against a real `ratelimiter serve`', () => {
       for (let i = 0; running && i < 20_000; i++) {
         const started = performance.now();
         try {
-          const decision = await limiter.check({ key, limit: 1_000_000, window: 60, algorithm: 'fixed-window' });
+          const decision = await limiter.check({
+            key,
+            limit: 1_000_000,
+            window: 60,
+            algorithm: 'fixed-window',
+          });
           if (decision.degraded === true) seen.degraded++;
           else seen.decided++;
         } catch (error) {

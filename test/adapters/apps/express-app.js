@@ -1,4 +1,5 @@
 // An Express app limited by ours (MODE=ours) or by express-rate-limit with our store (MODE=peer).
+import process from 'node:process';
 import { createServer } from 'node:http';
 import express from 'express';
 import { rateLimit as expressRateLimit } from 'express-rate-limit';
@@ -10,7 +11,11 @@ const app = express();
 const middleware = {
   ours: () => rateLimit({ limiter, prefix: PREFIX, limit: LIMIT, window: WINDOW_MS / 1000 }),
   peer: () =>
-    expressRateLimit({ windowMs: WINDOW_MS, limit: LIMIT, store: new ExpressRateLimitStore({ limiter, prefix: PREFIX }) }),
+    expressRateLimit({
+      windowMs: WINDOW_MS,
+      limit: LIMIT,
+      store: new ExpressRateLimitStore({ limiter, prefix: PREFIX }),
+    }),
   // The control: express-rate-limit's own MemoryStore counts per process.
   'peer-memory': () => expressRateLimit({ windowMs: WINDOW_MS, limit: LIMIT }),
 };

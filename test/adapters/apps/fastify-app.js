@@ -1,4 +1,5 @@
 // A Fastify app limited by our plugin (MODE=ours) or by @fastify/rate-limit with our store (MODE=peer).
+import process from 'node:process';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify from 'fastify';
 import rateLimit, { FastifyRateLimitStore } from 'ratelimiter-service/fastify';

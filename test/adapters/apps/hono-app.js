@@ -1,4 +1,5 @@
 // A Hono app (on @hono/node-server) limited by ours (MODE=ours) or by hono-rate-limiter with our store.
+import process from 'node:process';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { rateLimiter } from 'hono-rate-limiter';

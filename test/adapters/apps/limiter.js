@@ -1,4 +1,5 @@
 // The limiter every fixture app uses: a RedisStore on REDIS_URL, imported as a user would.
+import process from 'node:process';
 import { RateLimiter, RedisStore } from 'ratelimiter-service';
 
 export const LIMIT = Number(process.env.LIMIT ?? '50');
@@ -13,7 +14,7 @@ export function redisLimiter() {
 
 /** Print the line the test waits for, and stop on SIGTERM. */
 export function announce(url, close) {
-  console.log(`listening ${url}`);
+  process.stdout.write(`listening ${url}\n`);
   process.once('SIGTERM', () => {
     Promise.resolve(close()).finally(() => process.exit(0));
   });

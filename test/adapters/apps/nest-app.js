@@ -16,6 +16,7 @@ class AppController {
 Controller()(AppController);
 Get('ok')(AppController.prototype, 'ok', Object.getOwnPropertyDescriptor(AppController.prototype, 'ok'));
 
+// eslint-disable-next-line @typescript-eslint/no-extraneous-class -- a Nest module is a class its decorator describes
 class AppModule {}
 Module({
   imports: [

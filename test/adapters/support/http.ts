@@ -47,15 +47,26 @@ export async function listenOn(server: Server): Promise<string> {
 
 export async function closeServer(server: Server): Promise<void> {
   server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => {
-    resolve();
-  }));
+  await new Promise<void>((resolve) =>
+    server.close(() => {
+      resolve();
+    }),
+  );
 }
 
 /** A limiter on a fresh MemoryStore driven by a manual clock: windows pass when the test says so. */
-export function memoryLimiter(failurePolicy?: FailurePolicyOptions): { limiter: RateLimiter; clock: ManualClock } {
+export function memoryLimiter(failurePolicy?: FailurePolicyOptions): {
+  limiter: RateLimiter;
+  clock: ManualClock;
+} {
   const clock = new ManualClock();
-  return { limiter: new RateLimiter({ store: new MemoryStore({ clock }), ...(failurePolicy ? { failurePolicy } : {}) }), clock };
+  return {
+    limiter: new RateLimiter({
+      store: new MemoryStore({ clock }),
+      ...(failurePolicy ? { failurePolicy } : {}),
+    }),
+    clock,
+  };
 }
 
 /** A store that is always unreachable: what a RedisStore says once Redis is known to be down. */
