@@ -3,6 +3,15 @@ import type { Check, Outcome } from '../../core/types.js';
 
 /** Most checks in one POST /v1/checks (the service's MAX_BATCH_CHECKS). */
 export const MAX_CHECKS_PER_CALL = 100;
+/** Body bytes per call, under the service's 64 KiB body limit with room for the envelope. */
+const MAX_BODY_BYTES = 60_000;
+/** A check's JSON beside its key: the other fields and their names. */
+const CHECK_OVERHEAD_BYTES = 120;
+
+function bodyBytes(check: Check): number {
+  // JSON escaping can make a key longer than its UTF-8 bytes (a control character takes 6).
+  return Buffer.byteLength(JSON.stringify(check.key)) + CHECK_OVERHEAD_BYTES;
+}
 
 interface Pending {
   check: Check;
@@ -11,23 +20,32 @@ interface Pending {
 }
 
 /**
- * Split checks into calls the service accepts: at most 100 each, and per algorithm a cost sum
- * within that algorithm's maxCost (the service refuses a batch that spends more than one check may).
+ * Split checks into calls the service accepts: at most 100 each, a body under its size limit, and
+ * per algorithm a cost sum within that algorithm's maxCost (the service refuses a batch that spends
+ * more than one check may).
  */
 export function chunkChecks<T extends { check: Check }>(items: readonly T[]): T[][] {
   const chunks: T[][] = [];
   let chunk: T[] = [];
   let costs = new Map<string, number>();
+  let bytes = 0;
   for (const item of items) {
     const { algorithm, cost } = item.check;
     const total = (costs.get(algorithm) ?? 0) + cost;
-    if (chunk.length >= MAX_CHECKS_PER_CALL || total > algorithmFor(algorithm).maxCost) {
+    const size = bodyBytes(item.check);
+    const full =
+      chunk.length >= MAX_CHECKS_PER_CALL ||
+      total > algorithmFor(algorithm).maxCost ||
+      bytes + size > MAX_BODY_BYTES;
+    if (full && chunk.length > 0) {
       chunks.push(chunk);
       chunk = [];
       costs = new Map();
+      bytes = 0;
     }
     chunk.push(item);
     costs.set(algorithm, (costs.get(algorithm) ?? 0) + cost);
+    bytes += size;
   }
   if (chunk.length > 0) chunks.push(chunk);
   return chunks;

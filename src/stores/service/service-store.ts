@@ -16,7 +16,11 @@ export interface ServiceStoreOptions {
   timeoutMs?: number;
   /** Most keep-alive connections to the service. Default 32. */
   maxSockets?: number;
-  /** Coalesce concurrent single checks into `POST /v1/checks` calls. Default false (see BENCHMARKS.md). */
+  /**
+   * Coalesce the checks made in one turn of the event loop into `POST /v1/checks` calls. Default
+   * true: with 200 checks in flight it measured 14.7 x the checks/s of one request per check
+   * (BENCHMARKS.md, `npm run bench:service-client`).
+   */
   batch?: boolean;
 }
 
@@ -48,7 +52,7 @@ export class ServiceStore implements Store {
     this.client = new JsonClient({ baseUrl: options.url, timeoutMs, maxSockets });
     this.apiHeaders = bearer(options.token);
     this.adminHeaders = bearer(options.adminToken ?? options.token);
-    this.batcher = options.batch === true ? new CheckBatcher((checks) => this.send(checks)) : undefined;
+    this.batcher = options.batch !== false ? new CheckBatcher((checks) => this.send(checks)) : undefined;
   }
 
   async check(check: Check): Promise<Outcome> {
