@@ -38,7 +38,7 @@ function openStore(settings: Settings): { store: Store; registry: NodeRegistry }
   return {
     store,
     registry: new RedisNodeRegistry(
-      store.client,
+      store.connection,
       settings.keyPrefix,
       Math.max(1000, settings.storeTimeoutMs),
     ),
