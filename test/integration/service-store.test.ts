@@ -95,6 +95,36 @@ describe('ServiceStore against a real `ratelimiter serve`', () => {
     expect((await limiter.peek({ key, limit: 5, window: '1s' })).count).toBe(1);
   });
 
+  it('refunds through POST /v1/refund: newest units back, never below zero', async () => {
+    const limiter = limiterOnService();
+    const key = freshKey('refund');
+    await limiter.check({ key, limit: 10, window: 60, cost: 3 });
+    const refunded = await limiter.refund({ key, limit: 10, window: 60, cost: 2 });
+    expect(refunded).toMatchObject({ allowed: true, count: 1, remaining: 9 });
+    expect((await limiter.refund({ key, limit: 10, window: 60, cost: 5 })).count).toBe(0);
+  });
+
+  it('POST /v1/refund: the API token, the error shape, and OpenAPI', async () => {
+    const auth = { authorization: `Bearer ${API_TOKEN}` };
+    const key = freshKey('route');
+    await service.postJson('/v1/check', { key, limit: 5, window: '1m', cost: 2 }, auth);
+    const answer = await service.postJson('/v1/refund', { key, limit: 5, window: '1m' }, auth);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('ratelimit')).toBe('"default";r=4;t=60');
+    expect(await answer.json()).toMatchObject({ allowed: true, count: 1, remaining: 4 });
+    const unauthorized = await service.postJson('/v1/refund', { key, limit: 5, window: '1m' });
+    expect(unauthorized.status).toBe(401);
+    const bad = await service.postJson('/v1/refund', { key, limit: 5, window: '1m', cost: -1 }, auth);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { code: 'invalid_argument', field: 'cost' } });
+    const unknown = await service.postJson('/v1/refund', { key, limit: 5, window: '1m', units: 1 }, auth);
+    expect(await unknown.json()).toMatchObject({ error: { field: 'units' } });
+    const openapi = (await (await service.fetch('/openapi.json')).json()) as {
+      paths: Record<string, unknown>;
+    };
+    expect(openapi.paths).toHaveProperty('/v1/refund');
+  });
+
   it('a refused token is a loud error, never an outage the failure policy would admit', async () => {
     const limiter = limiterOnService('open', { token: 'wrong-token-0123456789' });
     const error = await limiter

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, RateLimiterError, StoreUnavailableError } from '../../core/errors.js';
+import { InvalidArgumentError, OverloadedError, StoreUnavailableError } from '../../core/errors.js';
+import type { RateLimiterError } from '../../core/errors.js';
 import { ceilSeconds } from '../../http/ratelimit-headers.js';
 import type { HeaderPair } from '../../http/ratelimit-headers.js';
 
@@ -13,13 +14,6 @@ export interface FailureResponse {
   headers: HeaderPair[];
   body: ErrorBody;
   error: RateLimiterError;
-}
-
-/** An OverloadedError (the limiter shed load), recognised by its code and wait. */
-function overloadWaitMs(error: unknown): number | undefined {
-  if (!(error instanceof RateLimiterError) || (error.code as string) !== 'overloaded') return undefined;
-  const { retryAfterMs } = error as RateLimiterError & { retryAfterMs?: unknown };
-  return typeof retryAfterMs === 'number' && retryAfterMs >= 0 ? retryAfterMs : 1000;
 }
 
 /**
@@ -38,11 +32,10 @@ export function failureResponse(error: unknown, unavailableStatus: number): Fail
       error,
     };
   }
-  const waitMs = overloadWaitMs(error);
-  if (waitMs !== undefined && error instanceof RateLimiterError) {
+  if (error instanceof OverloadedError) {
     return {
       statusCode: unavailableStatus,
-      headers: [['Retry-After', String(Math.max(1, ceilSeconds(waitMs)))]],
+      headers: [['Retry-After', String(Math.max(1, ceilSeconds(error.retryAfterMs)))]],
       body: { error: { code: error.code, message: error.message } },
       error,
     };
