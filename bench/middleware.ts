@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { median } from './harness.js';
 import { RedisServer } from '../test/support/redis-server.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 6);
@@ -105,11 +106,6 @@ async function measure(target: Target, durationS: number): Promise<Round> {
     non2xx: result.non2xx,
     errors: result.errors,
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 const redis = await RedisServer.start();

@@ -6,6 +6,7 @@
  */
 import { cpus } from 'node:os';
 import { RateLimiter, ServiceStore } from '../src/index.js';
+import { closedLoop, median } from './harness.js';
 import { ServiceProcess } from '../test/integration/support/service-process.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_S ?? 6) * 1000;
@@ -46,32 +47,13 @@ function fetchClient(url: string): Client {
   };
 }
 
-/** Keep IN_FLIGHT checks running for `ms`; checks completed per second. */
+/** IN_FLIGHT checks back to back for `ms`, on keys cycling through KEYS. */
 async function measure(client: Client, ms: number): Promise<{ perSecond: number; errors: number }> {
-  const deadline = performance.now() + ms;
-  let done = 0;
-  let errors = 0;
-  let serial = 0;
-  const worker = async () => {
-    // Bounded by time: no worker runs past the deadline.
-    while (performance.now() < deadline) {
-      serial = (serial + 1) % KEYS;
-      try {
-        await client.check(`user:${serial}`);
-        done++;
-      } catch {
-        errors++;
-      }
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-  return { perSecond: (done * 1000) / (performance.now() - started), errors };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+  const result = await closedLoop(client.name, (i) => client.check(`user:${i % KEYS}`), {
+    inFlight: IN_FLIGHT,
+    durationMs: ms,
+  });
+  return { perSecond: result.opsPerSecond, errors: result.errors };
 }
 
 const service = await ServiceProcess.start([]);

@@ -15,7 +15,18 @@ let service: ServiceProcess;
 const limiters: RateLimiter[] = [];
 
 async function startService(): Promise<ServiceProcess> {
-  return ServiceProcess.start(['--port', String(port), '--redis', redis.url, '--failure-mode', 'closed'], {
+  // The service's own Redis timeout is generous: on a loaded machine these tests are about the client.
+  const args = [
+    '--port',
+    String(port),
+    '--redis',
+    redis.url,
+    '--failure-mode',
+    'closed',
+    '--store-timeout-ms',
+    '1000',
+  ];
+  return ServiceProcess.start(args, {
     RATELIMITER_API_TOKEN: API_TOKEN,
     RATELIMITER_ADMIN_TOKEN: ADMIN_TOKEN,
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Check } from '../../src/index.js';
+import { algorithmFor } from '../../src/core/algorithms/index.js';
 import { chunkChecks } from '../../src/stores/service/check-batcher.js';
 
 function check(overrides: Partial<Check> = {}): { check: Check } {
@@ -24,11 +25,9 @@ describe('chunkChecks: calls the service accepts', () => {
   });
 
   it("per algorithm, costs within that algorithm's per-batch maximum", () => {
-    const items = [
-      check({ cost: 6000 }),
-      check({ cost: 6000 }),
-      check({ cost: 6000, algorithm: 'token-bucket' }),
-    ];
+    const { maxCost } = algorithmFor('sliding-window-log');
+    const big = { cost: Math.ceil(maxCost * 0.6), limit: maxCost };
+    const items = [check(big), check(big), check({ ...big, algorithm: 'token-bucket' })];
     expect(chunkChecks(items).map((chunk) => chunk.length)).toEqual([1, 2]);
   });
 

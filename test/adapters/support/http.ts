@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { expect } from 'vitest';
 import { ManualClock, MemoryStore, RateLimiter } from '../../../src/index.js';
 import type { FailurePolicyOptions, Store } from '../../../src/index.js';
 
@@ -82,4 +83,25 @@ export async function until(probe: () => Promise<boolean>, what: string, timeout
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/**
+ * What @fastify/rate-limit and @nestjs/throttler apps in these tests promise after the store swap:
+ * `/ok` at 2 per minute and `/login` at 1, with their X-RateLimit headers, their 429 body
+ * (`deniedBody`) and Retry-After, and a fresh quota once the window has passed.
+ */
+export async function expectPeerLimits(url: string, clock: ManualClock, deniedBody: object): Promise<void> {
+  const first = await request(`${url}/ok`);
+  expect(first.status).toBe(200);
+  const limits = ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'];
+  expect(limits.map((name) => first.headers.get(name))).toEqual(['2', '1', '60']);
+  await request(`${url}/ok`);
+  const denied = await request(`${url}/ok`);
+  expect(denied.status).toBe(429);
+  expect(denied.json).toMatchObject(deniedBody);
+  expect(denied.headers.get('retry-after')).toBe('60');
+  expect((await request(`${url}/login`)).status).toBe(200);
+  expect((await request(`${url}/login`)).status).toBe(429);
+  clock.advanceMs(60_000);
+  expect((await request(`${url}/ok`)).status).toBe(200);
 }
