@@ -4,7 +4,7 @@ import { rateLimit as erl8 } from 'express-rate-limit';
 import { rateLimit as erl7 } from 'express-rate-limit-v7';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ExpressRateLimitStore } from '../../src/adapters/express/index.js';
-import { RateLimiter, RedisStore } from '../../src/index.js';
+import { ManualClock, RateLimiter, RedisStore } from '../../src/index.js';
 import { RedisServer } from '../support/redis-server.js';
 import { closeServer, listenOn, memoryLimiter, request, until } from './support/http.js';
 
@@ -13,17 +13,42 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map(closeServer));
 });
 
-/** The store's own behaviour, modelled on express-rate-limit's MemoryStore tests and rate-limit-redis's. */
-describe('ExpressRateLimitStore as a store', () => {
-  function initialised(limit = 3, windowMs = 60_000, extra: Record<string, unknown> = {}) {
-    const setup = memoryLimiter();
-    const store = new ExpressRateLimitStore({ limiter: setup.limiter });
+let sharedRedis: RedisServer | undefined;
+const opened: RateLimiter[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((limiter) => limiter.close()));
+  await sharedRedis?.stop();
+});
+
+/** A limiter on a fresh store driven by a manual clock: memory, or a throwaway Redis (script time). */
+async function limiterOn(kind: 'memory' | 'redis'): Promise<{ limiter: RateLimiter; clock: ManualClock }> {
+  if (kind === 'memory') return memoryLimiter();
+  sharedRedis ??= await RedisServer.start();
+  const clock = new ManualClock();
+  const limiter = new RateLimiter({
+    store: new RedisStore({ url: sharedRedis.url, timeoutMs: 2000, clock }),
+  });
+  opened.push(limiter);
+  return { limiter, clock };
+}
+
+let storeSerial = 0;
+
+/**
+ * The store's own behaviour, modelled on express-rate-limit's MemoryStore tests and
+ * rate-limit-redis's store tests (the cases, written as ours), on memory and on Redis.
+ */
+describe.each(['memory', 'redis'] as const)('ExpressRateLimitStore as a store, on %s', (kind) => {
+  async function initialised(limit = 3, windowMs = 60_000, extra: Record<string, unknown> = {}) {
+    const setup = await limiterOn(kind);
+    // A prefix per test: on Redis the tests share one server.
+    const store = new ExpressRateLimitStore({ limiter: setup.limiter, prefix: `t${++storeSerial}:` });
     store.init({ windowMs, limit, ...extra });
     return { store, ...setup };
   }
 
   it('counts a new key from 1, one more per increment, with a reset time a window ahead', async () => {
-    const { store } = initialised();
+    const { store } = await initialised();
     const first = await store.increment('client');
     expect(first.totalHits).toBe(1);
     const ahead = (first.resetTime?.getTime() ?? 0) - Date.now();
@@ -34,17 +59,17 @@ describe('ExpressRateLimitStore as a store', () => {
   });
 
   it('reports a denied hit above the limit, but records nothing for it', async () => {
-    const { store, limiter } = initialised(2);
+    const { store, limiter } = await initialised(2);
     await store.increment('client');
     await store.increment('client');
     const denied = await store.increment('client');
     expect(denied.totalHits).toBe(3);
     expect((await store.increment('client')).totalHits).toBe(3);
-    expect((await limiter.peek({ key: 'erl:client', limit: 2, window: 60 })).count).toBe(2);
+    expect((await limiter.peek({ key: `${store.prefix}client`, limit: 2, window: 60 })).count).toBe(2);
   });
 
   it('decrements one hit, never below zero', async () => {
-    const { store } = initialised();
+    const { store } = await initialised();
     await store.increment('client');
     await store.increment('client');
     await store.decrement('client');
@@ -55,7 +80,7 @@ describe('ExpressRateLimitStore as a store', () => {
   });
 
   it('resets one key, leaving the others', async () => {
-    const { store } = initialised();
+    const { store } = await initialised();
     await store.increment('a');
     await store.increment('b');
     await store.resetKey('a');
@@ -64,7 +89,7 @@ describe('ExpressRateLimitStore as a store', () => {
   });
 
   it('forgets hits once the window has passed', async () => {
-    const { store, clock } = initialised(3, 1000);
+    const { store, clock } = await initialised(3, 1000);
     await store.increment('client');
     await store.increment('client');
     clock.advanceMs(1000);
@@ -73,7 +98,7 @@ describe('ExpressRateLimitStore as a store', () => {
   });
 
   it('keeps stores with different prefixes apart, and is not local', async () => {
-    const { limiter } = memoryLimiter();
+    const { limiter } = await limiterOn(kind);
     const a = new ExpressRateLimitStore({ limiter, prefix: 'a:' });
     const b = new ExpressRateLimitStore({ limiter, prefix: 'b:' });
     a.init({ windowMs: 60_000, limit: 5 });
@@ -98,12 +123,12 @@ describe('ExpressRateLimitStore as a store', () => {
   });
 
   it('absorbs the decrement of a denied hit when skipFailedRequests is on: it spent nothing', async () => {
-    const { store, limiter } = initialised(2, 60_000, { skipFailedRequests: true });
+    const { store, limiter } = await initialised(2, 60_000, { skipFailedRequests: true });
     await store.increment('client');
     await store.increment('client');
     await store.increment('client'); // denied
     await store.decrement('client'); // express-rate-limit's decrement for the 429
-    expect((await limiter.peek({ key: 'erl:client', limit: 2, window: 60 })).count).toBe(2);
+    expect((await limiter.peek({ key: `${store.prefix}client`, limit: 2, window: 60 })).count).toBe(2);
   });
 });
 

@@ -3,9 +3,12 @@ import type { ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { rateLimiter } from 'hono-rate-limiter';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { HonoRateLimiterStore, rateLimit } from '../../src/adapters/hono/index.js';
 import type { HonoRateLimitOptions } from '../../src/adapters/hono/index.js';
+import { RateLimiter, RedisStore } from '../../src/index.js';
+import type { FailureMode } from '../../src/index.js';
+import { freePort } from '../support/redis-server.js';
 import { memoryLimiter, request, until } from './support/http.js';
 
 const servers: ServerType[] = [];
@@ -91,6 +94,37 @@ describe('hono rateLimit()', () => {
     }
     expect((await request(`${url}/ok`)).status).toBe(200);
     expect((await request(`${url}/ok`)).status).toBe(429);
+  });
+});
+
+describe('hono rateLimit() when the store is unreachable', () => {
+  const limiters: RateLimiter[] = [];
+  afterAll(async () => {
+    await Promise.all(limiters.map((limiter) => limiter.close()));
+  });
+  async function appOnDeadRedis(mode: FailureMode, extra: Partial<HonoRateLimitOptions> = {}) {
+    const store = new RedisStore({ url: `redis://127.0.0.1:${await freePort()}`, timeoutMs: 200 });
+    const limiter = new RateLimiter({ store, failurePolicy: { mode } });
+    limiters.push(limiter);
+    const application = new Hono();
+    application.use(rateLimit({ limiter, limit: 1, window: 60, ...extra }));
+    return listen(routes(application));
+  }
+
+  it('closed: 503 store_unavailable, or onError', async () => {
+    const answer = await request(`${await appOnDeadRedis('closed')}/ok`);
+    expect([answer.status, answer.json]).toMatchObject([503, { error: { code: 'store_unavailable' } }]);
+    const custom = await appOnDeadRedis('closed', { onError: (error, c) => c.text(error.name, 502) });
+    const mapped = await request(`${custom}/ok`);
+    expect([mapped.status, mapped.text]).toEqual([502, 'StoreUnavailableError']);
+  });
+
+  it('open: admitted, marked degraded', async () => {
+    const url = await appOnDeadRedis('open');
+    for (let i = 0; i < 3; i++) {
+      const answer = await request(`${url}/ok`);
+      expect([answer.status, answer.headers.get('ratelimiter-degraded')]).toEqual([200, 'true']);
+    }
   });
 });
 
