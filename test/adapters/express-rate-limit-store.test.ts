@@ -5,7 +5,7 @@ import { rateLimit as erl7 } from 'express-rate-limit-v7';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ExpressRateLimitStore } from '../../src/adapters/express/index.js';
 import { ManualClock, RateLimiter, RedisStore } from '../../src/index.js';
-import { RedisServer } from '../support/redis-server.js';
+import { RedisServer, freePort } from '../support/redis-server.js';
 import { closeServer, listenOn, memoryLimiter, request, until } from './support/http.js';
 
 const servers: ReturnType<typeof createServer>[] = [];
@@ -211,5 +211,21 @@ describe('express-rate-limit on one Redis from two stores (as two processes woul
     const statuses = [];
     for (const url of [...urls, ...urls]) statuses.push((await request(`${url}/ok`)).status);
     expect(statuses).toEqual([200, 200, 429, 429]);
+  });
+});
+
+describe('ExpressRateLimitStore when the store is unreachable (open mode)', () => {
+  it('admits with totalHits 1, and the decrement of that uncounted hit gives nothing back', async () => {
+    const dead = new RateLimiter({
+      store: new RedisStore({ url: `redis://127.0.0.1:${await freePort()}`, timeoutMs: 200 }),
+      failurePolicy: { mode: 'open' },
+    });
+    opened.push(dead);
+    const store = new ExpressRateLimitStore({ limiter: dead });
+    store.init({ windowMs: 60_000, limit: 2, skipFailedRequests: true });
+    expect((await store.increment('client')).totalHits).toBe(1);
+    // Absorbed: no refund is attempted (it would fail, or give back another request's unit).
+    await expect(store.decrement('client')).resolves.toBeUndefined();
+    await expect(store.decrement('client')).rejects.toThrow(/unreachable|redis/i);
   });
 });

@@ -74,7 +74,8 @@ export class HitStore {
   async increment(key: string): Promise<ClientRateLimitInfo> {
     const { limit, windowMs } = this.config();
     const hit = await this.counter.hit(key, limit, windowMs);
-    if (!hit.allowed) this.denials?.note(key);
+    // Neither a denial nor a degraded admit was counted: their decrements must give nothing back.
+    if (!hit.allowed || hit.decision.degraded === true) this.denials?.note(key);
     return { totalHits: hit.totalHits, resetTime: new Date(Date.now() + hit.waitMs) };
   }
 

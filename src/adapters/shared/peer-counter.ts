@@ -116,8 +116,9 @@ const MAX_DENIAL_KEYS = 10_000;
 /**
  * express-rate-limit and hono-rate-limiter call `decrement` for a denied request too when
  * skipFailedRequests (a 429 is a failure) or skipSuccessfulRequests says so. A denied hit recorded
- * nothing, so its decrement must not give back a unit another request spent: each denial absorbs
- * one decrement of its key that arrives within DENIAL_MEMORY_MS.
+ * nothing (nor did an admit a failure mode made without the store), so its decrement must not give
+ * back a unit another request spent: each uncounted hit absorbs one decrement of its key that
+ * arrives within DENIAL_MEMORY_MS.
  */
 export class DenialLedger {
   private readonly pending = new Map<string, number[]>();
