@@ -48,6 +48,30 @@ describe('fastify plugin', () => {
     for (let i = 0; i < 5; i++) expect((await request(`${url}/health`)).status).toBe(200);
   });
 
+  it('a route that names its own limit replaces global limits, keeping what it does not name', async () => {
+    const { limiter } = memoryLimiter();
+    const application = Fastify();
+    await application.register(rateLimit, {
+      limiter,
+      limits: [
+        { limit: 5, window: '1s' },
+        { limit: 50, window: '1h' },
+      ],
+    });
+    application.get('/one', { config: { rateLimiter: { limit: 1, window: '1m' } } }, () => 'one');
+    application.get('/two', { config: { rateLimiter: { statusCode: 503 } } }, () => 'two');
+    application.get('/three', { config: { rateLimiter: { limit: 2, window: '1m' } } }, () => 'three');
+    const url = await listen(application);
+    const first = await request(`${url}/one`);
+    expect(first.headers.get('ratelimit-policy')).toBe('"default";q=1;w=60');
+    expect((await request(`${url}/one`)).status).toBe(429);
+    // Counted apart from /one although window and algorithm are the same: the route is in the key.
+    expect((await request(`${url}/three`)).headers.get('ratelimit')).toBe('"default";r=1;t=60');
+    expect((await request(`${url}/two`)).headers.get('ratelimit-policy')).toBe(
+      '"limit-0";q=5;w=1, "limit-1";q=50;w=3600',
+    );
+  });
+
   it('with global: false limits only the routes that ask', async () => {
     const { limiter } = memoryLimiter();
     const url = await app({ limiter, limit: 1, window: 60, global: false });
@@ -144,7 +168,10 @@ describe('@fastify/rate-limit with only its store changed', () => {
       ...extra,
     });
     application.get('/ok', () => ({ ok: true }));
-    application.get('/login', { config: { rateLimit: { max: 1, timeWindow: 5000 } } }, () => ({ ok: true }));
+    // The same window as the global limit: its count must still be the route's own.
+    application.get('/login', { config: { rateLimit: { max: 1, timeWindow: 60_000 } } }, () => ({
+      ok: true,
+    }));
     return listen(application);
   }
 

@@ -76,6 +76,32 @@ function routeHooks(options: FastifyRateLimitOptions): {
   return { onRequest, onResponse };
 }
 
+/**
+ * A route's options over the plugin's: a route that names its own limits replaces the plugin's
+ * (`limits`, or `limit` / `window` each falling back to the plugin's), everything else merges. Its
+ * counters are its own (the route in the key prefix, as @fastify/rate-limit does), unless it names
+ * a `prefix`: a login route at 5 per minute must not see the requests the global limit counted.
+ */
+function routeOptions(
+  options: FastifyRateLimitOptions,
+  own: Exclude<RouteRateLimitOptions, false>,
+  route: Pick<RouteOptions, 'method' | 'url'>,
+): FastifyRateLimitOptions {
+  const methods = Array.isArray(route.method) ? route.method.join(',') : route.method;
+  const prefix = own.prefix ?? `${options.prefix ?? ''}${methods}${route.url}:`;
+  const merged = { ...options, ...own, prefix };
+  if (own.limits !== undefined) return { ...merged, limit: undefined, window: undefined };
+  if (own.limit !== undefined || own.window !== undefined) {
+    return {
+      ...merged,
+      limits: undefined,
+      limit: own.limit ?? options.limit,
+      window: own.window ?? options.window,
+    };
+  }
+  return merged;
+}
+
 function appendHook(route: RouteOptions, name: 'onRequest' | 'onResponse', hook: unknown): void {
   const existing = route[name] as unknown;
   const list: unknown[] = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
@@ -94,7 +120,7 @@ const rateLimit: FastifyPluginAsync<FastifyRateLimitOptions> = (fastify, options
   fastify.addHook('onRoute', (route) => {
     const own = route.config?.rateLimiter;
     if (own === false) return;
-    const hooks = own === undefined ? globalHooks : routeHooks({ ...options, ...own });
+    const hooks = own === undefined ? globalHooks : routeHooks(routeOptions(options, own, route));
     if (!hooks) return;
     appendHook(route, 'onRequest', hooks.onRequest);
     if (hooks.onResponse) appendHook(route, 'onResponse', hooks.onResponse);

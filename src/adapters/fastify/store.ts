@@ -63,8 +63,13 @@ export class FastifyRateLimitStore {
     );
   }
 
-  /** A route with its own config: the same limiter and counters (keys differ by the route's key generator). */
-  child(): FastifyRateLimitStore {
-    return new FastifyRateLimitStore(this.options);
+  /**
+   * A route with its own config counts apart from the global limit, as the plugin's own stores do:
+   * its keys get the route (method and URL) in their prefix.
+   */
+  child(routeOptions?: { routeInfo?: { method?: unknown; url?: unknown } }): FastifyRateLimitStore {
+    const { method, url } = routeOptions?.routeInfo ?? {};
+    const route = typeof method === 'string' && typeof url === 'string' ? `${method}${url}:` : 'route:';
+    return new FastifyRateLimitStore({ ...this.options, prefix: `${this.counter.prefix}${route}` });
   }
 }
