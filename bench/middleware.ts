@@ -12,8 +12,8 @@ import autocannon from 'autocannon';
 import { median } from './harness.js';
 import { RedisServer } from '../test/support/redis-server.js';
 
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 6);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const KEYS = 10_000;
 
@@ -111,8 +111,11 @@ async function measure(target: Target, durationS: number): Promise<Round> {
 const redis = await RedisServer.start();
 const targets: Target[] = [];
 try {
-  for (const framework of ['express', 'fastify']) {
-    for (const [limiter, label] of LIMITERS)
+  // BENCH_FRAMEWORKS=fastify and BENCH_LIMITERS=none,ours-redis,peer-redis narrow a run.
+  const frameworks = (process.env.BENCH_FRAMEWORKS ?? 'express,fastify').split(',');
+  const chosen = process.env.BENCH_LIMITERS?.split(',');
+  for (const framework of frameworks) {
+    for (const [limiter, label] of LIMITERS.filter(([name]) => !chosen || chosen.includes(name)))
       targets.push(await startApp(framework, limiter, label, redis.url));
   }
   for (const target of targets) await measure(target, 1); // warm-up: JIT, connections, scripts
@@ -122,7 +125,7 @@ try {
       rounds[index]?.push(await measure(target, DURATION_S / ROUNDS));
   }
   console.log(
-    `\nGET / with one limit (100/min, 10,000 keys), ${CONNECTIONS} connections, ${DURATION_S} s per target in ${ROUNDS} interleaved rounds (medians), ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}\n`,
+    `\nGET / with one limit (100/min, 10,000 keys), ${CONNECTIONS} connections, ${DURATION_S} s per target in ${ROUNDS} interleaved rounds (medians; ratios are medians of per-round ratios), ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}\n`,
   );
   console.log(
     '| framework | limiter | requests/s | vs no limiter | ours / peer | p99 ms | non-2xx | errors |',
@@ -142,8 +145,16 @@ try {
       (other) => other.framework === target.framework && other.limiter === peerOf,
     );
     const mine = rps[index] ?? Number.NaN;
-    const ratio = (other: number) => (other < 0 ? '' : (mine / (rps[other] ?? Number.NaN)).toFixed(2));
     const list = rounds[index] ?? [];
+    // Per round, then the median: targets of one framework run back to back in each round, so load
+    // from elsewhere on the machine falls on both sides of a ratio alike.
+    const ratio = (other: number) => {
+      if (other < 0) return '';
+      const theirs = rounds[other] ?? [];
+      return median(
+        list.map((round, i) => round.requestsPerSecond / (theirs[i]?.requestsPerSecond ?? Number.NaN)),
+      ).toFixed(2);
+    };
     console.log(
       `| ${target.framework} | ${target.label} | ${Math.round(mine)} | ${ratio(baseline)} | ${ratio(peer)} | ${median(list.map((r) => r.p99Ms))} | ${list.reduce((n, r) => n + r.non2xx, 0)} | ${list.reduce((n, r) => n + r.errors, 0)} |`,
     );
