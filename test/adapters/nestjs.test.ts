@@ -5,8 +5,9 @@ import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { Throttle, ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RateLimiterThrottlerStorage } from '../../src/adapters/nestjs/index.js';
-import type { RateLimiter } from '../../src/index.js';
-import { expectPeerLimits, memoryLimiter } from './support/http.js';
+import { RateLimiter, RedisStore } from '../../src/index.js';
+import { freePort } from '../support/redis-server.js';
+import { expectPeerLimits, memoryLimiter, request } from './support/http.js';
 
 const apps: INestApplication[] = [];
 afterEach(async () => {
@@ -58,6 +59,20 @@ async function nestApp(limiter: RateLimiter): Promise<string> {
 }
 
 describe('@nestjs/throttler with only its storage changed', () => {
+  it('answers 503 in our error shape when the store is unreachable (closed failure mode)', async () => {
+    const store = new RedisStore({ url: `redis://127.0.0.1:${await freePort()}`, timeoutMs: 200 });
+    const limiter = new RateLimiter({ store, failurePolicy: { mode: 'closed' } });
+    try {
+      const answer = await request(`${await nestApp(limiter)}/ok`);
+      expect(answer.status).toBe(503);
+      expect(answer.json).toEqual({
+        error: { code: 'store_unavailable', message: 'the rate limiter cannot decide now' },
+      });
+    } finally {
+      await limiter.close();
+    }
+  });
+
   it('keeps its limit, its headers and its 429; @Throttle per route still applies', async () => {
     const { limiter, clock } = memoryLimiter();
     const url = await nestApp(limiter);

@@ -1,4 +1,6 @@
+import { ServiceUnavailableException } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
+import { OverloadedError, StoreUnavailableError } from '../../core/errors.js';
 import { PeerCounter } from '../shared/peer-counter.js';
 import type { PeerStoreOptions } from '../shared/peer-counter.js';
 
@@ -13,6 +15,19 @@ export interface ThrottlerStorageRecord {
   isBlocked: boolean;
   /** Seconds until a retry can pass (Retry-After), when blocked. */
   timeToBlockExpire: number;
+}
+
+/**
+ * The limiter could not decide (store unreachable in the closed failure mode, or overloaded): a
+ * 503 through Nest's exception layer, in our error shape, rather than an anonymous 500.
+ */
+function unavailable(error: unknown): never {
+  if (error instanceof StoreUnavailableError || error instanceof OverloadedError) {
+    throw new ServiceUnavailableException({
+      error: { code: error.code, message: 'the rate limiter cannot decide now' },
+    });
+  }
+  throw error;
 }
 
 function seconds(ms: number): number {
@@ -40,7 +55,7 @@ export class RateLimiterThrottlerStorage implements ThrottlerStorage {
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
     // Nest already folds the throttler's name into its key; ours keeps counters apart all the same.
-    const hit = await this.counter.hit(`${throttlerName}:${key}`, limit, ttl);
+    const hit = await this.counter.hit(`${throttlerName}:${key}`, limit, ttl).catch(unavailable);
     return {
       totalHits: hit.totalHits,
       timeToExpire: seconds(hit.decision.resetAfterMs),
