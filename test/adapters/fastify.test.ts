@@ -111,6 +111,28 @@ describe('fastify plugin', () => {
     ).toBe(4);
   });
 
+  it('skips skip(), keys by key(), charges cost(), refunds successes with skipSuccessfulRequests', async () => {
+    const { limiter } = memoryLimiter();
+    const url = await app({
+      limiter,
+      limit: 4,
+      window: 60,
+      key: (req) => String(req.headers['x-user'] ?? 'anonymous'),
+      cost: (req) => Number((req.query as { cost?: string }).cost ?? '1'),
+      skip: (req) => req.headers['x-internal'] === 'yes',
+      skipSuccessfulRequests: true,
+    });
+    const count = async (user: string) => (await limiter.peek({ key: user, limit: 4, window: 60 })).count;
+    expect((await request(`${url}/fail?cost=4`, { headers: { 'x-user': 'a' } })).status).toBe(500);
+    expect((await request(`${url}/fail`, { headers: { 'x-user': 'a' } })).status).toBe(429);
+    expect((await request(`${url}/fail`, { headers: { 'x-user': 'a', 'x-internal': 'yes' } })).status).toBe(
+      500,
+    );
+    expect((await request(`${url}/ok?cost=3`, { headers: { 'x-user': 'b' } })).status).toBe(200);
+    await until(async () => (await count('b')) === 0, 'the refund of a success');
+    expect(await count('a')).toBe(4);
+  });
+
   it('skipFailedRequests gives the units of failed replies back', async () => {
     const { limiter } = memoryLimiter();
     const url = await app({ limiter, limit: 2, window: 60, skipFailedRequests: true });
