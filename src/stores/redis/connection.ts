@@ -28,6 +28,11 @@ export interface CallOptions<T> {
   onLateReply?: (value: T) => void;
 }
 
+/** How long one connection attempt may take: also the most a first call waits for it. */
+function connectWaitMs(timeoutMs: number): number {
+  return Math.max(1000, timeoutMs);
+}
+
 /** Reconnect after 50 ms, doubling up to 2 s, with jitter so a fleet does not reconnect in step. */
 function reconnectDelay(attempt: number): number {
   const base = Math.min(2000, 50 * 2 ** Math.min(attempt, 6));
@@ -41,7 +46,7 @@ function reconnectDelay(attempt: number): number {
  */
 export function boundedClientOptions(timeoutMs: number): RedisOptions {
   return {
-    connectTimeout: Math.max(1000, timeoutMs),
+    connectTimeout: connectWaitMs(timeoutMs),
     // Fail fast while disconnected, and never resend a check after reconnecting: its caller has
     // already been answered, and a replay would spend units twice.
     enableOfflineQueue: false,
@@ -73,6 +78,13 @@ export class RedisConnection {
   private probing = false;
   private timeouts = 0;
   private lateReplies = 0;
+  /**
+   * Until the first connection is ready, calls may wait for it as long as a connection attempt
+   * may take (`connectTimeout`): a store that just started has nothing to protect yet, and a
+   * TCP and TLS handshake plus the ready check can outlast a 50 ms call budget on a busy host.
+   * After that, a (re)connection is waited for within the call's own budget.
+   */
+  private firstConnectWaitMs: number | undefined;
 
   constructor(options: RedisConnectionOptions) {
     this.timeoutMs = options.timeoutMs;
@@ -91,8 +103,12 @@ export class RedisConnection {
     } else {
       throw new RangeError('a Redis connection needs a url or a client');
     }
+    if (this.client.status !== 'ready') this.firstConnectWaitMs = connectWaitMs(this.timeoutMs);
     // Ticks often enough to time out close to the bound, seldom enough to cost nothing.
-    this.deadlines = new DeadlineWatch(Math.max(1, Math.min(20, Math.floor(this.timeoutMs / 5))));
+    this.deadlines = new DeadlineWatch(
+      Math.max(1, Math.min(20, Math.floor(this.timeoutMs / 5))),
+      !this.client.isCluster,
+    );
     // Errors surface on the calls, with the last connection error as their reason (a refused
     // connection, WRONGPASS, a certificate that does not verify); this listener also keeps ioredis
     // from logging every failed reconnect attempt.
@@ -102,6 +118,7 @@ export class RedisConnection {
     this.client.on('ready', () => {
       this.lastConnectionError = undefined;
       this.stalled = false;
+      this.firstConnectWaitMs = undefined;
     });
   }
 
@@ -123,7 +140,9 @@ export class RedisConnection {
    * failure becomes a StoreUnavailableError: the caller learns nothing about the counter.
    */
   run<T>(call: () => Promise<T>, options?: CallOptions<T>): Promise<T> {
-    const budgetMs = options?.timeoutMs ?? this.timeoutMs;
+    const callBudgetMs = options?.timeoutMs ?? this.timeoutMs;
+    const budgetMs =
+      this.firstConnectWaitMs === undefined ? callBudgetMs : Math.max(callBudgetMs, this.firstConnectWaitMs);
     return new Promise<T>((resolve, reject) => {
       const deadline = this.deadlines.track(budgetMs, () => {
         this.timeouts++;
@@ -250,12 +269,19 @@ interface Deadline {
  * call the time since it was last seen, but never more than two ticks' worth: a tick that comes
  * late means this process was busy, and that time is not the store's. An expired call is judged
  * in setImmediate, after the poll phase has read the socket, so a reply that already arrived wins.
+ *
+ * On one connection (`inOrder`), Redis answers calls in the order they were sent, so only the
+ * oldest call is charged: the others wait behind this process's own earlier calls, not on a slow
+ * Redis. When the oldest expires, every call behind it does too: they can only come after it.
  */
 class DeadlineWatch {
   private readonly pending = new Set<Deadline>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly tickMs: number) {}
+  constructor(
+    private readonly tickMs: number,
+    private readonly inOrder: boolean,
+  ) {}
 
   track(budgetMs: number, onExpire: () => void): Deadline {
     const deadline: Deadline = {
@@ -293,12 +319,17 @@ class DeadlineWatch {
     const now = performance.now();
     const cap = 2 * this.tickMs;
     const expired: Deadline[] = [];
+    let charged = false;
     for (const deadline of this.pending) {
-      deadline.waitedMs += Math.min(now - deadline.lastSeenAt, cap);
+      if (!this.inOrder || !charged) {
+        deadline.waitedMs += Math.min(now - deadline.lastSeenAt, cap);
+        charged = true;
+      }
       deadline.lastSeenAt = now;
       if (deadline.waitedMs >= deadline.budgetMs) expired.push(deadline);
     }
     if (expired.length === 0) return;
+    if (this.inOrder) expired.splice(0, expired.length, ...this.pending);
     setImmediate(() => {
       for (const deadline of expired) {
         if (!this.pending.delete(deadline)) continue; // answered in the meantime
