@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RateLimiter, ServiceStore, StoreUnavailableError } from '../../src/index.js';
+import { OverloadedError, RateLimiter, ServiceStore, StoreUnavailableError } from '../../src/index.js';
 import type { FailureMode } from '../../src/index.js';
 import { RedisServer, freePort } from '../support/redis-server.js';
 import { ServiceProcess } from './support/service-process.js';
@@ -134,6 +134,40 @@ describe('ServiceStore against a real `ratelimiter serve`', () => {
       paths: Record<string, unknown>;
     };
     expect(openapi.paths).toHaveProperty('/v1/refund');
+  });
+
+  it('a service shedding load (503 overloaded) is an OverloadedError, never admitted by open mode', async () => {
+    const frozen = await RedisServer.start();
+    const busy = await ServiceProcess.start([
+      '--redis',
+      frozen.url,
+      '--max-in-flight',
+      '1',
+      '--store-timeout-ms',
+      '3000',
+    ]);
+    const store = new ServiceStore({ url: busy.url, timeoutMs: TIMEOUT_MS, batch: false });
+    const limiter = new RateLimiter({ store, failurePolicy: { mode: 'open' } });
+    try {
+      // A hung Redis holds one check in the service: its only place is taken, the rest are shed.
+      frozen.pause();
+      const held = busy.postJson('/v1/check', { key: 'held', limit: 5, window: 60 });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          limiter.check({ key: freshKey('shed'), limit: 5, window: 60 }).catch((error: unknown) => error),
+        ),
+      );
+      expect(answers.every((answer) => answer instanceof OverloadedError)).toBe(true);
+      expect(answers[0]).toMatchObject({ code: 'overloaded', retryAfterMs: 1000 });
+      frozen.resume();
+      expect((await held).status).toBe(200);
+    } finally {
+      frozen.resume();
+      await limiter.close();
+      await busy.stop();
+      await frozen.stop();
+    }
   });
 
   it('a refused token is a loud error, never an outage the failure policy would admit', async () => {

@@ -5,6 +5,8 @@ import { StoreUnavailableError } from '../../core/errors.js';
 export interface HttpReply {
   status: number;
   body: unknown;
+  /** The Retry-After header in seconds, when the reply had a valid one. */
+  retryAfterS: number | undefined;
 }
 
 export interface JsonClientOptions {
@@ -67,7 +69,12 @@ export class JsonClient {
           response.on('end', () => {
             clearTimeout(timer);
             const text = Buffer.concat(chunks).toString('utf8');
-            resolve({ status: response.statusCode ?? 0, body: parseJson(text) });
+            const retryAfter = Number(response.headers['retry-after']);
+            resolve({
+              status: response.statusCode ?? 0,
+              body: parseJson(text),
+              retryAfterS: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined,
+            });
           });
         },
       );

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, StoreUnavailableError } from '../../core/errors.js';
+import { InvalidArgumentError, OverloadedError, StoreUnavailableError } from '../../core/errors.js';
 import type { Check, CounterRef, Decision, Outcome } from '../../core/types.js';
 import type { Store } from '../store.js';
 import { CheckBatcher, chunkChecks } from './check-batcher.js';
@@ -32,7 +32,8 @@ interface ErrorReply {
  * A Store that is a running ratelimiter service: the same RateLimiter API as over Redis, the
  * counters in the service's store, every call bounded. A call the service cannot answer (down,
  * slow, its own store unreachable: a 503 or a degraded decision) fails with StoreUnavailableError,
- * so this process's failure policy decides, as it would for Redis.
+ * so this process's failure policy decides, as it would for Redis. A service that sheds the call
+ * (503 overloaded) is an OverloadedError, which no failure mode admits.
  */
 export class ServiceStore implements Store {
   readonly kind = 'service';
@@ -121,11 +122,18 @@ export class ServiceStore implements Store {
   }
 
   /** The service's error shape, as the error the library would have thrown itself. */
-  private failure({ status, body }: HttpReply): Error {
+  private failure({ status, body, retryAfterS }: HttpReply): Error {
     const error = (body as ErrorReply | undefined)?.error;
     const what = `${error?.code ?? 'error'}: ${error?.message ?? ''}`;
     if (status === 400 && error?.code === 'invalid_argument') {
       return new InvalidArgumentError(error.field ?? 'check', error.message ?? 'invalid argument');
+    }
+    // The service shed the call: nothing was decided, and no failure mode may turn that into an admit.
+    if (status === 503 && error?.code === 'overloaded') {
+      return new OverloadedError(
+        `the service at ${this.client.origin} is overloaded`,
+        (retryAfterS ?? 1) * 1000,
+      );
     }
     if (status === 503 || status === 502 || status === 504) {
       return new StoreUnavailableError(
