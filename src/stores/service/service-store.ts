@@ -18,7 +18,7 @@ export interface ServiceStoreOptions {
   maxSockets?: number;
   /**
    * Coalesce the checks made in one turn of the event loop into `POST /v1/checks` calls. Default
-   * true: with 200 checks in flight it measured 14.7 x the checks/s of one request per check
+   * true: with 200 checks in flight it measured 11 to 15 x the checks/s of one request per check
    * (BENCHMARKS.md, `npm run bench:service-client`).
    */
   batch?: boolean;
