@@ -5,8 +5,17 @@ import { rateLimit } from '../../src/adapters/express/index.js';
 import type { ExpressRateLimitOptions } from '../../src/adapters/express/index.js';
 import { RateLimiter, RedisStore } from '../../src/index.js';
 import type { FailureMode } from '../../src/index.js';
-import { RedisServer, freePort } from '../support/redis-server.js';
-import { burst, closeServer, listenOn, memoryLimiter, request, tally, until } from './support/http.js';
+import { RedisServer } from '../support/redis-server.js';
+import {
+  DeadRedisLimiters,
+  burst,
+  closeServer,
+  listenOn,
+  memoryLimiter,
+  request,
+  tally,
+  until,
+} from './support/http.js';
 
 const servers: ReturnType<typeof createServer>[] = [];
 
@@ -191,15 +200,14 @@ describe('express rateLimit()', () => {
   });
 
   describe('when the store is unreachable', () => {
-    const limiters: RateLimiter[] = [];
+    const dead = new DeadRedisLimiters();
+    const closeLater: RateLimiter[] = [];
     afterAll(async () => {
-      await Promise.all(limiters.map((limiter) => limiter.close()));
+      await Promise.all([dead.closeAll(), ...closeLater.map((limiter) => limiter.close())]);
     });
 
     async function appOnDeadRedis(mode: FailureMode, extra: Partial<ExpressRateLimitOptions> = {}) {
-      const store = new RedisStore({ url: `redis://127.0.0.1:${await freePort()}`, timeoutMs: 200 });
-      const limiter = new RateLimiter({ store, failurePolicy: { mode } });
-      limiters.push(limiter);
+      const limiter = await dead.open(mode);
       return app({ limiter, limit: 2, window: 60, ...extra });
     }
 
@@ -229,7 +237,7 @@ describe('express rateLimit()', () => {
           maxQueued: 1,
         });
         const limiter = new RateLimiter({ store, failurePolicy: { mode: 'open' } });
-        limiters.push(limiter);
+        closeLater.push(limiter);
         const url = await app({ limiter, limit: 1000, window: 60 });
         // Redis frozen: the first check stays in flight, the second waits, the rest find the queue full.
         redis.pause();

@@ -4,10 +4,9 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import rateLimit, { FastifyRateLimitStore } from '../../src/adapters/fastify/index.js';
 import type { FastifyRateLimitOptions } from '../../src/adapters/fastify/index.js';
-import { RateLimiter, RedisStore } from '../../src/index.js';
+import type { RateLimiter } from '../../src/index.js';
 import type { FailureMode } from '../../src/index.js';
-import { freePort } from '../support/redis-server.js';
-import { expectPeerLimits, memoryLimiter, request, until } from './support/http.js';
+import { DeadRedisLimiters, expectPeerLimits, memoryLimiter, request, until } from './support/http.js';
 
 const apps: FastifyInstance[] = [];
 afterEach(async () => {
@@ -145,14 +144,10 @@ describe('fastify plugin', () => {
   });
 
   describe('when the store is unreachable', () => {
-    const limiters: RateLimiter[] = [];
-    afterAll(async () => {
-      await Promise.all(limiters.map((limiter) => limiter.close()));
-    });
+    const dead = new DeadRedisLimiters();
+    afterAll(() => dead.closeAll());
     async function appOnDeadRedis(mode: FailureMode, extra: Partial<FastifyRateLimitOptions> = {}) {
-      const store = new RedisStore({ url: `redis://127.0.0.1:${await freePort()}`, timeoutMs: 200 });
-      const limiter = new RateLimiter({ store, failurePolicy: { mode } });
-      limiters.push(limiter);
+      const limiter = await dead.open(mode);
       return app({ limiter, limit: 1, window: 60, ...extra });
     }
 

@@ -6,10 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { HonoRateLimiterStore, rateLimit } from '../../src/adapters/hono/index.js';
 import type { HonoRateLimitOptions } from '../../src/adapters/hono/index.js';
-import { RateLimiter, RedisStore } from '../../src/index.js';
 import type { FailureMode } from '../../src/index.js';
-import { freePort } from '../support/redis-server.js';
-import { memoryLimiter, request, until } from './support/http.js';
+import { DeadRedisLimiters, memoryLimiter, request, until } from './support/http.js';
 
 const servers: ServerType[] = [];
 afterEach(async () => {
@@ -98,14 +96,10 @@ describe('hono rateLimit()', () => {
 });
 
 describe('hono rateLimit() when the store is unreachable', () => {
-  const limiters: RateLimiter[] = [];
-  afterAll(async () => {
-    await Promise.all(limiters.map((limiter) => limiter.close()));
-  });
+  const dead = new DeadRedisLimiters();
+  afterAll(() => dead.closeAll());
   async function appOnDeadRedis(mode: FailureMode, extra: Partial<HonoRateLimitOptions> = {}) {
-    const store = new RedisStore({ url: `redis://127.0.0.1:${await freePort()}`, timeoutMs: 200 });
-    const limiter = new RateLimiter({ store, failurePolicy: { mode } });
-    limiters.push(limiter);
+    const limiter = await dead.open(mode);
     const application = new Hono();
     application.use(rateLimit({ limiter, limit: 1, window: 60, ...extra }));
     return listen(routes(application));

@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
-import { ManualClock, MemoryStore, RateLimiter } from '../../../src/index.js';
-import type { FailurePolicyOptions, Store } from '../../../src/index.js';
+import { ManualClock, MemoryStore, RateLimiter, RedisStore } from '../../../src/index.js';
+import type { FailureMode, FailurePolicyOptions } from '../../../src/index.js';
+import { freePort } from '../../support/redis-server.js';
 
 /** One HTTP answer, read whole. */
 export interface Answer {
@@ -70,9 +71,23 @@ export function memoryLimiter(failurePolicy?: FailurePolicyOptions): {
   };
 }
 
-/** A store that is always unreachable: what a RedisStore says once Redis is known to be down. */
-export function limiterOnDeadRedis(store: Store, failurePolicy: FailurePolicyOptions): RateLimiter {
-  return new RateLimiter({ store, failurePolicy });
+/**
+ * Limiters on a Redis nobody listens on (a free port): every call fails as a RedisStore fails once
+ * Redis is known to be down. `opened` collects them for afterAll; `closeAll` closes them.
+ */
+export class DeadRedisLimiters {
+  private readonly opened: RateLimiter[] = [];
+
+  async open(mode: FailureMode): Promise<RateLimiter> {
+    const store = new RedisStore({ url: `redis://127.0.0.1:${await freePort()}`, timeoutMs: 200 });
+    const limiter = new RateLimiter({ store, failurePolicy: { mode } });
+    this.opened.push(limiter);
+    return limiter;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.opened.splice(0).map((limiter) => limiter.close()));
+  }
 }
 
 /** Poll until `probe` holds; refunds run after the response, so tests wait on state, not on time. */
