@@ -191,12 +191,35 @@ describe('express rateLimit()', () => {
     );
   });
 
+  it('counts an IPv6 client by its /56 (one client owns the subnet), or by its address with ipv6Subnet: false', async () => {
+    const behindProxy = (ipv6Subnet?: false) =>
+      app(
+        {
+          limiter: memoryLimiter().limiter,
+          limit: 1,
+          window: 60,
+          ...(ipv6Subnet === false ? { ipv6Subnet } : {}),
+        },
+        (application) => application.set('trust proxy', 'loopback'),
+      );
+    const from = (url: string, address: string) =>
+      request(`${url}/ok`, { headers: { 'x-forwarded-for': address } });
+    const url = await behindProxy();
+    expect((await from(url, '2001:db8:abcd:1200::1')).status).toBe(200);
+    expect((await from(url, '2001:db8:abcd:12ff::2')).status).toBe(429);
+    expect((await from(url, '2001:db8:abcd:1300::1')).status).toBe(200);
+    const exact = await behindProxy(false);
+    expect((await from(exact, '2001:db8:abcd:1200::1')).status).toBe(200);
+    expect((await from(exact, '2001:db8:abcd:1200::2')).status).toBe(200);
+  });
+
   it('refuses bad options when it is built, not on a request', () => {
     const { limiter } = memoryLimiter();
     expect(() => rateLimit({ limiter, limit: -1, window: 60 })).toThrow(/limit/);
     expect(() => rateLimit({ limiter, limit: 1, window: 'soon' })).toThrow(/window/);
     expect(() => rateLimit({ limiter, limit: 1, window: 1, statusCode: 200 })).toThrow(/statusCode/);
     expect(() => rateLimit({ limiter, limit: 1, window: 1, headers: 'draft-7' as never })).toThrow(/headers/);
+    expect(() => rateLimit({ limiter, limit: 1, window: 1, ipv6Subnet: 0 })).toThrow(/ipv6Subnet/);
   });
 
   describe('when the store is unreachable', () => {

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../../core/errors.js';
 import { validateKey } from '../../core/validate.js';
 import type { HeaderPair } from '../../http/ratelimit-headers.js';
+import { clientAddressKey, DEFAULT_IPV6_SUBNET } from './client-address.js';
 import { failureResponse } from './errors.js';
 import type { FailureResponse } from './errors.js';
 import { HEADER_MODES, admissionHeaders } from './headers.js';
@@ -17,6 +18,11 @@ export interface MiddlewareOptions<Req> extends RuleOptions {
   limiter: AdapterLimiter;
   /** The counter's key. Default: the client address as the framework resolves it (its trust-proxy setting). */
   key?: (request: Req) => MaybePromise<string>;
+  /**
+   * With the default key, an IPv6 client counts by this prefix of its address (default 56): one
+   * client can take any address of its subnet. `false` counts each address alone.
+   */
+  ipv6Subnet?: number | false;
   /**
    * Prepended to every key, so that two middlewares on one limiter (a login route at 5 per minute,
    * the whole API at 100 per minute) never share a counter. Default "".
@@ -78,6 +84,7 @@ export class RateLimitCore<Req> {
   private readonly statusCode: number;
   private readonly unavailableStatus: number;
   private readonly succeeded: (statusCode: number) => boolean;
+  private readonly ipv6Subnet: number | false;
 
   constructor(
     private readonly options: MiddlewareOptions<Req>,
@@ -95,6 +102,13 @@ export class RateLimitCore<Req> {
     this.statusCode = statusOption(options.statusCode, 429, 'statusCode');
     this.unavailableStatus = statusOption(options.unavailableStatusCode, 503, 'unavailableStatusCode');
     this.succeeded = options.requestWasSuccessful ?? ((status) => status < 400);
+    this.ipv6Subnet = options.ipv6Subnet ?? DEFAULT_IPV6_SUBNET;
+    if (
+      this.ipv6Subnet !== false &&
+      (!Number.isInteger(this.ipv6Subnet) || this.ipv6Subnet < 1 || this.ipv6Subnet > 128)
+    ) {
+      throw new InvalidArgumentError('ipv6Subnet', 'ipv6Subnet must be an integer 1..128, or false');
+    }
   }
 
   /** True when some outcome of the response may give the units back: the adapter must report it. */
@@ -139,9 +153,14 @@ export class RateLimitCore<Req> {
   }
 
   private async keyOf(request: Req): Promise<string> {
-    const key = this.options.key ? await this.options.key(request) : this.defaultKey(request);
-    if (key === undefined) {
-      throw new InvalidArgumentError('key', 'the client address is unknown: pass a `key` function');
+    let key: string;
+    if (this.options.key) key = await this.options.key(request);
+    else {
+      const address = this.defaultKey(request);
+      if (address === undefined) {
+        throw new InvalidArgumentError('key', 'the client address is unknown: pass a `key` function');
+      }
+      key = clientAddressKey(address, this.ipv6Subnet);
     }
     return validateKey(`${this.options.prefix ?? ''}${key}`);
   }
