@@ -1,5 +1,5 @@
-// An Express app limited by ours (MODE=ours) or by express-rate-limit with our store (MODE=peer).
-import process from 'node:process';
+// An Express app with one route per limiter: /ours (our middleware), /peer (express-rate-limit
+// with our store), /peer-memory (express-rate-limit on its own MemoryStore: the control).
 import { createServer } from 'node:http';
 import express from 'express';
 import { rateLimit as expressRateLimit } from 'express-rate-limit';
@@ -8,19 +8,17 @@ import { LIMIT, PREFIX, WINDOW_MS, announce, redisLimiter } from './limiter.js';
 
 const limiter = redisLimiter();
 const app = express();
-const middleware = {
-  ours: () => rateLimit({ limiter, prefix: PREFIX, limit: LIMIT, window: WINDOW_MS / 1000 }),
-  peer: () =>
-    expressRateLimit({
-      windowMs: WINDOW_MS,
-      limit: LIMIT,
-      store: new ExpressRateLimitStore({ limiter, prefix: PREFIX }),
-    }),
-  // The control: express-rate-limit's own MemoryStore counts per process.
-  'peer-memory': () => expressRateLimit({ windowMs: WINDOW_MS, limit: LIMIT }),
-};
-app.use(middleware[process.env.MODE ?? 'ours']());
-app.get('/ok', (_req, res) => res.send('ok'));
+app.use('/ours', rateLimit({ limiter, prefix: `${PREFIX}ours:`, limit: LIMIT, window: WINDOW_MS / 1000 }));
+app.use(
+  '/peer',
+  expressRateLimit({
+    windowMs: WINDOW_MS,
+    limit: LIMIT,
+    store: new ExpressRateLimitStore({ limiter, prefix: `${PREFIX}peer:` }),
+  }),
+);
+app.use('/peer-memory', expressRateLimit({ windowMs: WINDOW_MS, limit: LIMIT }));
+for (const route of ['ours', 'peer', 'peer-memory']) app.get(`/${route}/ok`, (_req, res) => res.send('ok'));
 const server = createServer(app);
 server.listen(0, '127.0.0.1', () => {
   announce(`http://127.0.0.1:${server.address().port}`, () => limiter.close());

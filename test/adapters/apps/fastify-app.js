@@ -1,5 +1,5 @@
-// A Fastify app limited by our plugin (MODE=ours) or by @fastify/rate-limit with our store (MODE=peer).
-import process from 'node:process';
+// A Fastify app with one encapsulated context per limiter: /ours (our plugin) and /peer
+// (@fastify/rate-limit with our store).
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify from 'fastify';
 import rateLimit, { FastifyRateLimitStore } from 'ratelimiter-service/fastify';
@@ -7,16 +7,29 @@ import { LIMIT, PREFIX, WINDOW_MS, announce, redisLimiter } from './limiter.js';
 
 const limiter = redisLimiter();
 const app = Fastify();
-if (process.env.MODE === 'peer') {
-  await app.register(fastifyRateLimit, {
-    max: LIMIT,
-    timeWindow: WINDOW_MS,
-    store: FastifyRateLimitStore.using({ limiter, prefix: PREFIX }),
-  });
-} else {
-  await app.register(rateLimit, { limiter, prefix: PREFIX, limit: LIMIT, window: WINDOW_MS / 1000 });
-}
-app.get('/ok', () => 'ok');
+await app.register(
+  async (ours) => {
+    await ours.register(rateLimit, {
+      limiter,
+      prefix: `${PREFIX}ours:`,
+      limit: LIMIT,
+      window: WINDOW_MS / 1000,
+    });
+    ours.get('/ok', () => 'ok');
+  },
+  { prefix: '/ours' },
+);
+await app.register(
+  async (peer) => {
+    await peer.register(fastifyRateLimit, {
+      max: LIMIT,
+      timeWindow: WINDOW_MS,
+      store: FastifyRateLimitStore.using({ limiter, prefix: `${PREFIX}peer:` }),
+    });
+    peer.get('/ok', () => 'ok');
+  },
+  { prefix: '/peer' },
+);
 const url = await app.listen({ host: '127.0.0.1', port: 0 });
 announce(url, async () => {
   await app.close();

@@ -1,5 +1,4 @@
-// A Hono app (on @hono/node-server) limited by ours (MODE=ours) or by hono-rate-limiter with our store.
-import process from 'node:process';
+// A Hono app (on @hono/node-server) with /ours (our middleware) and /peer (hono-rate-limiter with our store).
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { rateLimiter } from 'hono-rate-limiter';
@@ -8,17 +7,17 @@ import { LIMIT, PREFIX, WINDOW_MS, announce, redisLimiter } from './limiter.js';
 
 const limiter = redisLimiter();
 const app = new Hono();
+app.use('/ours/*', rateLimit({ limiter, prefix: `${PREFIX}ours:`, limit: LIMIT, window: WINDOW_MS / 1000 }));
 app.use(
-  process.env.MODE === 'peer'
-    ? rateLimiter({
-        windowMs: WINDOW_MS,
-        limit: LIMIT,
-        keyGenerator: (c) => c.env.incoming.socket.remoteAddress,
-        store: new HonoRateLimiterStore({ limiter, prefix: PREFIX }),
-      })
-    : rateLimit({ limiter, prefix: PREFIX, limit: LIMIT, window: WINDOW_MS / 1000 }),
+  '/peer/*',
+  rateLimiter({
+    windowMs: WINDOW_MS,
+    limit: LIMIT,
+    keyGenerator: (c) => c.env.incoming.socket.remoteAddress,
+    store: new HonoRateLimiterStore({ limiter, prefix: `${PREFIX}peer:` }),
+  }),
 );
-app.get('/ok', (c) => c.text('ok'));
+for (const route of ['ours', 'peer']) app.get(`/${route}/ok`, (c) => c.text('ok'));
 const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
   announce(`http://127.0.0.1:${info.port}`, () => {
     server.close();

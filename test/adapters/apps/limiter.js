@@ -4,7 +4,7 @@ import { RateLimiter, RedisStore } from 'ratelimiter-service';
 
 export const LIMIT = Number(process.env.LIMIT ?? '50');
 export const WINDOW_MS = 60_000;
-/** Each test case counts under its own prefix, so that cases sharing one Redis never share counters. */
+/** Prepended to every route's prefix: apps of different frameworks on one Redis never share counters. */
 export const PREFIX = process.env.PREFIX ?? '';
 
 export function redisLimiter() {

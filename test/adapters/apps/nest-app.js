@@ -14,7 +14,7 @@ class AppController {
   }
 }
 Controller()(AppController);
-Get('ok')(AppController.prototype, 'ok', Object.getOwnPropertyDescriptor(AppController.prototype, 'ok'));
+Get('peer/ok')(AppController.prototype, 'ok', Object.getOwnPropertyDescriptor(AppController.prototype, 'ok'));
 
 // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- a Nest module is a class its decorator describes
 class AppModule {}
@@ -22,7 +22,7 @@ Module({
   imports: [
     ThrottlerModule.forRoot({
       throttlers: [{ ttl: WINDOW_MS, limit: LIMIT }],
-      storage: new RateLimiterThrottlerStorage({ limiter, prefix: PREFIX }),
+      storage: new RateLimiterThrottlerStorage({ limiter, prefix: `${PREFIX}peer:` }),
     }),
   ],
   controllers: [AppController],
