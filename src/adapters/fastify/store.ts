@@ -67,9 +67,17 @@ export class FastifyRateLimitStore {
    * A route with its own config counts apart from the global limit, as the plugin's own stores do:
    * its keys get the route (method and URL) in their prefix.
    */
-  child(routeOptions?: { routeInfo?: { method?: unknown; url?: unknown } }): FastifyRateLimitStore {
-    const { method, url } = routeOptions?.routeInfo ?? {};
+  // The plugin passes its route options (typed by @fastify/rate-limit, which this module does not
+  // import): `unknown` accepts them whatever their type, and only routeInfo is read.
+  child(routeOptions?: unknown): FastifyRateLimitStore {
+    const { method, url } = routeInfoOf(routeOptions);
     const route = typeof method === 'string' && typeof url === 'string' ? `${method}${url}:` : 'route:';
     return new FastifyRateLimitStore({ ...this.options, prefix: `${this.counter.prefix}${route}` });
   }
+}
+
+function routeInfoOf(routeOptions: unknown): { method?: unknown; url?: unknown } {
+  if (typeof routeOptions !== 'object' || routeOptions === null || !('routeInfo' in routeOptions)) return {};
+  const { routeInfo } = routeOptions;
+  return typeof routeInfo === 'object' && routeInfo !== null ? routeInfo : {};
 }
