@@ -54,6 +54,11 @@ const RATE_LIMIT_KEYS = new Set([
   'unit_multiplier',
 ]);
 const REPLACES_KEYS = new Set(['name']);
+const EXTENSION_PLACES: Partial<Record<string, string>> = {
+  algorithm: 'rate_limit (or an item of rate_limits)',
+  unit_multiplier: 'rate_limit (or an item of rate_limits)',
+  rate_limits: 'a descriptor',
+};
 
 /** requests_per_unit is a uint32 in the reference service. */
 const MAX_UINT32 = 4_294_967_295;
@@ -301,6 +306,9 @@ class FileParser {
       }
       const key = keyNode.value;
       if (!allowed.has(key)) {
+        if (EXTENSION_PLACES[key] !== undefined) {
+          throw this.error(pair.key, `config error, '${key}' belongs in ${EXTENSION_PLACES[key]}`);
+        }
         if (!REFERENCE_KEYS.has(key)) throw this.error(pair.key, `config error, unknown key '${key}'`);
         this.warnings.push(
           `${this.file}:${this.lineOf(pair.key)}: '${key}' has no meaning here and is ignored`,
