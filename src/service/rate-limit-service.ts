@@ -205,17 +205,22 @@ export class RateLimitService {
     const denied = checks.some(
       ({ impossible }, position) => impossible || decisions[position]?.allowed === false,
     );
-    // Report the limit that decided: the first that denied, else the one with least room left.
+    // Report the limit that decided: one with no room for the cost (in an atomic batch the others
+    // are refused too), else the one with least room left.
+    const tooFull = (position: number) => {
+      const check = checks[position];
+      const decision = decisions[position];
+      if (!check || !decision) return false;
+      return check.impossible || (!decision.allowed && decision.remaining < (check.request.cost ?? 1));
+    };
     let reported = 0;
-    checks.forEach(({ impossible }, position) => {
+    for (let position = 1; position < checks.length; position++) {
       const current = decisions[reported];
       const candidate = decisions[position];
-      if (!candidate || !current) return;
-      const candidateDenied = impossible || !candidate.allowed;
-      const currentDenied = checks[reported]?.impossible === true || !current.allowed;
-      if (denied ? candidateDenied && !currentDenied : candidate.remaining < current.remaining)
+      if (!candidate || !current) continue;
+      if (denied ? tooFull(position) && !tooFull(reported) : candidate.remaining < current.remaining)
         reported = position;
-    });
+    }
     const check = checks[reported];
     const decision = decisions[reported];
     if (!check || !decision) return noLimit();
