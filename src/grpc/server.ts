@@ -66,16 +66,20 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
 
   const rateLimit: UntypedServiceImplementation = {
     ShouldRateLimit(call: ServerUnaryCall<WireRequest, WireResponse>, callback: sendUnaryData<WireResponse>) {
-      options.service.shouldRateLimit(requestFromWire(call.request)).then(
-        (response) => {
-          callback(null, responseToWire(response));
-        },
-        (error: unknown) => {
-          const mapped = toServiceError(error);
-          if (mapped.code === status.INTERNAL) options.logger.error({ err: error }, 'ShouldRateLimit failed');
-          callback(mapped);
-        },
-      );
+      // Decoding may refuse the request too: inside the promise, so it is answered like any failure.
+      Promise.resolve(call.request)
+        .then((request) => options.service.shouldRateLimit(requestFromWire(request)))
+        .then(
+          (response) => {
+            callback(null, responseToWire(response));
+          },
+          (error: unknown) => {
+            const mapped = toServiceError(error);
+            if (mapped.code === status.INTERNAL)
+              options.logger.error({ err: error }, 'ShouldRateLimit failed');
+            callback(mapped);
+          },
+        );
     },
   };
 
