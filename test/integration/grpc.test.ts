@@ -211,19 +211,18 @@ describe('gRPC when Redis is down, and graceful stop', () => {
     const drainingClient = new RlsClient(`127.0.0.1:${draining.grpcPort}`);
     await drainingClient.shouldRateLimit(address('warm-up'));
     redis.pause();
-    let calls: Promise<unknown>[] = [];
     try {
       const request: RlsRequest = {
         domain: 'envoy',
         descriptors: [{ entries: [{ key: 'generic_key', value: 'slow' }] }],
       };
-      calls = Array.from({ length: 20 }, () => drainingClient.shouldRateLimit(request));
+      const calls = Array.from({ length: 20 }, () => drainingClient.shouldRateLimit(request));
       // The calls are now waiting on the hung Redis inside the server.
       await new Promise((resolve) => setTimeout(resolve, 200));
       const exited = draining.stop('SIGTERM');
       await new Promise((resolve) => setTimeout(resolve, 200));
       redis.resume();
-      const answers = (await Promise.all(calls)) as { overall_code: string }[];
+      const answers = await Promise.all(calls);
       expect(answers.map((answer) => answer.overall_code)).toEqual(Array.from({ length: 20 }, () => 'OK'));
       expect(await exited).toBe(0);
     } finally {
