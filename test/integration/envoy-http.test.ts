@@ -186,8 +186,12 @@ describe('rules reload', () => {
       'domain: web\ndescriptors:\n  - key: broken\n    rate_limit: { unit: fortnight }\n',
     );
     await eventually(
-      async () =>
-        service.logLines.some((line) => line.includes(`${rulesFile}:4: invalid rate limit unit 'fortnight'`)),
+      () =>
+        Promise.resolve(
+          service.logLines.some((line) =>
+            line.includes(`${rulesFile}:4: invalid rate limit unit 'fortnight'`),
+          ),
+        ),
       'the bad file to be logged with its line',
       2000,
     );
