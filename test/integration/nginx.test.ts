@@ -22,15 +22,19 @@ descriptors:
       requests_per_unit: 3
 `;
 
-/** docs/forward-auth.md, with the ports filled in. */
+/** docs/forward-auth.md's configuration, with the ports filled in. */
 function nginxConfig(port: number, servicePort: number, backendPort: number): string {
   return `
+  upstream ratelimiter { server 127.0.0.1:${servicePort}; keepalive 16; }
+
   server {
     listen 127.0.0.1:${port};
 
     location = /_ratelimit {
       internal;
-      proxy_pass http://127.0.0.1:${servicePort}/v1/forward-auth?domain=nginx;
+      proxy_pass http://ratelimiter/v1/forward-auth?domain=nginx;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;

@@ -68,8 +68,8 @@ export class RlsClient {
   constructor(address: string) {
     const RateLimitService = service('envoy.service.ratelimit.v3.RateLimitService');
     const Health = service('grpc.health.v1.Health');
-    this.rls = new RateLimitService(address, credentials.createInsecure()) as RlsClient['rls'];
-    this.health = new Health(address, credentials.createInsecure()) as RlsClient['health'];
+    this.rls = new RateLimitService(address, credentials.createInsecure()) as unknown as RlsClient['rls'];
+    this.health = new Health(address, credentials.createInsecure()) as unknown as RlsClient['health'];
   }
 
   shouldRateLimit(request: RlsRequest): Promise<RlsResponse> {
