@@ -60,6 +60,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const server = new Server({
     'grpc.max_receive_message_length': MAX_GRPC_MESSAGE_BYTES,
     'grpc.max_send_message_length': 4 * MAX_GRPC_MESSAGE_BYTES,
+    'grpc.enable_channelz': 0,
   });
   let stopping = false;
   const watchers = new Set<ServerWritableStream<{ service?: string }, { status: string }>>();
