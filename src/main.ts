@@ -8,7 +8,7 @@ import { startGrpcServer } from './grpc/server.js';
 import type { RunningGrpcServer } from './grpc/server.js';
 import { MeteredLimiter } from './metrics/metered-limiter.js';
 import { RuleSeries } from './metrics/rule-stats.js';
-import { DECISION_OPERATION, ServiceMetrics } from './metrics/metrics.js';
+import { ServiceMetrics } from './metrics/metrics.js';
 import { NodeHeartbeat } from './registry/heartbeat.js';
 import { MemoryNodeRegistry } from './registry/memory-registry.js';
 import type { NodeRegistry } from './registry/node-registry.js';
@@ -42,12 +42,16 @@ function openStore(settings: Settings): { store: Store; registry: NodeRegistry }
     url: settings.redisUrl,
     timeoutMs: settings.storeTimeoutMs,
     keyPrefix: settings.keyPrefix,
+    maxBatch: settings.storeMaxBatch,
+    maxQueued: settings.storeMaxQueued,
+    queueTimeoutMs: settings.storeQueueTimeoutMs,
+    ...(settings.storeMaxInFlight === undefined ? {} : { maxInFlight: settings.storeMaxInFlight }),
   });
   // The registry shares the store's connection: one backend, one set of reconnect rules.
   return {
     store,
     registry: new RedisNodeRegistry(
-      store.client,
+      store.connection,
       settings.keyPrefix,
       Math.max(1000, settings.storeTimeoutMs),
     ),
@@ -97,12 +101,11 @@ export async function startService(settings: Settings): Promise<RunningService> 
       mode: settings.failureMode,
       liveNodes: () => liveNodes,
       onStoreFailure: (error) => {
-        metrics.storeErrors.inc({ operation: DECISION_OPERATION });
         storeWarning.note(error);
       },
     },
   });
-  const limiter = new MeteredLimiter(rateLimiter, metrics);
+  const limiter = new MeteredLimiter(rateLimiter, metrics, store.kind);
   const shadowWarning = new ThrottledWarning<{ domain: string; rule: string }>(
     SHADOW_LOG_INTERVAL_MS,
     (latest, suppressed) => {
@@ -122,6 +125,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
   });
   const app = await buildApp({
     limiter,
+    storeKind: store.kind,
     registry,
     metrics,
     adminToken: settings.adminToken,
@@ -133,6 +137,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
     },
     rulesLoaded: () => settings.rulesPath === undefined || rulesWatcher !== undefined,
     version: PACKAGE_VERSION,
+    maxInFlight: settings.maxInFlight,
     logger: {
       level: settings.logLevel,
       redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },

@@ -6,7 +6,7 @@ import type {
   UntypedServiceImplementation,
   sendUnaryData,
 } from '@grpc/grpc-js';
-import { RateLimiterError } from '../core/errors.js';
+import { OverloadedError, RateLimiterError } from '../core/errors.js';
 import type { RateLimitService } from '../service/rate-limit-service.js';
 import { requestFromWire, responseToWire } from './codec.js';
 import type { WireRequest, WireResponse } from './codec.js';
@@ -43,13 +43,13 @@ export interface RunningGrpcServer {
 /** A failure as a gRPC status, mapped once: bad input, store down, shedding load, or our bug. */
 export function toServiceError(error: unknown): Partial<ServiceError> {
   if (error instanceof RateLimiterError) {
-    const code = error.code as string;
-    if (code === 'invalid_argument') return { code: status.INVALID_ARGUMENT, details: error.message };
-    // Shedding load (`overloaded`) and a store outage in fail-closed mode: both are worth a retry.
+    if (error.code === 'invalid_argument') return { code: status.INVALID_ARGUMENT, details: error.message };
+    // Shedding load (`overloaded`) and a store outage in fail-closed mode: both are worth a retry,
+    // so UNAVAILABLE (gRPC's "try again"), not RESOURCE_EXHAUSTED (a quota the caller used up).
     const metadata = new Metadata();
-    const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
-    if (typeof retryAfterMs === 'number') metadata.set('retry-after-ms', String(Math.ceil(retryAfterMs)));
-    return { code: status.UNAVAILABLE, details: `${code}: ${error.message}`, metadata };
+    if (error instanceof OverloadedError)
+      metadata.set('retry-after-ms', String(Math.ceil(error.retryAfterMs)));
+    return { code: status.UNAVAILABLE, details: `${error.code}: ${error.message}`, metadata };
   }
   return { code: status.INTERNAL, details: 'internal error' };
 }

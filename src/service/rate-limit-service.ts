@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { CheckRequest, Decision } from '../core/types.js';
 import { MAX_KEY_BYTES } from '../core/validate.js';
-import type { BatchDecision } from '../limiter.js';
+import type { Limiter } from '../limiter.js';
 import { matchDescriptor } from '../rules/match.js';
 import type { DescriptorEntry, MatchedRule } from '../rules/match.js';
 import type { RuleLimit, RuleSet } from '../rules/types.js';
@@ -13,10 +13,7 @@ import { MAX_UINT32 } from './types.js';
 import type { DescriptorStatus, RateLimitRequest, RateLimitResponse, ResponseCode } from './types.js';
 
 /** What the service needs of the limiter: independent checks, and atomic ones for `rate_limits`. */
-export interface DescriptorLimiter {
-  checkMany(requests: readonly CheckRequest[]): Promise<Decision[]>;
-  checkAll(requests: readonly CheckRequest[]): Promise<BatchDecision>;
-}
+export type DescriptorLimiter = Pick<Limiter, 'checkMany' | 'checkAll'>;
 
 /** `off`; `draft`: RateLimit-Policy / RateLimit; `reference`: the reference service's three headers. */
 export const RESPONSE_HEADER_MODES = ['off', 'draft', 'reference'] as const;

@@ -1,14 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { RateLimiterError, StoreUnavailableError } from '../../core/errors.js';
-import type { MeteredLimiter } from '../../metrics/metered-limiter.js';
+import type { Limiter } from '../../limiter.js';
 import type { ServiceMetrics } from '../../metrics/metrics.js';
 import type { NodeRegistry } from '../../registry/node-registry.js';
 import { HttpError } from '../errors.js';
 import { NodesReply, StatusReply, withErrors } from '../schemas.js';
 
 export interface OperationRoutesOptions {
-  limiter: MeteredLimiter;
+  limiter: Limiter;
+  storeKind: string;
   registry: NodeRegistry;
   metrics: ServiceMetrics;
   rulesLoaded: () => boolean;
@@ -16,7 +17,7 @@ export interface OperationRoutesOptions {
 
 /** The routes operators and load balancers use: liveness, readiness, nodes, metrics. */
 export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> = (app, options) => {
-  const { limiter, registry, metrics } = options;
+  const { limiter, storeKind, registry, metrics } = options;
 
   app.get(
     '/healthz',
@@ -44,7 +45,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> 
         throw new HttpError(503, 'rules_not_loaded', 'the rules file has not been loaded yet');
       }
       await limiter.ping();
-      return { status: 'ready', store: limiter.storeKind };
+      return { status: 'ready', store: storeKind };
     },
   );
 
