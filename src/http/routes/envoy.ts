@@ -1,4 +1,4 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import type { BlockList } from 'node:net';
 import { Type } from 'typebox';
@@ -89,7 +89,7 @@ export const envoyRoutes: FastifyPluginAsyncTypebox<EnvoyRoutesOptions> = async 
     forwardAuth.addContentTypeParser('*', (_request, _payload, done) => {
       done(null, undefined);
     });
-    forwardAuth.withTypeProvider<import('@fastify/type-provider-typebox').TypeBoxTypeProvider>().route({
+    forwardAuth.withTypeProvider<TypeBoxTypeProvider>().route({
       method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
       url: '/v1/forward-auth',
       onRequest: requireApiToken,
