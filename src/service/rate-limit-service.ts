@@ -145,11 +145,19 @@ export class RateLimitService {
       this.options.stats?.globalShadowMode(request.domain);
       this.options.onShadowed?.(request.domain, '*');
     }
+    // Answered OK (shadow or quota mode): the headers must not tell the client to go away.
+    const applied =
+      overallCode === 'OK'
+        ? policies.map((policy) => ({
+            ...policy,
+            decision: { ...policy.decision, allowed: true, retryAfterMs: 0 },
+          }))
+        : policies;
     return {
       overallCode,
       statuses,
-      responseHeadersToAdd: this.responseHeaders(statuses, policies),
-      policies,
+      responseHeadersToAdd: this.responseHeaders(statuses, applied),
+      policies: applied,
       degraded: decisions.some((list) => list?.some((decision) => decision.degraded === true) === true),
     };
   }

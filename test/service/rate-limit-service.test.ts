@@ -159,6 +159,19 @@ describe('RateLimitService (memory store, manual clock)', () => {
     expect(await metric(metrics, 'ratelimiter_rule_over_limit_total', { rule: 'web.canary' })).toBe(1);
   });
 
+  it('an answer turned OK by a shadow or quota mode carries no Retry-After', async () => {
+    const { ask } = setup({ shadowMode: true, responseHeaders: 'draft' });
+    for (let i = 0; i < 3; i++) await ask([one('remote_address', 's')]);
+    const shadowed = await ask([one('remote_address', 's')]);
+    expect(shadowed.overallCode).toBe('OK');
+    expect(shadowed.responseHeadersToAdd.map(({ key }) => key)).toEqual(['RateLimit-Policy', 'RateLimit']);
+    expect(shadowed.policies.every(({ decision }) => decision.allowed)).toBe(true);
+    const { ask: askStrict } = setup({ responseHeaders: 'draft' });
+    for (let i = 0; i < 3; i++) await askStrict([one('remote_address', 's')]);
+    const over = await askStrict([one('remote_address', 's')]);
+    expect(over.responseHeadersToAdd.map(({ key }) => key)).toContain('Retry-After');
+  });
+
   it('global shadow mode: the overall code is OK, the statuses still tell the truth', async () => {
     const { ask, metrics } = setup({ shadowMode: true });
     for (let i = 0; i < 3; i++) await ask([one('remote_address', 'g')]);
