@@ -71,6 +71,8 @@ export async function startService(settings: Settings): Promise<RunningService> 
             metrics.rulesReloads.inc({ result: 'success' });
             metrics.rulesDomains.set(rules.domains.size);
             app.log.info({ files: rules.files, domains: [...rules.domains.keys()] }, 'rules reloaded');
+            if (rules.domains.size === 0)
+              app.log.warn({ rules: settings.rulesPath }, 'the rules path holds no rules');
             for (const warning of warnings) app.log.warn({ warning }, 'rules: ignored key');
           },
           onError: (error) => {
@@ -147,6 +149,8 @@ export async function startService(settings: Settings): Promise<RunningService> 
   for (const warning of rulesStart?.warnings ?? []) app.log.warn({ warning }, 'rules: ignored key');
   if (settings.rulesPath === undefined) {
     app.log.warn('no rules file (RATELIMITER_RULES): Envoy rate-limit requests get no limits');
+  } else if (currentRules().domains.size === 0) {
+    app.log.warn({ rules: settings.rulesPath }, 'the rules path holds no rules');
   }
   let url: string;
   let grpc: RunningGrpcServer;

@@ -54,10 +54,12 @@ describe('POST /v1/ratelimit (protojson)', () => {
         },
       ],
     });
+    expect(first.headers.get('ratelimit-policy')).toBe('"descriptor-0";q=3;w=60');
     await ratelimit(body);
     await ratelimit(body);
     const over = await ratelimit(body);
     expect(over.status).toBe(429);
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
     // Protojson leaves out zero values: limitRemaining 0 is absent.
     expect(await over.json()).toMatchObject({
       overallCode: 'OVER_LIMIT',

@@ -52,9 +52,9 @@ const ForwardAuthReply = Type.Object(
   { additionalProperties: false, description: 'The decision; the headers carry the limits.' },
 );
 
-function sendHeaders(reply: FastifyReply, response: RateLimitResponse, extra: boolean): void {
+/** As on every decision route: RateLimit-Policy / RateLimit / Retry-After, and what the setting adds. */
+function sendHeaders(reply: FastifyReply, response: RateLimitResponse): void {
   for (const { key, value } of response.responseHeadersToAdd) reply.header(key, value);
-  if (!extra) return;
   for (const { key, value } of rateLimitHeaders(response.policies)) reply.header(key, value);
 }
 
@@ -78,7 +78,7 @@ export const envoyRoutes: FastifyPluginAsyncTypebox<EnvoyRoutesOptions> = async 
     },
     async (request, reply) => {
       const response = await service.shouldRateLimit(requestFromJson(request.body));
-      sendHeaders(reply, response, false);
+      sendHeaders(reply, response);
       return reply.code(response.overallCode === 'OVER_LIMIT' ? 429 : 200).send(responseToJson(response));
     },
   );
@@ -122,7 +122,7 @@ export const envoyRoutes: FastifyPluginAsyncTypebox<EnvoyRoutesOptions> = async 
         // Nothing to limit on (say, the header it keys on was not sent): allowed, as Envoy would.
         if (descriptors.length === 0) return reply.code(200).send({ overallCode: 'OK' });
         const response = await service.shouldRateLimit({ domain: request.query.domain, descriptors });
-        sendHeaders(reply, response, true);
+        sendHeaders(reply, response);
         return reply
           .code(response.overallCode === 'OVER_LIMIT' ? 429 : 200)
           .send({ overallCode: response.overallCode });
