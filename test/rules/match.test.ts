@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadRules } from '../../src/rules/load.js';
+import { buildRules, loadRules } from '../../src/rules/load.js';
 import { matchDescriptor, wildcardMatch } from '../../src/rules/match.js';
 import type { DescriptorEntry, LimitOverride } from '../../src/rules/match.js';
 import type { RuleSet } from '../../src/rules/types.js';
@@ -100,6 +100,42 @@ describe('descriptor matching (as envoyproxy/ratelimit)', () => {
       'edge.path_/api/*',
     );
     expect(matchDescriptor(rules, 'edge', entries(['api_key', 'k-123']))?.statKey).toBe('edge.api_key_k-123');
+  });
+
+  it('value_to_metric and share_threshold name metrics as the reference service does', () => {
+    const text = `
+domain: m
+descriptors:
+  - key: route
+    value: api/*
+    value_to_metric: true
+    descriptors:
+      - key: method
+        rate_limit: { unit: minute, requests_per_unit: 60 }
+  - key: shared
+    value: api/*
+    share_threshold: true
+    value_to_metric: true
+    descriptors:
+      - key: method
+        value_to_metric: true
+        rate_limit: { unit: minute, requests_per_unit: 60 }
+  - key: svc
+    value: svc/*
+    share_threshold: true
+    descriptors:
+      - key: endpoint
+        detailed_metric: true
+        rate_limit: { unit: minute, requests_per_unit: 80 }
+`;
+    const own = buildRules({ files: [{ file: 'm.yaml', text }], fingerprint: '' }).rules;
+    const statKey = (...pairs: [string, string][]) => matchDescriptor(own, 'm', entries(...pairs))?.statKey;
+    // value_to_metric: the request's value instead of the wildcard; a level without it keeps its key.
+    expect(statKey(['route', 'api/v1'], ['method', 'GET'])).toBe('m.route_api/v1.method');
+    // share_threshold wins over value_to_metric: the pattern, whatever the value.
+    expect(statKey(['shared', 'api/v1'], ['method', 'GET'])).toBe('m.shared_api/*.method_GET');
+    // detailed_metric with share_threshold: the pattern for the shared entry, values for the rest.
+    expect(statKey(['svc', 'svc/a'], ['endpoint', 'list'])).toBe('m.svc_svc/*.endpoint_list');
   });
 
   it('reports the several limits of a rate_limits list, and what a match replaces', () => {
