@@ -12,8 +12,17 @@ export const OVERFLOW_RULE = '_other_';
  * request's path for detailed_metric / value_to_metric rules, as the reference service names
  * them), and past MAX_RULE_SERIES distinct series every new one is counted as `_other_`.
  */
+/** One series' counters, looked up once: prom-client hashes a label set on every labelled inc(). */
+interface SeriesCounters {
+  hits: { inc(value: number): void };
+  overLimit: { inc(value: number): void };
+  nearLimit: { inc(value: number): void };
+  withinLimit: { inc(value: number): void };
+  shadowMode: { inc(value: number): void };
+}
+
 export class RuleSeries implements RuleStats {
-  private readonly seen = new Set<string>();
+  private readonly series = new Map<string, SeriesCounters>();
 
   constructor(
     private readonly metrics: ServiceMetrics,
@@ -23,13 +32,12 @@ export class RuleSeries implements RuleStats {
   ) {}
 
   record(outcome: RuleOutcome): void {
-    const labels = this.labels(outcome.domain, outcome.rule);
-    const { metrics } = this;
-    metrics.ruleHits.inc(labels, outcome.hits);
-    if (outcome.overLimit > 0) metrics.ruleOverLimit.inc(labels, outcome.overLimit);
-    if (outcome.nearLimit > 0) metrics.ruleNearLimit.inc(labels, outcome.nearLimit);
-    if (outcome.withinLimit > 0) metrics.ruleWithinLimit.inc(labels, outcome.withinLimit);
-    if (outcome.shadowMode > 0) metrics.ruleShadowMode.inc(labels, outcome.shadowMode);
+    const counters = this.countersOf(outcome.domain, outcome.rule);
+    counters.hits.inc(outcome.hits);
+    if (outcome.overLimit > 0) counters.overLimit.inc(outcome.overLimit);
+    if (outcome.nearLimit > 0) counters.nearLimit.inc(outcome.nearLimit);
+    if (outcome.withinLimit > 0) counters.withinLimit.inc(outcome.withinLimit);
+    if (outcome.shadowMode > 0) counters.shadowMode.inc(outcome.shadowMode);
   }
 
   domainNotFound(): void {
@@ -40,12 +48,28 @@ export class RuleSeries implements RuleStats {
     this.metrics.globalShadowMode.inc({ domain: this.isKnownDomain(domain) ? domain : OVERFLOW_RULE });
   }
 
-  private labels(domain: string, rule: string): { domain: string; rule: string } {
-    if (!this.isKnownDomain(domain)) return { domain: OVERFLOW_RULE, rule: OVERFLOW_RULE };
-    const series = `${domain}\0${rule}`;
-    if (this.seen.has(series)) return { domain, rule };
-    if (this.seen.size >= this.maxSeries) return { domain, rule: OVERFLOW_RULE };
-    this.seen.add(series);
-    return { domain, rule };
+  private countersOf(domain: string, rule: string): SeriesCounters {
+    const known = this.isKnownDomain(domain);
+    const key = known ? `${domain}\0${rule}` : `\0${OVERFLOW_RULE}`;
+    const existing = this.series.get(key);
+    if (existing) return existing;
+    // Past the bound, a new series is counted in its domain's `_other_`; an unknown domain in `_other_` too.
+    const labels = !known
+      ? { domain: OVERFLOW_RULE, rule: OVERFLOW_RULE }
+      : this.series.size >= this.maxSeries
+        ? { domain, rule: OVERFLOW_RULE }
+        : { domain, rule };
+    const { metrics } = this;
+    const counters: SeriesCounters = {
+      hits: metrics.ruleHits.labels(labels),
+      overLimit: metrics.ruleOverLimit.labels(labels),
+      nearLimit: metrics.ruleNearLimit.labels(labels),
+      withinLimit: metrics.ruleWithinLimit.labels(labels),
+      shadowMode: metrics.ruleShadowMode.labels(labels),
+    };
+    // An overflowed series is not remembered under its own name: the map stays bounded too.
+    if (labels.rule !== OVERFLOW_RULE || !known) this.series.set(key, counters);
+    else this.series.set(`${domain}\0${OVERFLOW_RULE}`, counters);
+    return counters;
   }
 }
