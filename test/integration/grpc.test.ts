@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer } from '../support/redis-server.js';
 import { RlsClient } from '../support/rls-client.js';
 import type { RlsRequest } from '../support/rls-client.js';
-import { ServiceProcess } from './support/service-process.js';
+import { ServiceProcess, eventually } from './support/service-process.js';
 
 /**
  * Envoy's RateLimitService over gRPC, against the real service process on a real Redis, with a
@@ -196,6 +196,22 @@ describe('gRPC when Redis is down, and graceful stop', () => {
     } finally {
       closedClient.close();
       await closed.stop('SIGKILL');
+    }
+  });
+
+  it('health Watch streams SERVING, then NOT_SERVING and its end when the service stops', async () => {
+    const watched = await ServiceProcess.start(['--redis', redis.url, '--rules', join(dir, 'rules.yaml')]);
+    const watchClient = new RlsClient(`127.0.0.1:${watched.grpcPort}`);
+    try {
+      const watch = watchClient.watchHealth();
+      await eventually(() => Promise.resolve(watch.statuses.length === 1), 'the first status');
+      expect(watch.statuses).toEqual(['SERVING']);
+      expect(await watched.stop('SIGTERM')).toBe(0);
+      await watch.ended;
+      expect(watch.statuses).toEqual(['SERVING', 'NOT_SERVING']);
+    } finally {
+      watchClient.close();
+      await watched.stop('SIGKILL');
     }
   });
 

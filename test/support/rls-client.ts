@@ -1,5 +1,12 @@
 import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
-import type { Client, GrpcObject, Metadata, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
+import type {
+  Client,
+  ClientReadableStream,
+  GrpcObject,
+  Metadata,
+  ServiceClientConstructor,
+  ServiceError,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 
@@ -63,7 +70,10 @@ type Unary<Request, Response> = (
 
 export class RlsClient {
   private readonly rls: Client & { ShouldRateLimit: Unary<RlsRequest, RlsResponse> };
-  private readonly health: Client & { Check: Unary<{ service: string }, { status: string }> };
+  private readonly health: Client & {
+    Check: Unary<{ service: string }, { status: string }>;
+    Watch: (request: { service: string }) => ClientReadableStream<{ status: string }>;
+  };
 
   constructor(address: string) {
     const RateLimitService = service('envoy.service.ratelimit.v3.RateLimitService');
@@ -102,6 +112,26 @@ export class RlsClient {
         else resolve(response?.status ?? 'UNKNOWN');
       });
     });
+  }
+
+  /** grpc.health.v1.Health/Watch: every status the stream sends, until it ends. */
+  watchHealth(serviceName = ''): { statuses: string[]; ended: Promise<void>; cancel(): void } {
+    const stream = this.health.Watch({ service: serviceName });
+    const statuses: string[] = [];
+    stream.on('data', (message: { status: string }) => statuses.push(message.status));
+    const ended = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('error', () => {
+        resolve();
+      });
+    });
+    return {
+      statuses,
+      ended,
+      cancel: () => {
+        stream.cancel();
+      },
+    };
   }
 
   close(): void {
