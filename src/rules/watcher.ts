@@ -6,6 +6,9 @@ import { buildRules, readRules } from './load.js';
 import { RulesError } from './types.js';
 import type { RuleSet } from './types.js';
 
+/** How long the directory must be quiet after a change before it is read. */
+const WATCH_SETTLE_MS = 100;
+
 export interface RulesWatcherOptions {
   path: string;
   /** A good new rule set took effect. */
@@ -27,6 +30,7 @@ export class RulesWatcher {
   private lastFailed: string | undefined;
   private watcher: FSWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
+  private settle: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private again = false;
   private closed = false;
@@ -73,6 +77,7 @@ export class RulesWatcher {
     this.closed = true;
     this.watcher?.close();
     clearInterval(this.poll);
+    clearTimeout(this.settle);
   }
 
   private async reload(): Promise<void> {
@@ -115,7 +120,12 @@ export class RulesWatcher {
     );
     const directory = isDirectory ? this.options.path : dirname(this.options.path);
     try {
-      this.watcher = watch(directory, { persistent: false }, () => void this.check());
+      // Settle first: a file written in place is seen empty or half-written by an immediate read.
+      this.watcher = watch(directory, { persistent: false }, () => {
+        clearTimeout(this.settle);
+        this.settle = setTimeout(() => void this.check(), WATCH_SETTLE_MS);
+        this.settle.unref();
+      });
       this.watcher.on('error', () => this.watcher?.close());
     } catch {
       // No inotify (or the like) here: the poll alone keeps the rules current.

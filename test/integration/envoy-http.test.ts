@@ -183,10 +183,12 @@ describe('rules reload', () => {
     await eventually(async () => (await ratelimit(fresh)).status === 429, 'the new rule to apply', 2000);
     expect(Date.now() - written).toBeLessThan(2000);
 
+    // Atomically too: a write in place can be read half-done (and that is told as well).
     writeFileSync(
-      rulesFile,
+      join(dir, 'bad.tmp'),
       'domain: web\ndescriptors:\n  - key: broken\n    rate_limit: { unit: fortnight }\n',
     );
+    renameSync(join(dir, 'bad.tmp'), rulesFile);
     await eventually(
       () =>
         Promise.resolve(
