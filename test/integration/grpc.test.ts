@@ -51,6 +51,8 @@ beforeAll(async () => {
     // The machine is shared and small: a slow answer must not become an open-mode admit here.
     '--store-timeout-ms',
     '2000',
+    '--store-queue-timeout-ms',
+    '5000',
   ]);
   client = new RlsClient(`127.0.0.1:${service.grpcPort}`);
 });
