@@ -34,7 +34,7 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-function openStore(settings: Settings): { store: Store; registry: NodeRegistry } {
+function openStore(settings: Settings, metrics: ServiceMetrics): { store: Store; registry: NodeRegistry } {
   if (settings.redisUrl === undefined) {
     return { store: new MemoryStore(), registry: new MemoryNodeRegistry() };
   }
@@ -46,6 +46,9 @@ function openStore(settings: Settings): { store: Store; registry: NodeRegistry }
     maxQueued: settings.storeMaxQueued,
     queueTimeoutMs: settings.storeQueueTimeoutMs,
     ...(settings.storeMaxInFlight === undefined ? {} : { maxInFlight: settings.storeMaxInFlight }),
+    onCallDuration: (seconds) => {
+      metrics.storeCallSeconds.observe(seconds);
+    },
   });
   // The registry shares the store's connection: one backend, one set of reconnect rules.
   return {
@@ -86,7 +89,8 @@ export async function startService(settings: Settings): Promise<RunningService> 
   const rulesWatcher = rulesStart?.watcher;
   const currentRules = (): RuleSet => rulesWatcher?.current ?? EMPTY_RULES;
   metrics.rulesDomains.set(currentRules().domains.size);
-  const { store, registry } = openStore(settings);
+  const { store, registry } = openStore(settings, metrics);
+  if (store.stats) metrics.watchStore(() => store.stats?.() ?? {});
   metrics.countLiveNodesWith(async () => (await registry.list()).length);
   // One warning per interval however many checks fail: an outage must not flood the logs.
   const storeWarning = new ThrottledWarning(STORE_WARNING_INTERVAL_MS, (error, suppressed) => {

@@ -133,7 +133,7 @@ describe('RateLimitService (memory store, manual clock)', () => {
       { code: 'OK', limitRemaining: 0 },
       { code: 'OK', limitRemaining: MAX_UINT32 },
     ]);
-    expect(store.stats().keys).toBe(0);
+    expect(store.stats().counters).toBe(0);
     expect((await ask([one('x', 'y')], { domain: 'unknown' })).overallCode).toBe('OK');
   });
 

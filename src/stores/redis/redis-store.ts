@@ -4,7 +4,7 @@ import { algorithmFor } from '../../core/algorithms/index.js';
 import type { Clock } from '../../core/clock.js';
 import { InvalidArgumentError, StoreUnavailableError } from '../../core/errors.js';
 import type { Check, CounterRef, Outcome } from '../../core/types.js';
-import type { Store } from '../store.js';
+import type { Store, StoreStats } from '../store.js';
 import { CheckCoalescer, DEFAULT_COALESCER_LIMITS } from './check-coalescer.js';
 import type { CoalescerLimits } from './check-coalescer.js';
 import { RedisConnection } from './connection.js';
@@ -30,23 +30,12 @@ export interface RedisStoreOptions extends Partial<CoalescerLimits> {
   clock?: Clock;
   /** Extra ioredis options for a client the store creates. */
   redisOptions?: RedisOptions;
+  /** Told how long each Redis call took, answered or failed (seconds): for a latency histogram. */
+  onCallDuration?: (seconds: number) => void;
 }
 
-/** What a RedisStore has seen, for metrics. */
-export interface RedisStoreStats {
-  /** Checks waiting for a place in a script call. */
-  queued: number;
-  /** Script calls waiting on Redis. */
-  inFlight: number;
-  /** Checks refused because too many were waiting (overloaded). */
-  shed: number;
-  /** Calls that timed out waiting on Redis. */
-  timeouts: number;
-  /** Replies that came after their call had timed out. */
-  lateReplies: number;
-  /** Units recorded by checks whose callers had been told the call timed out. */
-  lateAdmittedUnits: number;
-}
+/** What a RedisStore has seen (every field of StoreStats but the in-process ones). */
+export type RedisStoreStats = Required<Omit<StoreStats, 'counters' | 'evictions'>>;
 
 /** A Cluster's checks go in one script call per slot: a script may only touch keys of one slot. */
 const CLUSTER_MAX_IN_FLIGHT = 64;
@@ -76,6 +65,7 @@ export class RedisStore implements Store {
       ...(options.client ? { client: options.client } : {}),
       ...(options.url === undefined ? {} : { url: options.url }),
       ...(options.redisOptions ? { redisOptions: options.redisOptions } : {}),
+      ...(options.onCallDuration ? { onCallDuration: options.onCallDuration } : {}),
     });
     const cluster = this.connection.isCluster;
     this.coalescer = new CheckCoalescer(
@@ -191,8 +181,10 @@ export class RedisStore implements Store {
 }
 
 /**
- * The ARGV of every script: time, grace, then per check its limit, window (µs) and cost, led by
- * the algorithm's short name when one script serves several algorithms.
+ * The ARGV of every script: time and grace, then the checks. One algorithm's check script takes
+ * runs of checks that share their numbers (how many, limit, window µs, cost): the checks of one
+ * call mostly do, and every argument costs Redis a parse. The scripts that mix algorithms take
+ * each check on its own, led by its algorithm's short name.
  */
 function encodeArgs(
   now: ScriptArg,
@@ -201,9 +193,20 @@ function encodeArgs(
   withAlgorithm: boolean,
 ): ScriptArg[] {
   const args: ScriptArg[] = [now, graceMs];
-  for (const check of checks) {
-    if (withAlgorithm) args.push(algorithmFor(check.algorithm).shortName);
-    args.push(check.limit, check.windowMs * 1000, check.cost);
+  if (withAlgorithm) {
+    for (const check of checks) {
+      args.push(algorithmFor(check.algorithm).shortName, check.limit, check.windowMs * 1000, check.cost);
+    }
+    return args;
+  }
+  let run = 0;
+  for (let i = 0; i < checks.length; i++) {
+    const check = checks[i] as Check;
+    const next = checks[i + 1];
+    run++;
+    if (next?.limit === check.limit && next.windowMs === check.windowMs && next.cost === check.cost) continue;
+    args.push(run, check.limit, check.windowMs * 1000, check.cost);
+    run = 0;
   }
   return args;
 }
