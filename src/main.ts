@@ -49,6 +49,7 @@ function openStore(settings: Settings, metrics: ServiceMetrics): { store: Store;
     onCallDuration: (seconds) => {
       metrics.storeCallSeconds.observe(seconds);
     },
+    ...(settings.denyCacheEntries > 0 ? { denyCache: { maxEntries: settings.denyCacheEntries } } : {}),
   });
   // The registry shares the store's connection: one backend, one set of reconnect rules.
   return {

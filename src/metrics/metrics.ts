@@ -153,6 +153,11 @@ export class ServiceMetrics {
       'lateAdmittedUnits',
     );
     this.storeCounter(
+      'ratelimiter_deny_cache_hits_total',
+      "Checks denied from this node's memory of a denial that still holds, without a store call.",
+      'denyCacheHits',
+    );
+    this.storeCounter(
       'ratelimiter_memory_evictions_total',
       'Counters the in-process store dropped before their window passed, to stay within its bound.',
       'evictions',

@@ -14,6 +14,8 @@ export interface StoreStats {
   lateReplies?: number;
   /** Units recorded by checks whose callers had been told the call timed out. */
   lateAdmittedUnits?: number;
+  /** Checks answered from remembered denials, without a store call. */
+  denyCacheHits?: number;
   /** Counters held (in-process stores). */
   counters?: number;
   /** Counters dropped to stay within the store's bound before their window passed. */
