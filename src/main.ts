@@ -4,7 +4,10 @@ import { PACKAGE_VERSION } from './config/version.js';
 import { REDACTED_LOG_PATHS, buildApp } from './http/app.js';
 import { RateLimiter } from './limiter.js';
 import { ThrottledWarning } from './logging/throttled-warning.js';
+import { startGrpcServer } from './grpc/server.js';
+import type { RunningGrpcServer } from './grpc/server.js';
 import { MeteredLimiter } from './metrics/metered-limiter.js';
+import { RuleSeries } from './metrics/rule-stats.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import { NodeHeartbeat } from './registry/heartbeat.js';
 import { MemoryNodeRegistry } from './registry/memory-registry.js';
@@ -14,13 +17,19 @@ import { MemoryStore } from './stores/memory/memory-store.js';
 import { RedisStore } from './stores/redis/redis-store.js';
 import { redactRedisUrl } from './stores/redis/redis-url.js';
 import type { Store } from './stores/store.js';
+import { RulesWatcher } from './rules/watcher.js';
+import { EMPTY_RULES } from './rules/types.js';
+import type { RuleSet } from './rules/types.js';
+import { RateLimitService } from './service/rate-limit-service.js';
 
 const STORE_WARNING_INTERVAL_MS = 10_000;
+const SHADOW_LOG_INTERVAL_MS = 10_000;
 
 /** A started service: where it listens, and how to stop it gracefully. */
 export interface RunningService {
   app: FastifyInstance;
   url: string;
+  grpcPort: number;
   /** Stop accepting, finish in-flight requests, deregister, close the store. */
   stop(): Promise<void>;
 }
@@ -66,6 +75,31 @@ function openStore(
 /** The composition root: settings → store → limiter → app → listen → heartbeat. */
 export async function startService(settings: Settings): Promise<RunningService> {
   const metrics = new ServiceMetrics();
+  // A bad rules file stops the start here, before anything is opened: file, line and reason.
+  const rulesStart =
+    settings.rulesPath === undefined
+      ? undefined
+      : await RulesWatcher.start({
+          path: settings.rulesPath,
+          onReload: (rules, warnings) => {
+            metrics.rulesReloads.inc({ result: 'success' });
+            metrics.rulesDomains.set(rules.domains.size);
+            app.log.info({ files: rules.files, domains: [...rules.domains.keys()] }, 'rules reloaded');
+            if (rules.domains.size === 0)
+              app.log.warn({ rules: settings.rulesPath }, 'the rules path holds no rules');
+            for (const warning of warnings) app.log.warn({ warning }, 'rules: ignored key');
+          },
+          onError: (error) => {
+            metrics.rulesReloads.inc({ result: 'error' });
+            app.log.error(
+              { file: error.file, line: error.line, reason: error.reason },
+              `rules not reloaded, the previous rules stay: ${error.message}`,
+            );
+          },
+        });
+  const rulesWatcher = rulesStart?.watcher;
+  const currentRules = (): RuleSet => rulesWatcher?.current ?? EMPTY_RULES;
+  metrics.rulesDomains.set(currentRules().domains.size);
   // The app's logger exists only once the app is built; pressure before that is not logged.
   const pressure: { warning?: ThrottledWarning<'evicted' | 'refused'> } = {};
   const { store, registry } = openStore(settings, metrics, (event) => pressure.warning?.note(event));
@@ -99,6 +133,23 @@ export async function startService(settings: Settings): Promise<RunningService> 
     },
   });
   const limiter = new MeteredLimiter(rateLimiter, metrics, store.kind);
+  const shadowWarning = new ThrottledWarning<{ domain: string; rule: string }>(
+    SHADOW_LOG_INTERVAL_MS,
+    (latest, suppressed) => {
+      app.log.warn({ ...latest, suppressed }, 'over the limit, answered OK by shadow mode');
+    },
+  );
+  const rateLimitService = new RateLimitService({
+    limiter,
+    rules: currentRules,
+    shadowMode: settings.shadowMode,
+    quotaMode: settings.quotaMode,
+    responseHeaders: settings.responseHeaders,
+    stats: new RuleSeries(metrics, (domain) => currentRules().domains.has(domain)),
+    onShadowed: (domain, rule) => {
+      shadowWarning.note({ domain, rule });
+    },
+  });
   const app = await buildApp({
     limiter,
     storeKind: store.kind,
@@ -106,6 +157,12 @@ export async function startService(settings: Settings): Promise<RunningService> 
     metrics,
     adminToken: settings.adminToken,
     apiToken: settings.apiToken,
+    envoy: {
+      service: rateLimitService,
+      forwardAuthDescriptors: settings.forwardAuthDescriptors,
+      trustedProxies: settings.trustedProxies,
+    },
+    rulesLoaded: () => settings.rulesPath === undefined || rulesWatcher !== undefined,
     version: PACKAGE_VERSION,
     maxInFlight: settings.maxInFlight,
     logger: {
@@ -114,10 +171,28 @@ export async function startService(settings: Settings): Promise<RunningService> 
       base: { nodeId: settings.nodeId },
     },
   });
+  for (const warning of rulesStart?.warnings ?? []) app.log.warn({ warning }, 'rules: ignored key');
+  if (settings.rulesPath === undefined) {
+    app.log.warn('no rules file (RATELIMITER_RULES): Envoy rate-limit requests get no limits');
+  } else if (currentRules().domains.size === 0) {
+    app.log.warn({ rules: settings.rulesPath }, 'the rules path holds no rules');
+  }
   let url: string;
+  let grpc: RunningGrpcServer;
   try {
     url = await app.listen({ host: settings.host, port: settings.port });
+    grpc = await startGrpcServer({
+      host: settings.host,
+      port: settings.grpcPort,
+      service: rateLimitService,
+      healthy: async () => {
+        await limiter.ping();
+        return settings.rulesPath === undefined || rulesWatcher !== undefined;
+      },
+      logger: app.log,
+    });
   } catch (error) {
+    rulesWatcher?.close();
     await app.close();
     await rateLimiter.close();
     throw error;
@@ -147,6 +222,8 @@ export async function startService(settings: Settings): Promise<RunningService> 
   app.log.info(
     {
       url,
+      grpcPort: grpc.port,
+      rules: settings.rulesPath,
       store: store.kind,
       ...(settings.redisUrl === undefined ? {} : { redis: redactRedisUrl(settings.redisUrl) }),
       failureMode: settings.failureMode,
@@ -158,14 +235,15 @@ export async function startService(settings: Settings): Promise<RunningService> 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      await app.close();
+      rulesWatcher?.close();
+      await Promise.all([app.close(), grpc.stop(settings.shutdownTimeoutMs)]);
       await heartbeat.stop();
       await registry.close();
       await rateLimiter.close();
     })();
     return stopping;
   };
-  return { app, url, stop };
+  return { app, url, grpcPort: grpc.port, stop };
 }
 
 /**

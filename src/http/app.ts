@@ -13,6 +13,8 @@ import type { NodeRegistry } from '../registry/node-registry.js';
 import { adminGuard, apiGuard } from './auth.js';
 import { handleError, handleNotFound } from './errors.js';
 import { decisionRoutes } from './routes/decisions.js';
+import { envoyRoutes } from './routes/envoy.js';
+import type { EnvoyRoutesOptions } from './routes/envoy.js';
 import { operationRoutes } from './routes/operations.js';
 
 /** Largest request body accepted (a batch of 100 checks with long keys fits). */
@@ -30,6 +32,10 @@ export interface AppDeps {
   /** When set, decision routes need it as a bearer token. */
   apiToken?: string | undefined;
   version: string;
+  /** Envoy's rate-limit API as JSON and forward-auth; absent, those routes are not served. */
+  envoy?: Omit<EnvoyRoutesOptions, 'requireApiToken'> | undefined;
+  /** Readiness besides the store: false while the rules given by the settings are not loaded. */
+  rulesLoaded?: () => boolean;
   /** Most requests in flight on the listening server; past it a request answers 503 overloaded. */
   maxInFlight?: number;
   /** Fastify's logger option: false (default) for silence, or pino options. */
@@ -149,11 +155,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requireApiToken: apiGuard(deps.apiToken),
     requireAdminToken: adminGuard(deps.adminToken),
   });
+  if (deps.envoy) {
+    await app.register(envoyRoutes, { ...deps.envoy, requireApiToken: apiGuard(deps.apiToken) });
+  }
   await app.register(operationRoutes, {
     limiter: deps.limiter,
     storeKind: deps.storeKind,
     registry: deps.registry,
     metrics: deps.metrics,
+    rulesLoaded: deps.rulesLoaded ?? (() => true),
   });
   return app;
 }

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { HeaderPair } from '../../http/ratelimit-headers.js';
+import type { HeaderPair } from '../../service/headers.js';
 import { RateLimitCore } from '../shared/middleware.js';
 import type { MiddlewareOptions, Verdict } from '../shared/middleware.js';
 import type { Admission } from '../shared/rules.js';

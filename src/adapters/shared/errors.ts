@@ -1,7 +1,7 @@
 import { InvalidArgumentError, OverloadedError, StoreUnavailableError } from '../../core/errors.js';
 import type { RateLimiterError } from '../../core/errors.js';
-import { ceilSeconds } from '../../http/ratelimit-headers.js';
-import type { HeaderPair } from '../../http/ratelimit-headers.js';
+import { ceilSeconds } from '../../service/headers.js';
+import type { HeaderPair } from '../../service/headers.js';
 
 /** The one JSON error shape of the product. */
 export interface ErrorBody {

@@ -1,5 +1,5 @@
-import { ceilSeconds, rateLimitHeaders, statusHeaders } from '../../http/ratelimit-headers.js';
-import type { HeaderPair } from '../../http/ratelimit-headers.js';
+import { ceilSeconds, policiesOf, rateLimitHeaders, statusHeaders } from '../../service/headers.js';
+import type { HeaderPair } from '../../service/headers.js';
 import type { Decision } from '../../core/types.js';
 import type { Admission } from './rules.js';
 
@@ -35,8 +35,10 @@ export function admissionHeaders(mode: HeaderMode, admission: Admission, nowMs =
   if (mode === false) return [];
   const { decisions, rules } = admission;
   const draft = rateLimitHeaders(
-    decisions,
-    rules.map((rule) => rule.name),
+    policiesOf(
+      decisions,
+      rules.map((rule) => rule.name),
+    ),
   );
   if (mode === 'draft-10') return draft;
   const legacy = [...legacyHeaders(decisions, nowMs), ...statusHeaders(decisions)];

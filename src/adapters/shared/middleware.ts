@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../../core/errors.js';
 import { validateKey } from '../../core/validate.js';
-import type { HeaderPair } from '../../http/ratelimit-headers.js';
+import type { HeaderPair } from '../../service/headers.js';
 import { clientAddressKey, DEFAULT_IPV6_SUBNET } from './client-address.js';
 import { failureResponse } from './errors.js';
 import type { FailureResponse } from './errors.js';

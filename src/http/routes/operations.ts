@@ -4,6 +4,7 @@ import { RateLimiterError, StoreUnavailableError } from '../../core/errors.js';
 import type { Limiter } from '../../limiter.js';
 import type { ServiceMetrics } from '../../metrics/metrics.js';
 import type { NodeRegistry } from '../../registry/node-registry.js';
+import { HttpError } from '../errors.js';
 import { NodesReply, StatusReply, withErrors } from '../schemas.js';
 
 export interface OperationRoutesOptions {
@@ -11,6 +12,7 @@ export interface OperationRoutesOptions {
   storeKind: string;
   registry: NodeRegistry;
   metrics: ServiceMetrics;
+  rulesLoaded: () => boolean;
 }
 
 /** The routes operators and load balancers use: liveness, readiness, nodes, metrics. */
@@ -33,12 +35,15 @@ export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> 
     '/readyz',
     {
       schema: {
-        summary: 'The store answers; 503 otherwise',
+        summary: 'The store answers and the rules are loaded; 503 otherwise',
         tags: ['operations'],
         response: withErrors({ 200: StatusReply }, [503]),
       },
     },
     async () => {
+      if (!options.rulesLoaded()) {
+        throw new HttpError(503, 'rules_not_loaded', 'the rules file has not been loaded yet');
+      }
       await limiter.ping();
       return { status: 'ready', store: storeKind };
     },
