@@ -12,6 +12,21 @@ export interface BatchDecision {
   results: Decision[];
 }
 
+/**
+ * What every transport and wrapper talks to: the RateLimiter, or something that adds to it
+ * (metrics) without changing its answers.
+ */
+export interface Limiter {
+  check(request: CheckRequest): Promise<Decision>;
+  checkMany(requests: readonly CheckRequest[]): Promise<Decision[]>;
+  checkAll(requests: readonly CheckRequest[]): Promise<BatchDecision>;
+  peek(request: PeekRequest): Promise<Decision>;
+  reset(request: ResetRequest): Promise<void>;
+  /** Resolves when the store can answer; throws StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface RateLimiterOptions {
   store: Store;
   /**
@@ -25,7 +40,7 @@ export interface RateLimiterOptions {
  * The library's front door: validates each request, asks the store, and answers a Decision.
  * Being limited is a Decision with `allowed: false`; only bad input and store failures throw.
  */
-export class RateLimiter {
+export class RateLimiter implements Limiter {
   readonly store: Store;
   readonly failurePolicy: FailurePolicy;
 
@@ -78,6 +93,10 @@ export class RateLimiter {
   /** Forget the counter of (key, window, algorithm). */
   async reset(request: ResetRequest): Promise<void> {
     await this.store.reset(validateCounterRef(request));
+  }
+
+  async ping(): Promise<void> {
+    await this.store.ping();
   }
 
   async close(): Promise<void> {

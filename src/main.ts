@@ -5,7 +5,7 @@ import { REDACTED_LOG_PATHS, buildApp } from './http/app.js';
 import { RateLimiter } from './limiter.js';
 import { ThrottledWarning } from './logging/throttled-warning.js';
 import { MeteredLimiter } from './metrics/metered-limiter.js';
-import { DECISION_OPERATION, ServiceMetrics } from './metrics/metrics.js';
+import { ServiceMetrics } from './metrics/metrics.js';
 import { NodeHeartbeat } from './registry/heartbeat.js';
 import { MemoryNodeRegistry } from './registry/memory-registry.js';
 import type { NodeRegistry } from './registry/node-registry.js';
@@ -65,14 +65,14 @@ export async function startService(settings: Settings): Promise<RunningService> 
       mode: settings.failureMode,
       liveNodes: () => liveNodes,
       onStoreFailure: (error) => {
-        metrics.storeErrors.inc({ operation: DECISION_OPERATION });
         storeWarning.note(error);
       },
     },
   });
-  const limiter = new MeteredLimiter(rateLimiter, metrics);
+  const limiter = new MeteredLimiter(rateLimiter, metrics, store.kind);
   const app = await buildApp({
     limiter,
+    storeKind: store.kind,
     registry,
     metrics,
     adminToken: settings.adminToken,

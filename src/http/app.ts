@@ -5,7 +5,7 @@ import { Ajv } from 'ajv';
 import type { Options as AjvOptions } from 'ajv';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import type { MeteredLimiter } from '../metrics/metered-limiter.js';
+import type { Limiter } from '../limiter.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { NodeRegistry } from '../registry/node-registry.js';
 import { adminGuard, apiGuard } from './auth.js';
@@ -17,7 +17,10 @@ import { operationRoutes } from './routes/operations.js';
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 export interface AppDeps {
-  limiter: MeteredLimiter;
+  /** The limiter every route decides with (the metered one in the service). */
+  limiter: Limiter;
+  /** Short name of the store, reported by /readyz. */
+  storeKind: string;
   registry: NodeRegistry;
   metrics: ServiceMetrics;
   /** Enables the admin routes; without it they answer 403. */
@@ -111,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(operationRoutes, {
     limiter: deps.limiter,
+    storeKind: deps.storeKind,
     registry: deps.registry,
     metrics: deps.metrics,
   });

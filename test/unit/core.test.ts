@@ -68,7 +68,10 @@ describe('Redis keys', () => {
 describe('toDecision', () => {
   it('rounds waits up to whole milliseconds and never reports negative remaining', () => {
     expect(
-      toDecision({ limit: 3 }, { allowed: false, count: 5, retryAfterUs: 1001, resetAfterUs: 1 }),
+      toDecision(
+        { key: 'k', limit: 3, windowMs: 1000, cost: 1, algorithm: 'fixed-window' },
+        { allowed: false, count: 5, retryAfterUs: 1001, resetAfterUs: 1 },
+      ),
     ).toEqual({
       allowed: false,
       limit: 3,
@@ -76,6 +79,8 @@ describe('toDecision', () => {
       count: 5,
       retryAfterMs: 2,
       resetAfterMs: 1,
+      windowMs: 1000,
+      algorithm: 'fixed-window',
     });
   });
 });

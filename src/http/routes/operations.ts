@@ -1,20 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { RateLimiterError, StoreUnavailableError } from '../../core/errors.js';
-import type { MeteredLimiter } from '../../metrics/metered-limiter.js';
+import type { Limiter } from '../../limiter.js';
 import type { ServiceMetrics } from '../../metrics/metrics.js';
 import type { NodeRegistry } from '../../registry/node-registry.js';
 import { NodesReply, StatusReply, withErrors } from '../schemas.js';
 
 export interface OperationRoutesOptions {
-  limiter: MeteredLimiter;
+  limiter: Limiter;
+  storeKind: string;
   registry: NodeRegistry;
   metrics: ServiceMetrics;
 }
 
 /** The routes operators and load balancers use: liveness, readiness, nodes, metrics. */
 export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> = (app, options) => {
-  const { limiter, registry, metrics } = options;
+  const { limiter, storeKind, registry, metrics } = options;
 
   app.get(
     '/healthz',
@@ -39,7 +40,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> 
     },
     async () => {
       await limiter.ping();
-      return { status: 'ready', store: limiter.storeKind };
+      return { status: 'ready', store: storeKind };
     },
   );
 
