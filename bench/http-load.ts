@@ -14,6 +14,7 @@ const KEYS = 10_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface HttpTurn {
+  elapsedMs: number;
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -35,6 +36,7 @@ function summary(
 ): HttpTurn {
   latencies.sort((a, b) => a - b);
   return {
+    elapsedMs,
     requestsPerSecond: answered / (elapsedMs / 1000),
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),

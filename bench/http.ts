@@ -7,11 +7,14 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { RedisServer } from '../test/support/redis-server.js';
 import { ServiceProcess } from '../test/integration/support/service-process.js';
 import { autocannonTurn, pacedTurn } from './http-load.js';
 import type { HttpTurn } from './http-load.js';
 import type { Knobs } from './knobs.js';
+import { processCpuUs } from './machine.js';
+import { parseServerCpuUs } from './redis-stats.js';
 import { formatNumber, formatSpread, pairedRatios, printTable, spread } from './stats.js';
 import type { Targets } from './targets.js';
 
@@ -20,12 +23,15 @@ interface Target {
   url: string;
   /** Degraded decisions answered so far, from the service's own /metrics (0 for the constant route). */
   degraded(): Promise<number>;
+  /** CPU used so far by the server side: the server process, and redis-server behind it. */
+  cpuUs(): Promise<number>;
   stop(): Promise<unknown>;
 }
 
-/** A turn of one target, with the degraded decisions it caused. */
+/** A turn of one target, with the degraded decisions it caused and its server CPU per request. */
 interface Measured extends HttpTurn {
   degraded: number;
+  serverCpuUsPerRequest: number;
 }
 
 async function startConstantServer(): Promise<Target> {
@@ -47,6 +53,7 @@ async function startConstantServer(): Promise<Target> {
     name: 'constant Fastify route',
     url,
     degraded: () => Promise.resolve(0),
+    cpuUs: () => Promise.resolve(processCpuUs(child.pid ?? -1)),
     stop: () => {
       child.kill('SIGTERM');
       return exited;
@@ -63,20 +70,27 @@ async function degradedFromMetrics(service: ServiceProcess): Promise<number> {
     .reduce((total, line) => total + Number(line.split(' ').pop()), 0);
 }
 
-async function startService(name: string, args: string[]): Promise<Target> {
+async function startService(name: string, args: string[], redisAdmin?: Redis): Promise<Target> {
   const service = await ServiceProcess.start(args);
   return {
     name,
     url: service.url,
     degraded: () => degradedFromMetrics(service),
+    cpuUs: async () =>
+      processCpuUs(service.pid) + (redisAdmin ? parseServerCpuUs(await redisAdmin.info('cpu')) : 0),
     stop: () => service.stop('SIGTERM'),
   };
 }
 
 async function measured(target: Target, load: (url: string) => Promise<HttpTurn>): Promise<Measured> {
-  const before = await target.degraded();
+  const [degraded, cpuUs] = [await target.degraded(), await target.cpuUs()];
   const turn = await load(target.url);
-  return { ...turn, degraded: (await target.degraded()) - before };
+  const requests = (turn.requestsPerSecond * turn.elapsedMs) / 1000;
+  return {
+    ...turn,
+    degraded: (await target.degraded()) - degraded,
+    serverCpuUsPerRequest: ((await target.cpuUs()) - cpuUs) / Math.max(1, requests),
+  };
 }
 
 /** `rounds` rounds, each target once per round, the order rotated from round to round. */
@@ -118,15 +132,17 @@ function latencyCells(turns: readonly Measured[]): string[] {
 }
 
 const rates = (turns: readonly Measured[]) => turns.map((turn) => turn.requestsPerSecond);
+const cpuPerRequest = (turns: readonly Measured[]) => turns.map((turn) => turn.serverCpuUsPerRequest);
 
 export async function benchHttp(knobs: Knobs, targetLog: Targets): Promise<void> {
   const { httpConnections: connections, httpDurationMs: durationMs } = knobs;
   const redis = await RedisServer.start();
+  const redisAdmin = new Redis(redis.url);
   const targets: Target[] = [];
   try {
     targets.push(await startConstantServer());
     targets.push(await startService('service, memory store', []));
-    targets.push(await startService('service, Redis store', ['--redis', redis.url]));
+    targets.push(await startService('service, Redis store', ['--redis', redis.url], redisAdmin));
     // Warm-up: JIT, connections, script load.
     for (const target of targets) await autocannonTurn(target.url, { connections, durationMs: 1000 });
 
@@ -134,6 +150,7 @@ export async function benchHttp(knobs: Knobs, targetLog: Targets): Promise<void>
       measured(target, (url) => autocannonTurn(url, { connections, durationMs })),
     );
     const constant = rates(flatOut[0] ?? []);
+    const constantCpu = cpuPerRequest(flatOut[0] ?? []);
     printTable(
       `POST /v1/check flat out: autocannon, ${connections} connections, ${knobs.rounds} rounds of ${durationMs} ms per target`,
       [
@@ -141,6 +158,8 @@ export async function benchHttp(knobs: Knobs, targetLog: Targets): Promise<void>
         { title: 'requests/s', align: 'right' },
         { title: 'x constant route', align: 'right' },
         ...LATENCY_COLUMNS,
+        { title: 'server CPU µs/request', align: 'right' },
+        { title: 'x constant by CPU', align: 'right' },
       ],
       targets.map((target, index) => {
         const turns = flatOut[index] ?? [];
@@ -149,10 +168,15 @@ export async function benchHttp(knobs: Knobs, targetLog: Targets): Promise<void>
           formatSpread(spread(rates(turns)), 0),
           formatSpread(spread(pairedRatios(rates(turns), constant))),
           ...latencyCells(turns),
+          formatNumber(spread(cpuPerRequest(turns)).median, 1),
+          formatSpread(spread(pairedRatios(constantCpu, cpuPerRequest(turns)))),
         ];
       }),
     );
-    const ratio = (index: number) => spread(pairedRatios(rates(flatOut[index] ?? []), constant));
+    const ratio = (index: number) => ({
+      throughput: spread(pairedRatios(rates(flatOut[index] ?? []), constant)),
+      cpu: spread(pairedRatios(constantCpu, cpuPerRequest(flatOut[index] ?? []))),
+    });
     targetLog.atLeast('HTTP memory store x constant route', 0.8, ratio(1));
     targetLog.atLeast('HTTP Redis store x constant route', 0.6, ratio(2));
 
@@ -192,6 +216,7 @@ export async function benchHttp(knobs: Knobs, targetLog: Targets): Promise<void>
     }
   } finally {
     await Promise.all(targets.map((target) => target.stop()));
+    redisAdmin.disconnect();
     await redis.stop();
   }
 }

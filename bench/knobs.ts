@@ -65,8 +65,8 @@ function sections(env: Env, args: readonly string[]): Section[] {
 /** Knobs from the environment; section names on the command line take the place of BENCH_ONLY. */
 export function readKnobs(args: readonly string[] = [], env: Env = process.env): Knobs {
   return {
-    rounds: integer(env, 'BENCH_ROUNDS', 5, 1, 100),
-    durationMs: integer(env, 'BENCH_DURATION_MS', 1500, 50, 60_000),
+    rounds: integer(env, 'BENCH_ROUNDS', 7, 1, 100),
+    durationMs: integer(env, 'BENCH_DURATION_MS', 1000, 50, 60_000),
     inFlight: integer(env, 'BENCH_IN_FLIGHT', 200, 1, 10_000),
     sweepLevels: integerList(env, 'BENCH_SWEEP', [50, 200, 1000, 5000, 10_000], 1, 50_000),
     sweepDurationMs: integer(env, 'BENCH_SWEEP_DURATION_MS', 2000, 50, 60_000),

@@ -32,6 +32,11 @@ export interface Sample {
   p50Ms: number;
   p99Ms: number;
   nodeCpuUsPerCheck: number;
+  /**
+   * Node and redis-server CPU per check: what a check costs the machine. Far steadier than
+   * throughput on a shared machine, where other processes take the CPUs for seconds at a time.
+   */
+  cpuUsPerCheck: number;
   redis?: RedisSample;
 }
 
@@ -56,6 +61,7 @@ async function turn(subject: Subject, options: RoundsOptions, durationMs: number
     p50Ms: load.p50Ms,
     p99Ms: load.p99Ms,
     nodeCpuUsPerCheck: load.cpuUs / Math.max(1, checks),
+    cpuUsPerCheck: load.cpuUs / Math.max(1, checks),
   };
   if (before && after) {
     const cost = costBetween(before, after);
@@ -66,6 +72,7 @@ async function turn(subject: Subject, options: RoundsOptions, durationMs: number
       usPerCheck: cost.usec / Math.max(1, checks),
       serverCpuUsPerCheck: cost.serverCpuUs / Math.max(1, checks),
     };
+    sample.cpuUsPerCheck += sample.redis.serverCpuUsPerCheck;
   }
   return sample;
 }

@@ -11,7 +11,7 @@ import { benchHttp } from './http.js';
 import { readKnobs } from './knobs.js';
 import type { Knobs } from './knobs.js';
 import { benchLibraryInMemory, benchLibraryOnRedis } from './library.js';
-import { describeMachine } from './machine.js';
+import { describeMachine, loadAverage } from './machine.js';
 import { printMemoryPerKey } from './memory.js';
 import { benchSweep } from './sweep.js';
 import { Targets } from './targets.js';
@@ -36,6 +36,7 @@ const startedAt = performance.now();
 console.log(describeMachine());
 console.log(`sections: ${knobs.sections.join(', ')}`);
 for (const section of knobs.sections) {
+  console.log(`\n[${section}: load average ${loadAverage()}]`);
   if (section === 'redis') await benchLibraryOnRedis(knobs, targets);
   if (section === 'memory') await benchLibraryInMemory(knobs, targets);
   if (section === 'sweep') await benchSweep(knobs, targets);
@@ -44,4 +45,6 @@ for (const section of knobs.sections) {
   if (section === 'accuracy') printAccuracy();
 }
 targets.print();
-console.log(`\nbench done in ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
+console.log(
+  `\nbench done in ${((performance.now() - startedAt) / 1000).toFixed(0)} s; load average at the end ${loadAverage()}`,
+);
