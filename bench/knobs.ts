@@ -70,7 +70,7 @@ export function readKnobs(args: readonly string[] = [], env: Env = process.env):
     inFlight: integer(env, 'BENCH_IN_FLIGHT', 200, 1, 10_000),
     sweepLevels: integerList(env, 'BENCH_SWEEP', [50, 200, 1000, 5000, 10_000], 1, 50_000),
     sweepDurationMs: integer(env, 'BENCH_SWEEP_DURATION_MS', 2000, 50, 60_000),
-    httpDurationMs: integer(env, 'BENCH_HTTP_DURATION_MS', 2000, 200, 60_000),
+    httpDurationMs: integer(env, 'BENCH_HTTP_DURATION_MS', 2000, 1000, 60_000),
     httpConnections: integer(env, 'BENCH_HTTP_CONNECTIONS', 50, 1, 1000),
     sections: sections(env, args),
   };

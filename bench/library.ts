@@ -12,7 +12,8 @@ import { RedisServer } from '../test/support/redis-server.js';
 import type { Knobs } from './knobs.js';
 import { PEER, peerInMemory, peerOnRedis } from './peer.js';
 import type { PeerLimit } from './peer.js';
-import { rawCheckScript } from './raw-scripts.js';
+import { callShapes, rawCheckScript } from './raw-scripts.js';
+import type { CallShape } from './raw-scripts.js';
 import { interleavedRounds } from './rounds.js';
 import type { Sample, Subject } from './rounds.js';
 import {
@@ -60,6 +61,11 @@ function ours(limiter: RateLimiter, shape: Shape, algorithm: AlgorithmName): Sub
     name: `ours ${algorithm}`,
     op: async (i) => ((await limiter.check({ key: key(i), limit, window, algorithm })).allowed ? 1 : 0),
   };
+}
+
+function rawName(algorithm: AlgorithmName, { checksPerCall, callsInFlight }: CallShape): string {
+  if (checksPerCall === 1) return `raw check script, ${algorithm}`;
+  return `raw check script, ${algorithm}, ${checksPerCall} checks per call, ${callsInFlight} calls in flight`;
 }
 
 const throughput = (samples: readonly Sample[]) => samples.map((sample) => sample.checksPerSecond);
@@ -179,19 +185,27 @@ export async function benchLibraryOnRedis(knobs: Knobs, targets: Targets): Promi
     for (const shape of SHAPES) {
       const peer = peerOnRedis(peerClient, shape, shape.key);
       const library = ALGORITHM_NAMES.map((algorithm) => ours(limiter, shape, algorithm));
-      const raw = await Promise.all(
+      const callShapesNow = callShapes(knobs.inFlight);
+      // Per algorithm, one raw subject per call shape; the last shape is the library's own.
+      const raw: Subject[][] = await Promise.all(
         ALGORITHM_NAMES.map((algorithm) => {
           const pool = Array.from({ length: shape.random ? RAW_POOL : 1 }, (_, i) =>
             validateCheck({ key: shape.key(i), limit: shape.limit, window: shape.windowS, algorithm }),
           );
-          return rawCheckScript(rawClient, store, `raw check script, ${algorithm}`, pool);
+          return Promise.all(
+            callShapesNow.map((call) =>
+              rawCheckScript(rawClient, store, rawName(algorithm, call), pool, call),
+            ),
+          );
         }),
       );
-      const subjects = [peer, ...library, ...raw];
+      const subjects = [peer, ...library, ...raw.flat()];
       const samples = await interleavedRounds(subjects, { ...knobs, redisAdmin: admin });
-      // Ours at index 1..n, its raw script n places later.
-      const n = ALGORITHM_NAMES.length;
-      const ceilingOf = (index: number) => (index >= 1 && index <= n ? index + n : undefined);
+      const ceilingOf = (index: number) => {
+        const offset = library.indexOf(subjects[index] as Subject);
+        const ceiling = raw[offset]?.at(-1);
+        return offset < 0 || !ceiling ? undefined : subjects.indexOf(ceiling);
+      };
       printThroughput(`Redis, ${shape.label}: ${how(knobs)}`, subjects, samples, ceilingOf);
       printRedisCosts(`Redis cost per check, ${shape.label} (medians of the rounds)`, subjects, samples);
       if (!shape.random) continue;
@@ -200,7 +214,7 @@ export async function benchLibraryOnRedis(knobs: Knobs, targets: Targets): Promi
         const goal = REDIS_GOALS[algorithm];
         const name = `Redis ${algorithm} x ${PEER}, 100k keys`;
         if (goal !== undefined) targets.atLeast(name, goal, ratios(own, samples[0] ?? []));
-        const ceiling = ratios(own, samples[1 + n + offset] ?? []);
+        const ceiling = ratios(own, samples[ceilingOf(1 + offset) ?? -1] ?? []);
         targets.atLeast(`Redis ${algorithm} x its raw script, 100k keys`, 0.9, ceiling);
       }
     }

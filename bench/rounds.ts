@@ -13,6 +13,8 @@ export interface Subject {
   op: Operation;
   /** Checks decided by one call: 1, or N for a batched script call. Default 1. */
   checksPerCall?: number;
+  /** Calls in flight, when not the run's checks in flight (batched calls: checks / checksPerCall). */
+  inFlight?: number;
 }
 
 export interface RedisSample {
@@ -50,7 +52,7 @@ export interface RoundsOptions {
 
 async function turn(subject: Subject, options: RoundsOptions, durationMs: number): Promise<Sample> {
   const before = options.redisAdmin ? await snapshot(options.redisAdmin) : undefined;
-  const load = await closedLoop(subject.op, { inFlight: options.inFlight, durationMs });
+  const load = await closedLoop(subject.op, { inFlight: subject.inFlight ?? options.inFlight, durationMs });
   const after = options.redisAdmin ? await snapshot(options.redisAdmin) : undefined;
   const checks = load.answered * (subject.checksPerCall ?? 1);
   const sample: Sample = {

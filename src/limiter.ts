@@ -1,4 +1,11 @@
-import type { Check, CheckRequest, Decision, PeekRequest, ResetRequest } from './core/types.js';
+import type {
+  Check,
+  CheckRequest,
+  Decision,
+  PeekRequest,
+  RefundRequest,
+  ResetRequest,
+} from './core/types.js';
 import { toDecision } from './core/types.js';
 import { InvalidArgumentError } from './core/errors.js';
 import { validateBatchCost, validateCheck, validateCounterRef, validatePeek } from './core/validate.js';
@@ -22,6 +29,11 @@ export interface Limiter {
   checkAll(requests: readonly CheckRequest[]): Promise<BatchDecision>;
   peek(request: PeekRequest): Promise<Decision>;
   reset(request: ResetRequest): Promise<void>;
+  /**
+   * Give back up to `cost` units (default 1) the counter still counts, newest first, never below
+   * zero; answers the Decision a zero-cost check would then give.
+   */
+  refund(request: RefundRequest): Promise<Decision>;
   /** Resolves when the store can answer; throws StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -93,6 +105,15 @@ export class RateLimiter implements Limiter {
   /** Forget the counter of (key, window, algorithm). */
   async reset(request: ResetRequest): Promise<void> {
     await this.store.reset(validateCounterRef(request));
+  }
+
+  /**
+   * Give back units a request should not have spent (it failed, or used less than it reserved).
+   * A store failure throws whatever the failure mode: nothing is known to have been given back.
+   */
+  async refund(request: RefundRequest): Promise<Decision> {
+    const check = validateCheck(request);
+    return toDecision(check, await this.store.refund(check));
   }
 
   async ping(): Promise<void> {

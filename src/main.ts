@@ -33,12 +33,16 @@ function openStore(settings: Settings): { store: Store; registry: NodeRegistry }
     url: settings.redisUrl,
     timeoutMs: settings.storeTimeoutMs,
     keyPrefix: settings.keyPrefix,
+    maxBatch: settings.storeMaxBatch,
+    maxQueued: settings.storeMaxQueued,
+    queueTimeoutMs: settings.storeQueueTimeoutMs,
+    ...(settings.storeMaxInFlight === undefined ? {} : { maxInFlight: settings.storeMaxInFlight }),
   });
   // The registry shares the store's connection: one backend, one set of reconnect rules.
   return {
     store,
     registry: new RedisNodeRegistry(
-      store.client,
+      store.connection,
       settings.keyPrefix,
       Math.max(1000, settings.storeTimeoutMs),
     ),
@@ -78,6 +82,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
     adminToken: settings.adminToken,
     apiToken: settings.apiToken,
     version: PACKAGE_VERSION,
+    maxInFlight: settings.maxInFlight,
     logger: {
       level: settings.logLevel,
       redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },

@@ -37,7 +37,7 @@ export class RedisBackend implements Backend {
       timeoutMs: options.timeoutMs,
     });
     this.limiter = new RateLimiter({ store: this.store });
-    this.registry = new RedisNodeRegistry(this.store.client, options.keyPrefix);
+    this.registry = new RedisNodeRegistry(this.store.connection, options.keyPrefix);
   }
 
   check(request: CheckRequest): Promise<WireDecision> {

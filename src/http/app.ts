@@ -3,6 +3,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import type { Options as AjvOptions } from 'ajv';
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Limiter } from '../limiter.js';
@@ -28,6 +30,8 @@ export interface AppDeps {
   /** When set, decision routes need it as a bearer token. */
   apiToken?: string | undefined;
   version: string;
+  /** Most requests in flight on the listening server; past it a request answers 503 overloaded. */
+  maxInFlight?: number;
   /** Fastify's logger option: false (default) for silence, or pino options. */
   logger?: FastifyServerOptions['logger'];
 }
@@ -72,9 +76,42 @@ function closeConnectionsWhenClosing(app: FastifyInstance): void {
   });
 }
 
+const OVERLOADED_BODY = JSON.stringify({
+  error: { code: 'overloaded', message: 'too many requests in flight on this node; retry shortly' },
+});
+
+/**
+ * The Node server, counting the requests in flight: past `maxInFlight` a request is answered 503
+ * `overloaded` before Fastify sees it, so a flood queues nothing (and costs almost nothing).
+ * 'close' fires however a response ends, finished or aborted.
+ */
+function boundedServer(maxInFlight: number) {
+  return (handler: (request: IncomingMessage, response: ServerResponse) => void) => {
+    let inFlight = 0;
+    const settled = () => {
+      inFlight--;
+    };
+    return createServer((request, response) => {
+      if (inFlight >= maxInFlight) {
+        response.writeHead(503, {
+          'content-type': 'application/json; charset=utf-8',
+          'retry-after': '1',
+          'content-length': Buffer.byteLength(OVERLOADED_BODY),
+        });
+        response.end(OVERLOADED_BODY);
+        return;
+      }
+      inFlight++;
+      response.once('close', settled);
+      handler(request, response);
+    });
+  };
+}
+
 /** The HTTP API as a Fastify app, not listening: tests inject into it, main.ts listens. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
+    serverFactory: boundedServer(deps.maxInFlight ?? 10_000),
     logger: deps.logger ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
     // A decision service's access log would be as large as its traffic; failures are logged instead.

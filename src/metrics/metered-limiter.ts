@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '../core/errors.js';
-import type { CheckRequest, Decision, PeekRequest, ResetRequest } from '../core/types.js';
+import type { CheckRequest, Decision, PeekRequest, RefundRequest, ResetRequest } from '../core/types.js';
 import type { BatchDecision, Limiter } from '../limiter.js';
 import type { LimiterOperation, ServiceMetrics } from './metrics.js';
 import { DECISION_OPERATION } from './metrics.js';
@@ -44,6 +44,10 @@ export class MeteredLimiter implements Limiter {
 
   async reset(request: ResetRequest): Promise<void> {
     await this.measure('reset', () => this.limiter.reset(request));
+  }
+
+  async refund(request: RefundRequest): Promise<Decision> {
+    return this.measure('refund', () => this.limiter.refund(request));
   }
 
   async ping(): Promise<void> {
