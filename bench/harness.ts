@@ -36,15 +36,30 @@ export function errorCode(error: unknown): string {
   return error instanceof Error ? error.name : typeof error;
 }
 
+/** The first message of each error code met in this run, printed at its end to tell errors apart. */
+export const firstErrorMessages = new Map<string, string>();
+
 class Tally {
   answered = 0;
   admitted = 0;
   readonly errors = new Map<string, number>();
   readonly latencies: number[] = [];
 
-  fail(error: unknown): void {
-    const code = errorCode(error);
-    this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+  /** One call, counted as answered (with what it admitted) or as an error by its code. */
+  async call(op: Operation, i: number): Promise<void> {
+    try {
+      // Awaited first: `this.admitted += await op(i)` would read the total before the await and
+      // lose every increment made by the other workers meanwhile.
+      const admitted = await op(i);
+      this.admitted += admitted;
+      this.answered++;
+    } catch (error) {
+      const code = errorCode(error);
+      this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+      if (!firstErrorMessages.has(code)) {
+        firstErrorMessages.set(code, error instanceof Error ? error.message : String(error));
+      }
+    }
   }
 
   result(startedAt: number, cpuStart: NodeJS.CpuUsage): LoadResult {
@@ -84,15 +99,7 @@ export async function closedLoop(
       // Every 16th latency is kept: enough for the percentiles, light on time and memory.
       const sampled = (i & 15) === 0;
       const t0 = sampled ? performance.now() : 0;
-      try {
-        // Awaited first: `tally.admitted += await op(i)` would read the total before the await
-        // and lose every increment made by the other workers meanwhile.
-        const admitted = await op(i);
-        tally.admitted += admitted;
-        tally.answered++;
-      } catch (error) {
-        tally.fail(error);
-      }
+      await tally.call(op, i);
       if (sampled) tally.latencies.push(performance.now() - t0);
     }
   };
@@ -107,13 +114,7 @@ export async function burst(op: Operation, count: number): Promise<LoadResult> {
   const startedAt = performance.now();
   await Promise.all(
     Array.from({ length: count }, async (_, i) => {
-      try {
-        const admitted = await op(i);
-        tally.admitted += admitted;
-        tally.answered++;
-      } catch (error) {
-        tally.fail(error);
-      }
+      await tally.call(op, i);
       tally.latencies.push(performance.now() - startedAt);
     }),
   );

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { RateLimiter, RedisStore } from '../src/index.js';
 import { RedisServer } from '../test/support/redis-server.js';
 import { printAccuracy } from './accuracy.js';
+import { firstErrorMessages } from './harness.js';
 import { benchHttp } from './http.js';
 import { readKnobs } from './knobs.js';
 import type { Knobs } from './knobs.js';
@@ -45,6 +46,10 @@ for (const section of knobs.sections) {
   if (section === 'accuracy') printAccuracy();
 }
 targets.print();
+if (firstErrorMessages.size > 0) {
+  console.log('\nErrors met (code: its first message)\n');
+  for (const [code, message] of firstErrorMessages) console.log(`- ${code}: ${message}`);
+}
 console.log(
   `\nbench done in ${((performance.now() - startedAt) / 1000).toFixed(0)} s; load average at the end ${loadAverage()}`,
 );
