@@ -25,7 +25,7 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-function openStore(settings: Settings): { store: Store; registry: NodeRegistry } {
+function openStore(settings: Settings, metrics: ServiceMetrics): { store: Store; registry: NodeRegistry } {
   if (settings.redisUrl === undefined) {
     return { store: new MemoryStore(), registry: new MemoryNodeRegistry() };
   }
@@ -37,6 +37,10 @@ function openStore(settings: Settings): { store: Store; registry: NodeRegistry }
     maxQueued: settings.storeMaxQueued,
     queueTimeoutMs: settings.storeQueueTimeoutMs,
     ...(settings.storeMaxInFlight === undefined ? {} : { maxInFlight: settings.storeMaxInFlight }),
+    onCallDuration: (seconds) => {
+      metrics.storeCallSeconds.observe(seconds);
+    },
+    ...(settings.denyCacheEntries > 0 ? { denyCache: { maxEntries: settings.denyCacheEntries } } : {}),
   });
   // The registry shares the store's connection: one backend, one set of reconnect rules.
   return {
@@ -51,8 +55,9 @@ function openStore(settings: Settings): { store: Store; registry: NodeRegistry }
 
 /** The composition root: settings → store → limiter → app → listen → heartbeat. */
 export async function startService(settings: Settings): Promise<RunningService> {
-  const { store, registry } = openStore(settings);
   const metrics = new ServiceMetrics();
+  const { store, registry } = openStore(settings, metrics);
+  if (store.stats) metrics.watchStore(() => store.stats?.() ?? {});
   metrics.countLiveNodesWith(async () => (await registry.list()).length);
   // One warning per interval however many checks fail: an outage must not flood the logs.
   const storeWarning = new ThrottledWarning(STORE_WARNING_INTERVAL_MS, (error, suppressed) => {
