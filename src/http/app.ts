@@ -65,40 +65,36 @@ function schemaValidators() {
     (httpPart === 'body' ? body : url).compile(schema);
 }
 
-/**
- * While the app closes, answer in-flight requests with `Connection: close`. close() only drops
- * the connections idle at the moment it is called; a keep-alive connection whose request was in
- * flight would otherwise hold the close open until the keep-alive timeout.
- */
-function closeConnectionsWhenClosing(app: FastifyInstance): void {
-  let closing = false;
-  app.addHook('preClose', () => {
-    closing = true;
-    return Promise.resolve();
-  });
-  app.addHook('onSend', (_request, reply, payload) => {
-    if (closing) reply.header('connection', 'close');
-    return Promise.resolve(payload);
-  });
-}
-
 const OVERLOADED_BODY = JSON.stringify({
   error: { code: 'overloaded', message: 'too many requests in flight on this node; retry shortly' },
 });
+
+/** The requests in flight on the listening server, and whether it is closing. */
+class InFlight {
+  readonly responses = new Set<ServerResponse>();
+  closing = false;
+
+  /**
+   * From now on answer with `Connection: close`, the requests in flight included. close() only
+   * drops the connections idle at the moment it is called; a keep-alive connection whose request
+   * was in flight would otherwise hold the close open until the keep-alive timeout.
+   */
+  close(): void {
+    this.closing = true;
+    for (const response of this.responses) response.shouldKeepAlive = false;
+  }
+}
 
 /**
  * The Node server, counting the requests in flight: past `maxInFlight` a request is answered 503
  * `overloaded` before Fastify sees it, so a flood queues nothing (and costs almost nothing).
  * 'close' fires however a response ends, finished or aborted.
  */
-function boundedServer(maxInFlight: number) {
-  return (handler: (request: IncomingMessage, response: ServerResponse) => void) => {
-    let inFlight = 0;
-    const settled = () => {
-      inFlight--;
-    };
-    return createServer((request, response) => {
-      if (inFlight >= maxInFlight) {
+function boundedServer(maxInFlight: number, inFlight: InFlight) {
+  return (handler: (request: IncomingMessage, response: ServerResponse) => void) =>
+    createServer((request, response) => {
+      const { responses } = inFlight;
+      if (responses.size >= maxInFlight) {
         response.writeHead(503, {
           'content-type': 'application/json; charset=utf-8',
           'retry-after': '1',
@@ -107,17 +103,18 @@ function boundedServer(maxInFlight: number) {
         response.end(OVERLOADED_BODY);
         return;
       }
-      inFlight++;
-      response.once('close', settled);
+      if (inFlight.closing) response.shouldKeepAlive = false;
+      responses.add(response);
+      response.on('close', () => responses.delete(response));
       handler(request, response);
     });
-  };
 }
 
 /** The HTTP API as a Fastify app, not listening: tests inject into it, main.ts listens. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const inFlight = new InFlight();
   const app = Fastify({
-    serverFactory: boundedServer(deps.maxInFlight ?? 10_000),
+    serverFactory: boundedServer(deps.maxInFlight ?? 10_000, inFlight),
     logger: deps.logger ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
     // A decision service's access log would be as large as its traffic; failures are logged instead.
@@ -130,7 +127,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  closeConnectionsWhenClosing(app);
+  app.addHook('preClose', (done) => {
+    inFlight.close();
+    done();
+  });
   app.setValidatorCompiler(schemaValidators());
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);

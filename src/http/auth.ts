@@ -48,9 +48,12 @@ function requireToken(token: BearerToken, role: string): RequestGuard {
   };
 }
 
-/** Guards decision routes when an API token is configured; open otherwise. */
-export function apiGuard(apiToken: string | undefined): RequestGuard {
-  return apiToken === undefined ? () => Promise.resolve() : requireToken(new BearerToken(apiToken), 'API');
+/**
+ * The onRequest hooks of decision routes: the API token's guard when one is configured, none
+ * otherwise (an open route then runs no hook at all on its hot path).
+ */
+export function apiGuard(apiToken: string | undefined): RequestGuard[] {
+  return apiToken === undefined ? [] : [requireToken(new BearerToken(apiToken), 'API')];
 }
 
 /** Guards admin routes; with no admin token configured they are disabled, not open. */

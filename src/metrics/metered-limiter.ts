@@ -61,10 +61,7 @@ export class MeteredLimiter implements Limiter {
   private count(decisions: readonly Decision[]): void {
     this.countDegraded(decisions);
     for (const decision of decisions) {
-      this.metrics.decisions.inc({
-        algorithm: decision.algorithm,
-        outcome: decision.allowed ? 'allowed' : 'denied',
-      });
+      this.metrics.decisions.inc(decision.algorithm, decision.allowed ? 'allowed' : 'denied');
     }
   }
 
@@ -77,7 +74,7 @@ export class MeteredLimiter implements Limiter {
   }
 
   private async measure<T>(operation: LimiterOperation, call: () => Promise<T>): Promise<T> {
-    const stopTimer = this.metrics.decisionSeconds.startTimer({ operation });
+    const startedAt = performance.now();
     try {
       return await call();
     } catch (error) {
@@ -87,7 +84,7 @@ export class MeteredLimiter implements Limiter {
       }
       throw error;
     } finally {
-      stopTimer();
+      this.metrics.decisionSeconds.observe(operation, (performance.now() - startedAt) / 1000);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StoreStats } from '../stores/store.js';
+import { TalliedCounter, TalliedHistogram } from './hot-metrics.js';
 
 function ruleCounter(registry: Registry, name: string, help: string) {
   return new Counter({ name, help, labelNames: ['domain', 'rule'] as const, registers: [registry] });
@@ -21,21 +22,21 @@ export const DECISION_OPERATION = 'decision';
 export class ServiceMetrics {
   readonly registry = new Registry();
 
-  readonly decisions = new Counter({
-    name: 'ratelimiter_decisions_total',
-    help: 'Decisions taken, by algorithm and outcome.',
-    labelNames: ['algorithm', 'outcome'] as const,
-    registers: [this.registry],
-  });
+  readonly decisions = new TalliedCounter(
+    this.registry,
+    'ratelimiter_decisions_total',
+    'Decisions taken, by algorithm and outcome.',
+    ['algorithm', 'outcome'],
+  );
 
-  readonly decisionSeconds = new Histogram({
-    name: 'ratelimiter_decision_duration_seconds',
-    help: 'Time to answer a limiter operation, store round trip included.',
-    labelNames: ['operation'] as const,
+  readonly decisionSeconds = new TalliedHistogram(
+    this.registry,
+    'ratelimiter_decision_duration_seconds',
+    'Time to answer a limiter operation, store round trip included.',
+    'operation',
     // Memory decisions take microseconds, Redis ones about a millisecond, timeouts 50 ms and up.
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
-    registers: [this.registry],
-  });
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+  );
 
   readonly storeErrors = new Counter({
     name: 'ratelimiter_store_errors_total',

@@ -17,7 +17,7 @@ import {
 
 export interface DecisionRoutesOptions {
   limiter: Limiter;
-  requireApiToken: RequestGuard;
+  requireApiToken: RequestGuard[];
   requireAdminToken: RequestGuard;
 }
 

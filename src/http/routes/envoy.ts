@@ -14,7 +14,7 @@ import { withErrors } from '../schemas.js';
 
 export interface EnvoyRoutesOptions {
   service: RateLimitService;
-  requireApiToken: RequestGuard;
+  requireApiToken: RequestGuard[];
   /** How forward-auth builds descriptors when the query does not say. */
   forwardAuthDescriptors: DescriptorSpec;
   trustedProxies: BlockList;
