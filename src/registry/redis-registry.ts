@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import { StoreUnavailableError } from '../core/errors.js';
+import { redisUnavailable } from '../stores/redis/redis-errors.js';
 import type { RedisClient } from '../stores/redis/scripts.js';
 import type { NodeEntry, NodeInfo, NodeRegistry } from './node-registry.js';
 
@@ -25,7 +27,27 @@ export class RedisNodeRegistry implements NodeRegistry {
     this.indexKey = `${keyPrefix}nodes`;
   }
 
-  async announce(node: NodeInfo, ttlMs: number): Promise<void> {
+  announce(node: NodeInfo, ttlMs: number): Promise<void> {
+    return explained(() => this.write(node, ttlMs));
+  }
+
+  remove(id: string): Promise<void> {
+    return explained(async () => {
+      await this.connected();
+      await Promise.all([this.client.zrem(this.indexKey, id), this.client.del(this.nodeKey(id))]);
+    });
+  }
+
+  list(): Promise<NodeEntry[]> {
+    return explained(() => this.read());
+  }
+
+  /** The client belongs to the store that shares it; the store closes it. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private async write(node: NodeInfo, ttlMs: number): Promise<void> {
     await this.connected();
     const nowMs = await this.redisNowMs();
     const nodeKey = this.nodeKey(node.id);
@@ -38,12 +60,7 @@ export class RedisNodeRegistry implements NodeRegistry {
     ]);
   }
 
-  async remove(id: string): Promise<void> {
-    await this.connected();
-    await Promise.all([this.client.zrem(this.indexKey, id), this.client.del(this.nodeKey(id))]);
-  }
-
-  async list(): Promise<NodeEntry[]> {
+  private async read(): Promise<NodeEntry[]> {
     await this.connected();
     const [nowMs, flat] = await Promise.all([
       this.redisNowMs(),
@@ -73,15 +90,21 @@ export class RedisNodeRegistry implements NodeRegistry {
     return live;
   }
 
-  /** The client belongs to the store that shares it; the store closes it. */
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-
   private async connected(): Promise<void> {
     if (this.client.status === 'ready') return;
-    if (this.client.status === 'end') throw new Error('the redis connection is closed');
-    await once(this.client, 'ready', { signal: AbortSignal.timeout(this.connectWaitMs) });
+    if (this.client.status === 'end') {
+      throw new StoreUnavailableError('the redis connection is closed', { reason: 'closed' });
+    }
+    try {
+      await once(this.client, 'ready', { signal: AbortSignal.timeout(this.connectWaitMs) });
+    } catch (error) {
+      if (error instanceof Error && error.name === 'AbortError') {
+        throw new StoreUnavailableError(`redis was not ready within ${this.connectWaitMs}ms`, {
+          reason: 'timeout',
+        });
+      }
+      throw error;
+    }
   }
 
   private nodeKey(id: string): string {
@@ -91,6 +114,19 @@ export class RedisNodeRegistry implements NodeRegistry {
   private async redisNowMs(): Promise<number> {
     const [seconds, micros] = await this.client.time();
     return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+}
+
+/**
+ * Registry failures as StoreUnavailableError with the cause explained: the raw ioredis error
+ * carries the command's arguments (an AUTH password on a failed reconnect).
+ */
+async function explained<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) throw error;
+    throw redisUnavailable('redis call failed', error);
   }
 }
 

@@ -7,6 +7,7 @@ import type { Check, CounterRef, Outcome } from '../../core/types.js';
 import type { Store } from '../store.js';
 import { checkEachKeyInOrder } from './cluster-batch.js';
 import { createRedisClient } from './connect.js';
+import { isConnectionFault, isOfflineQueueRejection, redisUnavailable } from './redis-errors.js';
 import { DEFAULT_KEY_PREFIX, counterKeys, validateKeyPrefix } from './keys.js';
 import { defineScripts, scriptCall } from './scripts.js';
 import type { RedisClient } from './scripts.js';
@@ -48,6 +49,9 @@ export function boundedClientOptions(timeoutMs: number): RedisOptions {
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
     retryStrategy: reconnectDelay,
+    // ioredis swallows the replies to its CLIENT SETINFO (Redis < 7.2 refuses it anyway): a server
+    // at maxclients answers that command first, and its real error would be lost.
+    disableClientInfo: true,
   };
 }
 
@@ -65,6 +69,11 @@ export class RedisStore implements Store {
   /** Shared by every call waiting for the connection attempt under way. */
   private nextReady: Promise<void> | undefined;
   private lastConnectionError: Error | undefined;
+  /**
+   * Set while the current connection's SELECT or AUTH failed: ioredis would go on in database 0,
+   * or (after a refused AUTH, when the default user needs no password) as the default user.
+   */
+  private connectionFault: Error | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.timeoutMs = options.timeoutMs ?? 50;
@@ -93,10 +102,17 @@ export class RedisStore implements Store {
     // connection, WRONGPASS, a certificate that does not verify); this listener also keeps ioredis
     // from logging every failed reconnect attempt.
     this.client.on('error', (error: Error) => {
+      // "Stream isn't writeable" says only that there is no connection; keep the reason there is none.
+      if (isOfflineQueueRejection(error)) return;
       this.lastConnectionError = error;
+      if (isConnectionFault(error)) this.connectionFault = error;
+    });
+    // Each connection sends AUTH and SELECT again, after 'connect' and before 'ready'.
+    this.client.on('connect', () => {
+      this.connectionFault = undefined;
     });
     this.client.on('ready', () => {
-      this.lastConnectionError = undefined;
+      this.lastConnectionError = this.connectionFault;
     });
     defineScripts(this.client);
   }
@@ -119,7 +135,7 @@ export class RedisStore implements Store {
       return pipeline.exec();
     });
     return (results ?? []).map(([error, reply]) => {
-      if (error) throw new StoreUnavailableError(`redis call failed: ${error.message}`, { cause: error });
+      if (error) throw redisUnavailable('redis call failed', error, this.lastConnectionError);
       return parseOutcomes(reply, 1)[0] as Outcome;
     });
   }
@@ -176,21 +192,24 @@ export class RedisStore implements Store {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         expired = true;
-        reject(new StoreUnavailableError(`redis did not answer within ${this.timeoutMs}ms`));
+        reject(
+          new StoreUnavailableError(`redis did not answer within ${this.timeoutMs}ms`, { reason: 'timeout' }),
+        );
       }, this.timeoutMs);
     });
     const attempt = async (): Promise<T> => {
       await this.whenReady();
       // A caller that already had its timeout must not have its check run (and spend) later.
-      if (expired) throw new StoreUnavailableError('redis connected after the call timed out');
+      if (expired) {
+        throw new StoreUnavailableError('redis connected after the call timed out', { reason: 'timeout' });
+      }
       return call();
     };
     try {
       return await Promise.race([attempt(), timeout]);
     } catch (error) {
       if (error instanceof StoreUnavailableError) throw error;
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new StoreUnavailableError(`redis call failed: ${reason}`, { cause: error });
+      throw redisUnavailable('redis call failed', error, this.lastConnectionError);
     } finally {
       clearTimeout(timer);
     }
@@ -218,19 +237,20 @@ export class RedisStore implements Store {
   /** Resolves when the client is ready; waiters share one listener however many calls wait. */
   private whenReady(): Promise<void> {
     const { status } = this.client;
+    // Counters in another database than the URL names would be wrong for every node: refuse.
+    if (status === 'ready' && this.connectionFault) {
+      return Promise.reject(redisUnavailable('redis is unusable', this.connectionFault));
+    }
     if (status === 'ready') return Promise.resolve();
     if (status === 'end' || status === 'close' || this.closed) {
-      return Promise.reject(new StoreUnavailableError('the redis connection is closed'));
+      return Promise.reject(
+        new StoreUnavailableError('the redis connection is closed', { reason: 'closed' }),
+      );
     }
     if (status === 'reconnecting') {
       // Known to be down and waiting out its backoff: fail now rather than spend the caller's
       // budget on a connection that cannot come sooner. A connection attempt under way is waited for.
-      const reason = this.lastConnectionError ? `: ${this.lastConnectionError.message}` : '';
-      return Promise.reject(
-        new StoreUnavailableError(`redis is unreachable (reconnecting)${reason}`, {
-          cause: this.lastConnectionError,
-        }),
-      );
+      return Promise.reject(this.unreachable('redis is unreachable (reconnecting)'));
     }
     if (status === 'wait') void this.client.connect().catch(() => undefined);
     // Settles with the connection attempt under way: ready, or failed (the client then waits out
@@ -245,19 +265,23 @@ export class RedisStore implements Store {
         else resolve();
       };
       const onReady = () => {
-        settle();
+        settle(
+          this.connectionFault ? redisUnavailable('redis is unusable', this.connectionFault) : undefined,
+        );
       };
       const onFailed = () => {
-        const reason = this.lastConnectionError ? `: ${this.lastConnectionError.message}` : '';
-        settle(
-          new StoreUnavailableError(`redis is unreachable${reason}`, { cause: this.lastConnectionError }),
-        );
+        settle(this.unreachable('redis is unreachable'));
       };
       this.client.once('ready', onReady);
       this.client.once('reconnecting', onFailed);
       this.client.once('end', onFailed);
     });
     return this.nextReady;
+  }
+
+  private unreachable(what: string): StoreUnavailableError {
+    if (!this.lastConnectionError) return new StoreUnavailableError(what, { reason: 'unreachable' });
+    return redisUnavailable(what, this.lastConnectionError);
   }
 }
 
@@ -268,7 +292,10 @@ function parseOutcomes(reply: unknown, checks: number): Outcome[] {
     reply.length !== checks * 4 ||
     !reply.every((value) => typeof value === 'number')
   ) {
-    throw new StoreUnavailableError(`unexpected script reply: ${JSON.stringify(reply)}`);
+    throw new StoreUnavailableError(
+      `unexpected script reply: ${JSON.stringify(reply).slice(0, 100)} (a script of another version?)`,
+      { reason: 'script_error' },
+    );
   }
   const values = reply;
   return Array.from({ length: checks }, (_, i) => ({
