@@ -51,6 +51,19 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly httpRefusals = new Counter({
+    name: 'ratelimiter_http_refusals_total',
+    help: 'Connections and requests the HTTP server turned away before routing, by kind: connection_limit, request_timeout, headers_too_large, bad_request.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly logLinesDropped = new Counter({
+    name: 'ratelimiter_log_lines_dropped_total',
+    help: 'Log lines dropped because the log output could not take them (buffer full, or the write failed).',
+    registers: [this.registry],
+  });
+
   /** Set at each scrape from `countLiveNodes` when one is given; a failed count keeps the last value. */
   readonly liveNodes: Gauge;
 
