@@ -1,8 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { advertisedHost } from './config/advertise.js';
+import { SettingError, settingName } from './config/settings.js';
 import type { Settings } from './config/settings.js';
 import { PACKAGE_VERSION } from './config/version.js';
-import { REDACTED_LOG_PATHS, buildApp } from './http/app.js';
+import { StoreUnavailableError } from './core/errors.js';
+import { buildApp } from './http/app.js';
 import { RateLimiter } from './limiter.js';
+import { LogDestination } from './logging/log-destination.js';
+import { serviceLoggerOptions } from './logging/service-logger.js';
 import { ThrottledWarning } from './logging/throttled-warning.js';
 import { MeteredLimiter } from './metrics/metered-limiter.js';
 import { DECISION_OPERATION, ServiceMetrics } from './metrics/metrics.js';
@@ -14,8 +19,13 @@ import { MemoryStore } from './stores/memory/memory-store.js';
 import { RedisStore } from './stores/redis/redis-store.js';
 import { redactRedisUrl } from './stores/redis/redis-url.js';
 import type { Store } from './stores/store.js';
+import { DecisionReadiness, counterScriptCheck, registryWriteCheck } from './service/readiness.js';
 
 const STORE_WARNING_INTERVAL_MS = 10_000;
+/** How long the start waits for Redis' first answer, to refuse a database that does not exist. */
+const FIRST_CONNECTION_WAIT_MS = 1000;
+/** Log lines still buffered get this long to be written before the process exits. */
+const LOG_FLUSH_AT_EXIT_MS = 500;
 
 /** A started service: where it listens, and how to stop it gracefully. */
 export interface RunningService {
@@ -23,6 +33,8 @@ export interface RunningService {
   url: string;
   /** Stop accepting, finish in-flight requests, deregister, close the store. */
   stop(): Promise<void>;
+  /** Write what the logger still buffers, waiting at most `timeoutMs`. */
+  flushLogs(timeoutMs: number): Promise<void>;
 }
 
 function openStore(settings: Settings): { store: Store; registry: NodeRegistry } {
@@ -45,10 +57,68 @@ function openStore(settings: Settings): { store: Store; registry: NodeRegistry }
   };
 }
 
+/**
+ * A SELECT that fails leaves ioredis in database 0, where counters would silently go: refuse to
+ * start, naming REDIS_URL. Redis unreachable (or slow) at start is not refused: the failure mode
+ * applies, and readiness reports the database if it is missing once Redis answers.
+ */
+async function refuseMissingDatabase(store: Store, waitMs: number): Promise<void> {
+  const deadline = performance.now() + waitMs;
+  for (;;) {
+    try {
+      await store.ping();
+      return;
+    } catch (error) {
+      if (error instanceof StoreUnavailableError && error.reason === 'select_failed') {
+        throw new SettingError(settingName('redisUrl'), error.message);
+      }
+      // Only a connection attempt still under way is worth waiting for.
+      const pending = error instanceof StoreUnavailableError && error.reason === 'timeout';
+      if (!pending || performance.now() >= deadline) return;
+    }
+  }
+}
+
+/** `listen` failures, named after the setting to change. */
+function listenError(error: unknown, settings: Settings): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const address = `${settings.host}:${settings.port}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new SettingError(settingName('port'), `${address} is already in use (${code})`);
+    case 'EACCES':
+      return new SettingError(settingName('port'), `binding ${address} is not permitted (${code})`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+    case 'EADDRNOTAVAIL':
+      return new SettingError(
+        settingName('host'),
+        `"${settings.host}" is not an address of this machine (${code})`,
+      );
+    default:
+      return error;
+  }
+}
+
 /** The composition root: settings → store → limiter → app → listen → heartbeat. */
 export async function startService(settings: Settings): Promise<RunningService> {
-  const { store, registry } = openStore(settings);
   const metrics = new ServiceMetrics();
+  // Logging never blocks serving: lines the output cannot take are dropped and counted.
+  const logDestination = new LogDestination({
+    onDrop: (lines) => {
+      metrics.logLinesDropped.inc(lines);
+    },
+  });
+  const { store, registry } = openStore(settings);
+  if (settings.redisUrl !== undefined) {
+    try {
+      await refuseMissingDatabase(store, FIRST_CONNECTION_WAIT_MS);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
   metrics.countLiveNodesWith(async () => (await registry.list()).length);
   // One warning per interval however many checks fail: an outage must not flood the logs.
   const storeWarning = new ThrottledWarning(STORE_WARNING_INTERVAL_MS, (error, suppressed) => {
@@ -71,17 +141,38 @@ export async function startService(settings: Settings): Promise<RunningService> 
     },
   });
   const limiter = new MeteredLimiter(rateLimiter, metrics);
+  // The heartbeat knows the node only once it listens; readiness needs its registry write before.
+  const registration: { heartbeat?: NodeHeartbeat } = {};
+  // Ready means a decision can be made and recorded: the check script runs, the registry takes a write.
+  const readiness = new DecisionReadiness(
+    [
+      counterScriptCheck(store),
+      registryWriteCheck(() => registration.heartbeat?.announceNow() ?? Promise.resolve()),
+    ],
+    {
+      onChange: (now, before) => {
+        if (!now.ready) {
+          app.log.warn({ check: now.check, reason: now.reason }, `not ready: ${now.check}: ${now.message}`);
+        } else if (before !== undefined) {
+          app.log.info('ready again: decisions can be made and recorded');
+        }
+      },
+    },
+  );
   const app = await buildApp({
     limiter,
     registry,
     metrics,
+    readiness,
     adminToken: settings.adminToken,
     apiToken: settings.apiToken,
     version: PACKAGE_VERSION,
-    logger: {
-      level: settings.logLevel,
-      redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
-      base: { nodeId: settings.nodeId },
+    logger: serviceLoggerOptions(settings.logLevel, settings.nodeId, logDestination),
+    httpLimits: {
+      requestTimeoutMs: settings.requestTimeoutMs,
+      headersTimeoutMs: settings.headersTimeoutMs,
+      keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
+      maxConnections: settings.maxConnections,
     },
   });
   let url: string;
@@ -90,7 +181,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
   } catch (error) {
     await app.close();
     await rateLimiter.close();
-    throw error;
+    throw listenError(error, settings);
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
@@ -98,7 +189,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
     registry,
     node: {
       id: settings.nodeId,
-      host: settings.host,
+      host: advertisedHost(settings.host, settings.advertiseAddress),
       httpPort: port,
       version: PACKAGE_VERSION,
       store: store.kind,
@@ -113,6 +204,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
       app.log.warn({ err: error }, 'node heartbeat failed; retrying at the next interval');
     },
   });
+  registration.heartbeat = heartbeat;
   heartbeat.start();
   app.log.info(
     {
@@ -135,7 +227,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
     })();
     return stopping;
   };
-  return { app, url, stop };
+  return { app, url, stop, flushLogs: (timeoutMs) => logDestination.flush(timeoutMs) };
 }
 
 /**
@@ -145,19 +237,22 @@ export async function startService(settings: Settings): Promise<RunningService> 
 export function stopOnSignals(service: RunningService, shutdownTimeoutMs: number): void {
   const onSignal = (signal: NodeJS.Signals) => {
     service.app.log.info({ signal }, 'stopping');
+    const exit = (code: number) => {
+      void service.flushLogs(LOG_FLUSH_AT_EXIT_MS).then(() => process.exit(code));
+    };
     const deadline = setTimeout(() => {
       service.app.log.error({ shutdownTimeoutMs }, 'graceful stop timed out');
-      process.exit(1);
+      exit(1);
     }, shutdownTimeoutMs);
     deadline.unref();
     service.stop().then(
       () => {
         service.app.log.info('stopped');
-        process.exit(0);
+        exit(0);
       },
       (error: unknown) => {
         service.app.log.error({ err: error }, 'graceful stop failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { FAILURE_MODES } from '../failure-policy.js';
 import type { FailureMode } from '../failure-policy.js';
@@ -32,6 +34,12 @@ export interface Settings {
   heartbeatMs: number;
   storeTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** The host other nodes and clients reach this one at; undefined: derived from the bind host. */
+  advertiseAddress: string | undefined;
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
 }
 
 /** One setting: its env var, its flag, its default and how its text becomes a value. */
@@ -84,6 +92,41 @@ function nodeId(text: string | undefined): string {
     throw new RangeError('must be 1..128 characters of letters, digits, ".", "_", ":" or "-"');
   }
   return id;
+}
+
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+function advertiseAddress(text: string | undefined): string | undefined {
+  if (text === undefined || text === '') return undefined;
+  if (text === '0.0.0.0' || text === '::')
+    throw new RangeError('must be an address peers can reach, not a wildcard');
+  if (isIP(text) === 0 && !HOST_NAME.test(text)) {
+    throw new RangeError(`must be a host name or an IP address (no scheme, no port), got "${text}"`);
+  }
+  return text;
+}
+
+/** Descriptors kept for Redis connections, logs and files beside the HTTP connections. */
+const RESERVED_DESCRIPTORS = 128;
+const MAX_CONNECTIONS_WITHOUT_LIMIT = 10_000;
+
+/**
+ * The open-file limit less a reserve, so that HTTP connections alone can never exhaust the
+ * descriptors Redis reconnects and logs need (Linux: /proc/self/limits; elsewhere 10,000).
+ */
+export function defaultMaxConnections(limits = readProcLimits()): number {
+  const soft = /^Max open files\s+(\d+)/m.exec(limits ?? '')?.[1];
+  if (soft === undefined) return MAX_CONNECTIONS_WITHOUT_LIMIT;
+  return Math.max(16, Math.min(MAX_CONNECTIONS_WITHOUT_LIMIT, Number(soft) - RESERVED_DESCRIPTORS));
+}
+
+function readProcLimits(): string | undefined {
+  try {
+    return readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 function withDefault<T>(fallback: string, parse: (text: string) => T) {
@@ -187,6 +230,50 @@ export const SETTINGS: readonly SettingSpec[] = [
     defaultText: '10000',
     parse: withDefault('10000', integer(0, 600_000)),
   },
+  {
+    name: 'advertiseAddress',
+    env: 'RATELIMITER_ADVERTISE_ADDRESS',
+    flag: '--advertise-address <host>',
+    description:
+      'Host this node registers for peers and clients; default: the bind host, or an interface address when bound to all (0.0.0.0, ::).',
+    parse: advertiseAddress,
+  },
+  {
+    name: 'requestTimeoutMs',
+    env: 'RATELIMITER_REQUEST_TIMEOUT_MS',
+    flag: '--request-timeout-ms <ms>',
+    description:
+      'A request (headers and body) must arrive within this, else 408 and the connection is closed.',
+    defaultText: '10000',
+    parse: withDefault('10000', integer(100, 600_000)),
+  },
+  {
+    name: 'headersTimeoutMs',
+    env: 'RATELIMITER_HEADERS_TIMEOUT_MS',
+    flag: '--headers-timeout-ms <ms>',
+    description:
+      'Request headers must arrive within this of the connection opening (or of the previous reply); at most the request timeout.',
+    defaultText: '5000',
+    parse: withDefault('5000', integer(100, 600_000)),
+  },
+  {
+    name: 'keepAliveTimeoutMs',
+    env: 'RATELIMITER_KEEP_ALIVE_TIMEOUT_MS',
+    flag: '--keep-alive-timeout-ms <ms>',
+    description:
+      'An idle keep-alive connection is closed after this (keep it above your load balancer idle timeout).',
+    defaultText: '72000',
+    parse: withDefault('72000', integer(1, 600_000)),
+  },
+  {
+    name: 'maxConnections',
+    env: 'RATELIMITER_MAX_CONNECTIONS',
+    flag: '--max-connections <n>',
+    description: 'HTTP connections held at once; further ones are closed at once, logged and counted.',
+    defaultText: 'open-file limit - 128, at most 10000',
+    parse: (text) =>
+      text === undefined || text === '' ? defaultMaxConnections() : integer(1, 1_000_000)(text),
+  },
 ];
 
 /** The text of one setting and whether it came from the flag or the env var (for the error message). */
@@ -195,19 +282,35 @@ export interface RawSetting {
   from: 'flag' | 'env' | 'default';
 }
 
+/** A setting as the operator gave it: the env var, the flag, or both when it was left to its default. */
+export function settingName(name: keyof Settings, from: RawSetting['from'] = 'default'): string {
+  const spec = SETTINGS.find((candidate) => candidate.name === name);
+  if (!spec) return name;
+  const flagName = spec.flag.split(' ')[0] ?? spec.flag;
+  return from === 'env' ? spec.env : from === 'flag' ? flagName : `${spec.env} / ${flagName}`;
+}
+
 /** Parse every setting; the first bad one throws a SettingError naming it as the operator wrote it. */
 export function resolveSettings(raw: (spec: SettingSpec) => RawSetting): Settings {
   const settings: Partial<Record<keyof Settings, unknown>> = {};
+  const origin = new Map<keyof Settings, RawSetting['from']>();
   for (const spec of SETTINGS) {
     const { text, from } = raw(spec);
+    origin.set(spec.name, from);
     try {
       settings[spec.name] = spec.parse(text);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      const flagName = spec.flag.split(' ')[0] ?? spec.flag;
-      const named = from === 'env' ? spec.env : from === 'flag' ? flagName : `${spec.env} / ${flagName}`;
-      throw new SettingError(named, reason);
+      throw new SettingError(settingName(spec.name, from), reason);
     }
   }
-  return settings as Settings;
+  const resolved = settings as Settings;
+  // Node refuses a headers timeout past the request timeout.
+  if (resolved.headersTimeoutMs > resolved.requestTimeoutMs) {
+    throw new SettingError(
+      settingName('headersTimeoutMs', origin.get('headersTimeoutMs')),
+      `must be at most the request timeout (${resolved.requestTimeoutMs} ms), got ${resolved.headersTimeoutMs}`,
+    );
+  }
+  return resolved;
 }

@@ -4,12 +4,17 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import type { Options as AjvOptions } from 'ajv';
 import Fastify, { LogController } from 'fastify';
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { MeteredLimiter } from '../metrics/metered-limiter.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { NodeRegistry } from '../registry/node-registry.js';
+import { DecisionReadiness } from '../service/readiness.js';
+import type { ReadinessProbe } from '../service/readiness.js';
 import { adminGuard, apiGuard } from './auth.js';
 import { handleError, handleNotFound } from './errors.js';
+import { useStrictJsonBodies } from './json-body.js';
+import { DEFAULT_HTTP_LIMITS, guardServer, serverOptions } from './server-limits.js';
+import type { HttpRefusal, HttpServerLimits } from './server-limits.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { operationRoutes } from './routes/operations.js';
 
@@ -27,10 +32,11 @@ export interface AppDeps {
   version: string;
   /** Fastify's logger option: false (default) for silence, or pino options. */
   logger?: FastifyServerOptions['logger'];
+  /** What `/readyz` runs. Default: a store ping through the limiter. */
+  readiness?: ReadinessProbe;
+  /** Timeouts and the connection bound of the Node server. Default DEFAULT_HTTP_LIMITS. */
+  httpLimits?: HttpServerLimits;
 }
-
-/** Never let a credential reach a log line, whatever a later serializer decides to include. */
-export const REDACTED_LOG_PATHS = ['req.headers.authorization', 'headers.authorization'];
 
 const STRICT_BODY: AjvOptions = {
   coerceTypes: false,
@@ -71,7 +77,15 @@ function closeConnectionsWhenClosing(app: FastifyInstance): void {
 
 /** The HTTP API as a Fastify app, not listening: tests inject into it, main.ts listens. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const httpLimits = deps.httpLimits ?? DEFAULT_HTTP_LIMITS;
+  const guardHooks = {
+    onRefusal: (kind: HttpRefusal) => {
+      deps.metrics.httpRefusals.inc({ kind });
+    },
+  };
+  const logger: { current?: FastifyBaseLogger } = {};
   const app = Fastify({
+    ...serverOptions(httpLimits, guardHooks, () => logger.current),
     logger: deps.logger ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
     // A decision service's access log would be as large as its traffic; failures are logged instead.
@@ -84,7 +98,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  logger.current = app.log;
   closeConnectionsWhenClosing(app);
+  guardServer(app, httpLimits, guardHooks);
+  useStrictJsonBodies(app);
   app.setValidatorCompiler(schemaValidators());
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
@@ -113,6 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     limiter: deps.limiter,
     registry: deps.registry,
     metrics: deps.metrics,
+    readiness: deps.readiness ?? new DecisionReadiness([{ name: 'store', run: () => deps.limiter.ping() }]),
   });
   return app;
 }

@@ -4,17 +4,20 @@ import { RateLimiterError, StoreUnavailableError } from '../../core/errors.js';
 import type { MeteredLimiter } from '../../metrics/metered-limiter.js';
 import type { ServiceMetrics } from '../../metrics/metrics.js';
 import type { NodeRegistry } from '../../registry/node-registry.js';
+import type { ReadinessProbe } from '../../service/readiness.js';
+import { HttpError } from '../errors.js';
 import { NodesReply, StatusReply, withErrors } from '../schemas.js';
 
 export interface OperationRoutesOptions {
   limiter: MeteredLimiter;
   registry: NodeRegistry;
   metrics: ServiceMetrics;
+  readiness: ReadinessProbe;
 }
 
 /** The routes operators and load balancers use: liveness, readiness, nodes, metrics. */
 export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> = (app, options) => {
-  const { limiter, registry, metrics } = options;
+  const { limiter, registry, metrics, readiness } = options;
 
   app.get(
     '/healthz',
@@ -32,14 +35,19 @@ export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> 
     '/readyz',
     {
       schema: {
-        summary: 'The store answers; 503 otherwise',
+        summary: 'A decision can be made and recorded; 503 with the reason otherwise',
         tags: ['operations'],
         response: withErrors({ 200: StatusReply }, [503]),
       },
     },
     async () => {
-      await limiter.ping();
-      return { status: 'ready', store: limiter.storeKind };
+      const state = await readiness.probe();
+      if (state.ready) return { status: 'ready', store: limiter.storeKind };
+      const message = `not ready: ${state.check}: ${state.message}`;
+      if (state.error instanceof StoreUnavailableError) {
+        throw new StoreUnavailableError(message, { cause: state.error, reason: state.reason });
+      }
+      throw new HttpError(503, 'not_ready', message);
     },
   );
 
