@@ -100,6 +100,8 @@ function uncounted(check: Check, allowed: boolean, retryAfterMs: number): Decisi
     count: 0,
     retryAfterMs,
     resetAfterMs: 0,
+    windowMs: check.windowMs,
+    algorithm: check.algorithm,
   });
 }
 

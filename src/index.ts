@@ -1,19 +1,33 @@
 export { RateLimiter } from './limiter.js';
-export type { RateLimiterOptions, BatchDecision } from './limiter.js';
+export type { Limiter, RateLimiterOptions, BatchDecision } from './limiter.js';
 export { FailurePolicy, FAILURE_MODES } from './failure-policy.js';
 export type { FailureMode, FailurePolicyOptions } from './failure-policy.js';
 export { MemoryStore } from './stores/memory/memory-store.js';
 export type { MemoryStoreOptions, MemoryStoreStats } from './stores/memory/memory-store.js';
 export { RedisStore } from './stores/redis/redis-store.js';
-export type { RedisStoreOptions } from './stores/redis/redis-store.js';
+export type { RedisStoreOptions, RedisStoreStats } from './stores/redis/redis-store.js';
 export { RedisUrlError, parseRedisUrl, redactRedisUrl } from './stores/redis/redis-url.js';
 export type { RedisTarget } from './stores/redis/redis-url.js';
 export type { Store } from './stores/store.js';
-export { RateLimiterError, InvalidArgumentError, StoreUnavailableError } from './core/errors.js';
+export {
+  RateLimiterError,
+  InvalidArgumentError,
+  OverloadedError,
+  StoreUnavailableError,
+} from './core/errors.js';
 export type { ErrorCode } from './core/errors.js';
 export { ManualClock, systemClock } from './core/clock.js';
 export type { Clock } from './core/clock.js';
 export { ALGORITHM_NAMES, DEFAULT_ALGORITHM } from './core/algorithms/index.js';
 export type { AlgorithmName } from './core/algorithms/index.js';
 export { parseWindow } from './core/duration.js';
-export type { Check, CheckRequest, PeekRequest, ResetRequest, Decision, Outcome } from './core/types.js';
+export type {
+  Check,
+  CheckRequest,
+  PeekRequest,
+  RefundRequest,
+  ResetRequest,
+  Decision,
+  WireDecision,
+  Outcome,
+} from './core/types.js';

@@ -1,4 +1,11 @@
-import type { Check, CheckRequest, Decision, PeekRequest, ResetRequest } from './core/types.js';
+import type {
+  Check,
+  CheckRequest,
+  Decision,
+  PeekRequest,
+  RefundRequest,
+  ResetRequest,
+} from './core/types.js';
 import { toDecision } from './core/types.js';
 import { InvalidArgumentError } from './core/errors.js';
 import { validateBatchCost, validateCheck, validateCounterRef, validatePeek } from './core/validate.js';
@@ -10,6 +17,26 @@ import type { Store } from './stores/store.js';
 export interface BatchDecision {
   allowed: boolean;
   results: Decision[];
+}
+
+/**
+ * What every transport and wrapper talks to: the RateLimiter, or something that adds to it
+ * (metrics) without changing its answers.
+ */
+export interface Limiter {
+  check(request: CheckRequest): Promise<Decision>;
+  checkMany(requests: readonly CheckRequest[]): Promise<Decision[]>;
+  checkAll(requests: readonly CheckRequest[]): Promise<BatchDecision>;
+  peek(request: PeekRequest): Promise<Decision>;
+  reset(request: ResetRequest): Promise<void>;
+  /**
+   * Give back up to `cost` units (default 1) the counter still counts, newest first, never below
+   * zero; answers the Decision a zero-cost check would then give.
+   */
+  refund(request: RefundRequest): Promise<Decision>;
+  /** Resolves when the store can answer; throws StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
 }
 
 export interface RateLimiterOptions {
@@ -25,7 +52,7 @@ export interface RateLimiterOptions {
  * The library's front door: validates each request, asks the store, and answers a Decision.
  * Being limited is a Decision with `allowed: false`; only bad input and store failures throw.
  */
-export class RateLimiter {
+export class RateLimiter implements Limiter {
   readonly store: Store;
   readonly failurePolicy: FailurePolicy;
 
@@ -78,6 +105,19 @@ export class RateLimiter {
   /** Forget the counter of (key, window, algorithm). */
   async reset(request: ResetRequest): Promise<void> {
     await this.store.reset(validateCounterRef(request));
+  }
+
+  /**
+   * Give back units a request should not have spent (it failed, or used less than it reserved).
+   * A store failure throws whatever the failure mode: nothing is known to have been given back.
+   */
+  async refund(request: RefundRequest): Promise<Decision> {
+    const check = validateCheck(request);
+    return toDecision(check, await this.store.refund(check));
+  }
+
+  async ping(): Promise<void> {
+    await this.store.ping();
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,7 @@ import { LogDestination } from './logging/log-destination.js';
 import { serviceLoggerOptions } from './logging/service-logger.js';
 import { ThrottledWarning } from './logging/throttled-warning.js';
 import { MeteredLimiter } from './metrics/metered-limiter.js';
-import { DECISION_OPERATION, ServiceMetrics } from './metrics/metrics.js';
+import { ServiceMetrics } from './metrics/metrics.js';
 import { NodeHeartbeat } from './registry/heartbeat.js';
 import { MemoryNodeRegistry } from './registry/memory-registry.js';
 import type { NodeRegistry } from './registry/node-registry.js';
@@ -22,8 +22,6 @@ import type { Store } from './stores/store.js';
 import { DecisionReadiness, counterScriptCheck, registryWriteCheck } from './service/readiness.js';
 
 const STORE_WARNING_INTERVAL_MS = 10_000;
-/** How long the start waits for Redis' first answer, to refuse a database that does not exist. */
-const FIRST_CONNECTION_WAIT_MS = 1000;
 /** Log lines still buffered get this long to be written before the process exits. */
 const LOG_FLUSH_AT_EXIT_MS = 500;
 
@@ -45,12 +43,16 @@ function openStore(settings: Settings): { store: Store; registry: NodeRegistry }
     url: settings.redisUrl,
     timeoutMs: settings.storeTimeoutMs,
     keyPrefix: settings.keyPrefix,
+    maxBatch: settings.storeMaxBatch,
+    maxQueued: settings.storeMaxQueued,
+    queueTimeoutMs: settings.storeQueueTimeoutMs,
+    ...(settings.storeMaxInFlight === undefined ? {} : { maxInFlight: settings.storeMaxInFlight }),
   });
   // The registry shares the store's connection: one backend, one set of reconnect rules.
   return {
     store,
     registry: new RedisNodeRegistry(
-      store.client,
+      store.connection,
       settings.keyPrefix,
       Math.max(1000, settings.storeTimeoutMs),
     ),
@@ -59,22 +61,16 @@ function openStore(settings: Settings): { store: Store; registry: NodeRegistry }
 
 /**
  * A SELECT that fails leaves ioredis in database 0, where counters would silently go: refuse to
- * start, naming REDIS_URL. Redis unreachable (or slow) at start is not refused: the failure mode
- * applies, and readiness reports the database if it is missing once Redis answers.
+ * start, naming REDIS_URL. The first call waits for the first connection (up to the connect
+ * timeout). Redis unreachable or slow at start is not refused: the failure mode applies, and
+ * readiness reports a missing database once Redis answers.
  */
-async function refuseMissingDatabase(store: Store, waitMs: number): Promise<void> {
-  const deadline = performance.now() + waitMs;
-  for (;;) {
-    try {
-      await store.ping();
-      return;
-    } catch (error) {
-      if (error instanceof StoreUnavailableError && error.reason === 'select_failed') {
-        throw new SettingError(settingName('redisUrl'), error.message);
-      }
-      // Only a connection attempt still under way is worth waiting for.
-      const pending = error instanceof StoreUnavailableError && error.reason === 'timeout';
-      if (!pending || performance.now() >= deadline) return;
+async function refuseMissingDatabase(store: Store): Promise<void> {
+  try {
+    await store.ping();
+  } catch (error) {
+    if (error instanceof StoreUnavailableError && error.reason === 'select_failed') {
+      throw new SettingError(settingName('redisUrl'), error.message);
     }
   }
 }
@@ -113,7 +109,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
   const { store, registry } = openStore(settings);
   if (settings.redisUrl !== undefined) {
     try {
-      await refuseMissingDatabase(store, FIRST_CONNECTION_WAIT_MS);
+      await refuseMissingDatabase(store);
     } catch (error) {
       await store.close();
       throw error;
@@ -135,12 +131,11 @@ export async function startService(settings: Settings): Promise<RunningService> 
       mode: settings.failureMode,
       liveNodes: () => liveNodes,
       onStoreFailure: (error) => {
-        metrics.storeErrors.inc({ operation: DECISION_OPERATION });
         storeWarning.note(error);
       },
     },
   });
-  const limiter = new MeteredLimiter(rateLimiter, metrics);
+  const limiter = new MeteredLimiter(rateLimiter, metrics, store.kind);
   // The heartbeat knows the node only once it listens; readiness needs its registry write before.
   const registration: { heartbeat?: NodeHeartbeat } = {};
   // Ready means a decision can be made and recorded: the check script runs, the registry takes a write.
@@ -161,12 +156,14 @@ export async function startService(settings: Settings): Promise<RunningService> 
   );
   const app = await buildApp({
     limiter,
+    storeKind: store.kind,
     registry,
     metrics,
     readiness,
     adminToken: settings.adminToken,
     apiToken: settings.apiToken,
     version: PACKAGE_VERSION,
+    maxInFlight: settings.maxInFlight,
     logger: serviceLoggerOptions(settings.logLevel, settings.nodeId, logDestination),
     httpLimits: {
       requestTimeoutMs: settings.requestTimeoutMs,

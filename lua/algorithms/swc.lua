@@ -39,10 +39,8 @@ local function swc_retry(previous, current, room, elapsed, window)
 end
 
 algorithms['swc'] = {
-  keys = 1,
-
-  evaluate = function(keys, check, now)
-    local previous, current, start = swc_counts(keys[1], check, now)
+  evaluate = function(key, check, now)
+    local previous, current, start = swc_counts(key, check, now)
     local window, elapsed = check.window, now - start
     local window_end = start + window
     local count, reset = swc_tally(previous, current, elapsed, window, window_end, now)
@@ -55,9 +53,19 @@ algorithms['swc'] = {
     return denied(swc_retry(previous, current, check.limit - check.cost, elapsed, window), count, reset)
   end,
 
-  record = function(keys, check, now)
-    local previous, current, start = swc_counts(keys[1], check, now)
-    redis.call('HSET', keys[1], 's', int(start), 'c', int(current + check.cost), 'p', int(previous))
-    pexpire_us(keys[1], start + 2 * check.window - now, check.grace)
+  record = function(key, check, now)
+    local previous, current, start = swc_counts(key, check, now)
+    redis.call('HSET', key, 's', int(start), 'c', int(current + check.cost), 'p', int(previous))
+    pexpire_us(key, start + 2 * check.window - now, check.grace)
+  end,
+
+  -- This window's units first; what is left comes off the previous window's, which still weigh.
+  refund = function(key, check, now)
+    if redis.call('EXISTS', key) == 0 then return end
+    local previous, current, start = swc_counts(key, check, now)
+    local from_current = math.min(current, check.cost)
+    local from_previous = math.min(previous, check.cost - from_current)
+    redis.call('HSET', key, 's', int(start), 'c', int(current - from_current),
+      'p', int(previous - from_previous))
   end,
 }

@@ -24,12 +24,10 @@ local function tb_debt(key, now)
 end
 
 algorithms['tb'] = {
-  keys = 1,
-
-  evaluate = function(keys, check, now)
+  evaluate = function(key, check, now)
     local limit, window = check.limit, check.window
     if limit == 0 then return fits(0, 0, 0, 0) end
-    local debt = tb_debt(keys[1], now)
+    local debt = tb_debt(key, now)
     local count, reset = tb_tally(debt, limit, window)
     local next_debt = debt + (check.cost * window) / limit
     local late = next_debt - window - tb_slack(window)
@@ -40,8 +38,15 @@ algorithms['tb'] = {
     return evaluation
   end,
 
-  record = function(keys, check, now, evaluation)
-    redis.call('HSET', keys[1], 'a', int(now), 'd', float(evaluation.next_debt))
-    pexpire_us(keys[1], math.ceil(evaluation.next_debt), check.grace)
+  record = function(key, check, now, evaluation)
+    redis.call('HSET', key, 'a', int(now), 'd', float(evaluation.next_debt))
+    pexpire_us(key, math.ceil(evaluation.next_debt), check.grace)
+  end,
+
+  -- A unit given back is one refill interval of debt forgiven; debt never goes below none.
+  refund = function(key, check, now)
+    if check.limit == 0 or redis.call('EXISTS', key) == 0 then return end
+    local debt = math.max(0, tb_debt(key, now) - (check.cost * check.window) / check.limit)
+    redis.call('HSET', key, 'a', int(now), 'd', float(debt))
   end,
 }

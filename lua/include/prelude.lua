@@ -1,6 +1,8 @@
 --[[ prelude: shared by every entry script. src/stores/redis/scripts.ts assembles each script
-from this file, every lua/algorithms/*.lua (which fill in `algorithms`), then one entry file
-(lua/check.lua or lua/check-all.lua). Nothing in a script is built from request input. ]]
+from a shebang line (Redis 7 script flags: the script may write, so Redis refuses it as a whole
+when it is out of memory or a read-only replica), this file, the algorithms the entry needs
+(lua/algorithms/*.lua, which fill in `algorithms`), then one entry file (lua/check.lua,
+lua/check-all.lua or lua/refund.lua). Nothing in a script is built from request input. ]]
 
 local algorithms = {}
 
@@ -34,18 +36,20 @@ local function denied(retry, count, reset)
            count_after = count, reset_after = reset }
 end
 
--- Reply for one check: { allowed (1|0), count, retry_after (µs), reset_after (µs) }.
-local function reply(evaluation, recorded)
-  local retry = evaluation.retry
-  if evaluation.allowed then retry = 0 end
+-- Append one check's reply to `out`: allowed (1|0), count, retry_after (µs), reset_after (µs).
+local function reply(out, evaluation, recorded)
+  local n = #out
   if recorded then
-    return { 1, evaluation.count_after, retry, evaluation.reset_after }
+    out[n + 1], out[n + 2], out[n + 3], out[n + 4] = 1, evaluation.count_after, 0, evaluation.reset_after
+  else
+    local retry = evaluation.retry
+    if evaluation.allowed then retry = 0 end
+    out[n + 1], out[n + 2], out[n + 3], out[n + 4] = 0, evaluation.count, retry, evaluation.reset
   end
-  return { 0, evaluation.count, retry, evaluation.reset }
 end
 
--- A check's numbers from four ARGV entries starting at `at`: short name, limit, window µs, cost.
+-- A check's numbers from three ARGV entries starting at `at`: limit, window µs, cost.
 local function read_check(at, grace)
-  return { algorithm = algorithms[ARGV[at]], limit = tonumber(ARGV[at + 1]),
-           window = tonumber(ARGV[at + 2]), cost = tonumber(ARGV[at + 3]), grace = grace }
+  return { limit = tonumber(ARGV[at]), window = tonumber(ARGV[at + 1]),
+           cost = tonumber(ARGV[at + 2]), grace = grace }
 end

@@ -1,4 +1,4 @@
-import type { CheckRequest, Decision, PeekRequest, ResetRequest } from '../core/types.js';
+import type { CheckRequest, PeekRequest, ResetRequest, WireDecision } from '../core/types.js';
 import { redactSecrets } from '../logging/redact.js';
 import { RateLimiter } from '../limiter.js';
 import type { NodeEntry } from '../registry/node-registry.js';
@@ -7,8 +7,8 @@ import { RedisStore } from '../stores/redis/redis-store.js';
 
 /** What the client commands need, whether they talk to Redis directly or to a running service. */
 export interface Backend {
-  check(request: CheckRequest): Promise<Decision>;
-  peek(request: PeekRequest): Promise<Decision>;
+  check(request: CheckRequest): Promise<WireDecision>;
+  peek(request: PeekRequest): Promise<WireDecision>;
   reset(request: ResetRequest): Promise<void>;
   nodes(): Promise<NodeEntry[]>;
   close(): Promise<void>;
@@ -38,14 +38,14 @@ export class RedisBackend implements Backend {
       timeoutMs: options.timeoutMs,
     });
     this.limiter = new RateLimiter({ store: this.store });
-    this.registry = new RedisNodeRegistry(this.store.client, options.keyPrefix);
+    this.registry = new RedisNodeRegistry(this.store.connection, options.keyPrefix);
   }
 
-  check(request: CheckRequest): Promise<Decision> {
+  check(request: CheckRequest): Promise<WireDecision> {
     return this.limiter.check(request);
   }
 
-  peek(request: PeekRequest): Promise<Decision> {
+  peek(request: PeekRequest): Promise<WireDecision> {
     return this.limiter.peek(request);
   }
 
@@ -77,12 +77,12 @@ export interface HttpBackendOptions {
 export class HttpBackend implements Backend {
   constructor(private readonly options: HttpBackendOptions) {}
 
-  check(request: CheckRequest): Promise<Decision> {
-    return this.call<Decision>('POST', '/v1/check', this.options.apiToken, request);
+  check(request: CheckRequest): Promise<WireDecision> {
+    return this.call<WireDecision>('POST', '/v1/check', this.options.apiToken, request);
   }
 
-  peek({ key, ...query }: PeekRequest): Promise<Decision> {
-    return this.call<Decision>('GET', `${counterPath(key)}?${queryString(query)}`, this.options.apiToken);
+  peek({ key, ...query }: PeekRequest): Promise<WireDecision> {
+    return this.call<WireDecision>('GET', `${counterPath(key)}?${queryString(query)}`, this.options.apiToken);
   }
 
   async reset({ key, ...query }: ResetRequest): Promise<void> {

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { ALGORITHM_NAMES } from '../core/algorithms/index.js';
-import type { Decision } from '../core/types.js';
+import { toWireDecision } from '../core/types.js';
+import type { WireDecision } from '../core/types.js';
 import type { NodeEntry } from '../registry/node-registry.js';
 import { DEFAULT_KEY_PREFIX } from '../stores/redis/keys.js';
 import { CliError, HttpBackend, RedisBackend } from './backends.js';
@@ -111,7 +112,7 @@ async function withBackend(
   }
 }
 
-function describeDecision(decision: Decision): string {
+function describeDecision(decision: WireDecision): string {
   const verdict = decision.allowed ? 'allowed' : 'denied';
   return `${verdict} limit=${decision.limit} remaining=${decision.remaining} count=${decision.count} retryAfterMs=${decision.retryAfterMs} resetAfterMs=${decision.resetAfterMs}${decision.degraded ? ' degraded' : ''}`;
 }
@@ -146,7 +147,7 @@ export function clientCommands(): Command[] {
           limit: wholeNumber(options.limit, '--limit'),
           ...(options.cost === undefined ? {} : { cost: wholeNumber(options.cost, '--cost') }),
         });
-        print(options, decision, describeDecision(decision));
+        print(options, toWireDecision(decision), describeDecision(decision));
         return decision.allowed ? EXIT_ALLOWED : EXIT_DENIED;
       });
     });
@@ -163,7 +164,7 @@ export function clientCommands(): Command[] {
           ...counterOf(key, options),
           limit: wholeNumber(options.limit, '--limit'),
         });
-        print(options, decision, describeDecision(decision));
+        print(options, toWireDecision(decision), describeDecision(decision));
         return EXIT_ALLOWED;
       });
     });

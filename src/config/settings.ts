@@ -33,6 +33,12 @@ export interface Settings {
   logLevel: LogLevel;
   heartbeatMs: number;
   storeTimeoutMs: number;
+  storeMaxBatch: number;
+  /** Undefined: the store's default for its topology. */
+  storeMaxInFlight: number | undefined;
+  storeMaxQueued: number;
+  storeQueueTimeoutMs: number;
+  maxInFlight: number;
   shutdownTimeoutMs: number;
   /** The host other nodes and clients reach this one at; undefined: derived from the bind host. */
   advertiseAddress: string | undefined;
@@ -221,6 +227,47 @@ export const SETTINGS: readonly SettingSpec[] = [
     description: 'Bound on every Redis call, reconnect waits included.',
     defaultText: '50',
     parse: withDefault('50', integer(1, 60_000)),
+  },
+  {
+    name: 'storeMaxBatch',
+    env: 'RATELIMITER_STORE_MAX_BATCH',
+    flag: '--store-max-batch <checks>',
+    description: 'Most checks coalesced into one Redis script call (bounds how long one call holds Redis).',
+    defaultText: '100',
+    parse: withDefault('100', integer(1, 1000)),
+  },
+  {
+    name: 'storeMaxInFlight',
+    env: 'RATELIMITER_STORE_MAX_IN_FLIGHT',
+    flag: '--store-max-in-flight <calls>',
+    description:
+      'Most Redis script calls awaiting their reply at once (64 on a Cluster when unset); further checks queue.',
+    defaultText: '8',
+    parse: (text) => (text === undefined || text === '' ? undefined : integer(1, 4096)(text)),
+  },
+  {
+    name: 'storeMaxQueued',
+    env: 'RATELIMITER_STORE_MAX_QUEUED',
+    flag: '--store-max-queued <checks>',
+    description: 'Most checks waiting for a Redis call; past it checks answer 503 overloaded.',
+    defaultText: '50000',
+    parse: withDefault('50000', integer(1, 10_000_000)),
+  },
+  {
+    name: 'storeQueueTimeoutMs',
+    env: 'RATELIMITER_STORE_QUEUE_TIMEOUT_MS',
+    flag: '--store-queue-timeout-ms <ms>',
+    description: 'Longest a check may wait for a Redis call before it answers 503 overloaded.',
+    defaultText: '1000',
+    parse: withDefault('1000', integer(1, 600_000)),
+  },
+  {
+    name: 'maxInFlight',
+    env: 'RATELIMITER_MAX_IN_FLIGHT',
+    flag: '--max-in-flight <requests>',
+    description: 'Most HTTP requests in flight; past it a request answers 503 overloaded at once.',
+    defaultText: '10000',
+    parse: withDefault('10000', integer(1, 1_000_000)),
   },
   {
     name: 'shutdownTimeoutMs',

@@ -1,5 +1,5 @@
 /** Codes shared by every transport; each transport maps them to its own status once. */
-export type ErrorCode = 'invalid_argument' | 'store_unavailable';
+export type ErrorCode = 'invalid_argument' | 'store_unavailable' | 'overloaded';
 
 /** Base of every error the library throws on purpose. Being limited is not an error. */
 export class RateLimiterError extends Error {
@@ -29,5 +29,19 @@ export class StoreUnavailableError extends RateLimiterError {
   constructor(message: string, options?: ErrorOptions & { reason?: string }) {
     super('store_unavailable', message, undefined, options);
     this.reason = options?.reason;
+  }
+}
+
+/**
+ * This process has more work than it can hand to the store in time (its queue is full or a call
+ * waited too long in it). Nothing was decided, so no failure mode may turn it into an admit;
+ * `retryAfterMs` says when trying again is reasonable.
+ */
+export class OverloadedError extends RateLimiterError {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super('overloaded', message);
   }
 }

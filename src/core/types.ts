@@ -24,6 +24,16 @@ export interface ResetRequest {
   algorithm?: AlgorithmName | (string & {});
 }
 
+/** Units to give back to a counter (a request that should not have counted, an unused reservation). */
+export interface RefundRequest {
+  key: string;
+  limit: number;
+  window: number | string;
+  /** Units to give back, newest first; at most what the current window holds. Default 1. */
+  cost?: number;
+  algorithm?: AlgorithmName | (string & {});
+}
+
 /** A check after validation: what stores and algorithms receive. */
 export interface Check {
   key: string;
@@ -55,11 +65,24 @@ export interface Decision {
   count: number;
   retryAfterMs: number;
   resetAfterMs: number;
+  /** The validated window, in ms: what `window` meant, so no transport parses it again. */
+  windowMs: number;
+  /** The algorithm that decided (the default when the request named none). */
+  algorithm: AlgorithmName;
   /** Present and true only when the store was unreachable and a failure policy let the check through. */
   degraded?: true;
 }
 
-export function toDecision(check: Pick<Check, 'limit'>, outcome: Outcome): Decision {
+/** The fields of a Decision that travel over the wire (HTTP, CLI --json). */
+export type WireDecision = Omit<Decision, 'windowMs' | 'algorithm'>;
+
+export function toWireDecision(decision: WireDecision): WireDecision {
+  const { allowed, limit, remaining, count, retryAfterMs, resetAfterMs, degraded } = decision;
+  const wire = { allowed, limit, remaining, count, retryAfterMs, resetAfterMs };
+  return degraded === true ? { ...wire, degraded } : wire;
+}
+
+export function toDecision(check: Check, outcome: Outcome): Decision {
   return {
     allowed: outcome.allowed,
     limit: check.limit,
@@ -68,5 +91,7 @@ export function toDecision(check: Pick<Check, 'limit'>, outcome: Outcome): Decis
     // Rounded up: a client that waits exactly this long must not be denied again for the same reason.
     retryAfterMs: outcome.allowed ? 0 : Math.ceil(outcome.retryAfterUs / 1000),
     resetAfterMs: Math.ceil(outcome.resetAfterUs / 1000),
+    windowMs: check.windowMs,
+    algorithm: check.algorithm,
   };
 }

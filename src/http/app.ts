@@ -3,9 +3,11 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import type { Options as AjvOptions } from 'ajv';
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
-import type { MeteredLimiter } from '../metrics/metered-limiter.js';
+import type { Limiter } from '../limiter.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { NodeRegistry } from '../registry/node-registry.js';
 import { DecisionReadiness } from '../service/readiness.js';
@@ -22,7 +24,10 @@ import { operationRoutes } from './routes/operations.js';
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 export interface AppDeps {
-  limiter: MeteredLimiter;
+  /** The limiter every route decides with (the metered one in the service). */
+  limiter: Limiter;
+  /** Short name of the store, reported by /readyz. */
+  storeKind: string;
   registry: NodeRegistry;
   metrics: ServiceMetrics;
   /** Enables the admin routes; without it they answer 403. */
@@ -30,6 +35,8 @@ export interface AppDeps {
   /** When set, decision routes need it as a bearer token. */
   apiToken?: string | undefined;
   version: string;
+  /** Most requests in flight on the listening server; past it a request answers 503 overloaded. */
+  maxInFlight?: number;
   /** Fastify's logger option: false (default) for silence, or pino options. */
   logger?: FastifyServerOptions['logger'];
   /** What `/readyz` runs. Default: a store ping through the limiter. */
@@ -75,6 +82,39 @@ function closeConnectionsWhenClosing(app: FastifyInstance): void {
   });
 }
 
+const OVERLOADED_BODY = JSON.stringify({
+  error: { code: 'overloaded', message: 'too many requests in flight on this node; retry shortly' },
+});
+
+/**
+ * The Node server, counting the requests in flight: past `maxInFlight` a request is answered 503
+ * `overloaded` before Fastify sees it, so a flood queues nothing (and costs almost nothing).
+ * 'close' fires however a response ends, finished or aborted. `options` carry the timeouts
+ * (Fastify applies none of its own to a server it does not create).
+ */
+function boundedServer(maxInFlight: number, options: ServerOptions) {
+  return (handler: (request: IncomingMessage, response: ServerResponse) => void) => {
+    let inFlight = 0;
+    const settled = () => {
+      inFlight--;
+    };
+    return createServer(options, (request, response) => {
+      if (inFlight >= maxInFlight) {
+        response.writeHead(503, {
+          'content-type': 'application/json; charset=utf-8',
+          'retry-after': '1',
+          'content-length': Buffer.byteLength(OVERLOADED_BODY),
+        });
+        response.end(OVERLOADED_BODY);
+        return;
+      }
+      inFlight++;
+      response.once('close', settled);
+      handler(request, response);
+    });
+  };
+}
+
 /** The HTTP API as a Fastify app, not listening: tests inject into it, main.ts listens. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const httpLimits = deps.httpLimits ?? DEFAULT_HTTP_LIMITS;
@@ -84,8 +124,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   };
   const logger: { current?: FastifyBaseLogger } = {};
+  const limited = serverOptions(httpLimits, guardHooks, () => logger.current);
   const app = Fastify({
-    ...serverOptions(httpLimits, guardHooks, () => logger.current),
+    serverFactory: boundedServer(deps.maxInFlight ?? 10_000, limited.http),
+    clientErrorHandler: limited.clientErrorHandler,
     logger: deps.logger ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
     // A decision service's access log would be as large as its traffic; failures are logged instead.
@@ -128,6 +170,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(operationRoutes, {
     limiter: deps.limiter,
+    storeKind: deps.storeKind,
     registry: deps.registry,
     metrics: deps.metrics,
     readiness: deps.readiness ?? new DecisionReadiness([{ name: 'store', run: () => deps.limiter.ping() }]),

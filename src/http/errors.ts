@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { RateLimiterError, StoreUnavailableError } from '../core/errors.js';
+import { OverloadedError, RateLimiterError, StoreUnavailableError } from '../core/errors.js';
 
 /** A refusal decided by the HTTP layer itself (auth, unknown route), with its status. */
 export class HttpError extends Error {
@@ -124,7 +124,7 @@ export function mapError(error: unknown): MappedError {
     return { statusCode: error.statusCode, body: body(error.code, error.message, error.field) };
   }
   if (error instanceof RateLimiterError) {
-    const statusCode = error.code === 'store_unavailable' ? 503 : 400;
+    const statusCode = error.code === 'store_unavailable' || error.code === 'overloaded' ? 503 : 400;
     const reason = error instanceof StoreUnavailableError ? error.reason : undefined;
     return { statusCode, body: body(error.code, error.message, error.field, reason) };
   }
@@ -151,6 +151,9 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   const { statusCode, body: errorBody } = mapError(error);
   if (statusCode >= 500 && statusCode !== 503) request.log.error({ err: error }, 'request failed');
   if (statusCode === 401) reply.header('WWW-Authenticate', 'Bearer');
+  if (error instanceof OverloadedError) {
+    reply.header('Retry-After', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+  }
   return reply.code(statusCode).send(errorBody);
 }
 

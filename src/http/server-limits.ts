@@ -46,15 +46,13 @@ function connectionsCheckingInterval(limits: HttpServerLimits): number {
   );
 }
 
-/** The Fastify options that carry the limits into the Node server it creates. */
+/** The limits as Node server options, and the `clientError` handler that answers in our shape. */
 export interface LimitedServerOptions {
-  requestTimeout: number;
-  keepAliveTimeout: number;
   http: ServerOptions;
   clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => void;
 }
 
-/** Fastify's options for the limits; `log` is the app's logger once the app exists. */
+/** The server options for the limits; `log` is the app's logger once the app exists. */
 export function serverOptions(
   limits: HttpServerLimits,
   hooks: ServerGuardHooks,
@@ -65,9 +63,9 @@ export function serverOptions(
     log()?.warn({ refusal: refusal.kind, suppressed }, `http: ${refusal.body.error.message}`);
   });
   return {
-    requestTimeout: limits.requestTimeoutMs,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
     http: {
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
       headersTimeout: limits.headersTimeoutMs,
       connectionsCheckingInterval: connectionsCheckingInterval(limits),
       // A missing Host is refused by a hook, in our error shape (Node would answer an empty 400).

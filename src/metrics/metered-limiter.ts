@@ -1,51 +1,44 @@
-import { DEFAULT_ALGORITHM } from '../core/algorithms/index.js';
 import { StoreUnavailableError } from '../core/errors.js';
-import type { CheckRequest, Decision, PeekRequest, ResetRequest } from '../core/types.js';
-import type { BatchDecision, RateLimiter } from '../limiter.js';
+import type { CheckRequest, Decision, PeekRequest, RefundRequest, ResetRequest } from '../core/types.js';
+import type { BatchDecision, Limiter } from '../limiter.js';
 import type { LimiterOperation, ServiceMetrics } from './metrics.js';
-
-/** Operations that reach the store without the failure policy. */
-const UNGUARDED = new Set<LimiterOperation>(['reset', 'ping']);
+import { DECISION_OPERATION } from './metrics.js';
 
 /**
  * The limiter as every transport uses it: the same calls, timed and counted. Keeping this out of
  * the routes means HTTP, gRPC and any later transport report the same numbers the same way.
+ * Store failures are counted here and only here: a decision the failure policy made without the
+ * store says so (`degraded`), and a failure it let through arrives as a StoreUnavailableError.
  */
-export class MeteredLimiter {
+export class MeteredLimiter implements Limiter {
   constructor(
-    private readonly limiter: RateLimiter,
+    private readonly limiter: Limiter,
     private readonly metrics: ServiceMetrics,
+    /** Short name of the store for readiness and logs: "memory", "redis". */
+    readonly storeKind: string,
   ) {}
-
-  get storeKind(): string {
-    return this.limiter.store.kind;
-  }
 
   async check(request: CheckRequest): Promise<Decision> {
     const decision = await this.measure('check', () => this.limiter.check(request));
-    this.count(request.algorithm, decision);
+    this.count([decision]);
     return decision;
   }
 
   async checkMany(requests: readonly CheckRequest[]): Promise<Decision[]> {
     const decisions = await this.measure('checks', () => this.limiter.checkMany(requests));
-    decisions.forEach((decision, index) => {
-      this.count(requests[index]?.algorithm, decision);
-    });
+    this.count(decisions);
     return decisions;
   }
 
   async checkAll(requests: readonly CheckRequest[]): Promise<BatchDecision> {
     const batch = await this.measure('checks', () => this.limiter.checkAll(requests));
-    batch.results.forEach((decision, index) => {
-      this.count(requests[index]?.algorithm, decision);
-    });
+    this.count(batch.results);
     return batch;
   }
 
   async peek(request: PeekRequest): Promise<Decision> {
     const decision = await this.measure('peek', () => this.limiter.peek(request));
-    if (decision.degraded) this.metrics.degradedDecisions.inc();
+    this.countDegraded([decision]);
     return decision;
   }
 
@@ -53,18 +46,34 @@ export class MeteredLimiter {
     await this.measure('reset', () => this.limiter.reset(request));
   }
 
-  /** Resolves when the store answers; throws StoreUnavailableError otherwise. */
-  async ping(): Promise<void> {
-    await this.measure('ping', () => this.limiter.store.ping());
+  async refund(request: RefundRequest): Promise<Decision> {
+    return this.measure('refund', () => this.limiter.refund(request));
   }
 
-  private count(algorithm: string | undefined, decision: Decision): void {
-    if (decision.degraded) this.metrics.degradedDecisions.inc();
-    this.metrics.decisions.inc({
-      // Only validated requests reach here, so the label is one of the registered algorithm names.
-      algorithm: algorithm ?? DEFAULT_ALGORITHM,
-      outcome: decision.allowed ? 'allowed' : 'denied',
-    });
+  async ping(): Promise<void> {
+    await this.measure('ping', () => this.limiter.ping());
+  }
+
+  close(): Promise<void> {
+    return this.limiter.close();
+  }
+
+  private count(decisions: readonly Decision[]): void {
+    this.countDegraded(decisions);
+    for (const decision of decisions) {
+      this.metrics.decisions.inc({
+        algorithm: decision.algorithm,
+        outcome: decision.allowed ? 'allowed' : 'denied',
+      });
+    }
+  }
+
+  /** One store failure per call, however many of its decisions it degraded. */
+  private countDegraded(decisions: readonly Decision[]): void {
+    const degraded = decisions.filter((decision) => decision.degraded === true).length;
+    if (degraded === 0) return;
+    this.metrics.degradedDecisions.inc(degraded);
+    this.metrics.storeErrors.inc({ operation: DECISION_OPERATION });
   }
 
   private async measure<T>(operation: LimiterOperation, call: () => Promise<T>): Promise<T> {
@@ -72,9 +81,9 @@ export class MeteredLimiter {
     try {
       return await call();
     } catch (error) {
-      // Decisions pass through the failure policy, which reports their store failures itself.
-      if (error instanceof StoreUnavailableError && UNGUARDED.has(operation)) {
-        this.metrics.storeErrors.inc({ operation });
+      if (error instanceof StoreUnavailableError) {
+        const guarded = operation === 'check' || operation === 'checks' || operation === 'peek';
+        this.metrics.storeErrors.inc({ operation: guarded ? DECISION_OPERATION : operation });
       }
       throw error;
     } finally {

@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export type DecisionOutcome = 'allowed' | 'denied';
 
 /** Every limiter operation a transport performs; a fixed, small set so label cardinality stays bounded. */
-export type LimiterOperation = 'check' | 'checks' | 'peek' | 'reset' | 'ping';
+export type LimiterOperation = 'check' | 'checks' | 'peek' | 'refund' | 'reset' | 'ping';
 
 /** Store failures met by decisions are reported by the failure policy, whatever its mode. */
 export const DECISION_OPERATION = 'decision';

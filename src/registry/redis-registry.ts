@@ -1,6 +1,4 @@
-import { once } from 'node:events';
-import { StoreUnavailableError } from '../core/errors.js';
-import { redisUnavailable } from '../stores/redis/redis-errors.js';
+import type { RedisConnection } from '../stores/redis/connection.js';
 import type { RedisClient } from '../stores/redis/scripts.js';
 import type { NodeEntry, NodeInfo, NodeRegistry } from './node-registry.js';
 
@@ -9,68 +7,59 @@ import type { NodeEntry, NodeInfo, NodeRegistry } from './node-registry.js';
  * heartbeat (ms, Redis clock) and `<prefix>node:<id>` a hash of what the node registered, expiring
  * after its TTL. Time comes from Redis TIME so nodes with skewed clocks still agree on who is alive.
  * The keys are written by separate commands (no MULTI) so the same code works on a Redis Cluster,
- * where the two keys live in different slots.
+ * where the two keys live in different slots. Every call goes through the store's connection, so it
+ * is bounded, typed (StoreUnavailableError) and reconnected by the same rules as a check.
  */
 export class RedisNodeRegistry implements NodeRegistry {
   private readonly indexKey: string;
+  private readonly client: RedisClient;
 
   /**
-   * @param connectWaitMs how long a call may wait for the (shared) connection to become ready: the
+   * @param callTimeoutMs the bound of each registry call, waiting for the connection included: the
    *   client queues nothing while disconnected, so a node starting up would otherwise lose its first
    *   heartbeat and stay unlisted for a whole interval.
    */
   constructor(
-    private readonly client: RedisClient,
+    private readonly connection: RedisConnection,
     private readonly keyPrefix: string,
-    private readonly connectWaitMs = 2000,
+    private readonly callTimeoutMs = 2000,
   ) {
     this.indexKey = `${keyPrefix}nodes`;
+    this.client = connection.client;
   }
 
-  announce(node: NodeInfo, ttlMs: number): Promise<void> {
-    return explained(() => this.write(node, ttlMs));
-  }
-
-  remove(id: string): Promise<void> {
-    return explained(async () => {
-      await this.connected();
-      await Promise.all([this.client.zrem(this.indexKey, id), this.client.del(this.nodeKey(id))]);
-    });
-  }
-
-  list(): Promise<NodeEntry[]> {
-    return explained(() => this.read());
-  }
-
-  /** The client belongs to the store that shares it; the store closes it. */
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  private async write(node: NodeInfo, ttlMs: number): Promise<void> {
-    await this.connected();
+  async announce(node: NodeInfo, ttlMs: number): Promise<void> {
     const nowMs = await this.redisNowMs();
     const nodeKey = this.nodeKey(node.id);
-    await Promise.all([
-      this.client.zadd(this.indexKey, nowMs, node.id),
-      this.client.hset(nodeKey, { ...serialize(node), ttlMs: String(ttlMs) }),
-      this.client.pexpire(nodeKey, ttlMs),
-      // The index itself must not outlive the deployment: every heartbeat pushes its expiry out.
-      this.client.pexpire(this.indexKey, ttlMs * 10),
-    ]);
+    await this.run(() =>
+      Promise.all([
+        this.client.zadd(this.indexKey, nowMs, node.id),
+        this.client.hset(nodeKey, { ...serialize(node), ttlMs: String(ttlMs) }),
+        this.client.pexpire(nodeKey, ttlMs),
+        // The index itself must not outlive the deployment: every heartbeat pushes its expiry out.
+        this.client.pexpire(this.indexKey, ttlMs * 10),
+      ]),
+    );
   }
 
-  private async read(): Promise<NodeEntry[]> {
-    await this.connected();
+  async remove(id: string): Promise<void> {
+    await this.run(() =>
+      Promise.all([this.client.zrem(this.indexKey, id), this.client.del(this.nodeKey(id))]),
+    );
+  }
+
+  async list(): Promise<NodeEntry[]> {
     const [nowMs, flat] = await Promise.all([
       this.redisNowMs(),
-      this.client.zrange(this.indexKey, 0, -1, 'WITHSCORES'),
+      this.run(() => this.client.zrange(this.indexKey, 0, -1, 'WITHSCORES')),
     ]);
     const candidates: { id: string; lastHeartbeatMs: number }[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       candidates.push({ id: flat[i] ?? '', lastHeartbeatMs: Number(flat[i + 1]) });
     }
-    const hashes = await Promise.all(candidates.map(({ id }) => this.client.hgetall(this.nodeKey(id))));
+    const hashes = await this.run(() =>
+      Promise.all(candidates.map(({ id }) => this.client.hgetall(this.nodeKey(id)))),
+    );
     const live: NodeEntry[] = [];
     const dead: string[] = [];
     candidates.forEach(({ id, lastHeartbeatMs }, index) => {
@@ -82,29 +71,23 @@ export class RedisNodeRegistry implements NodeRegistry {
       live.push({ ...node.info, lastHeartbeatAt: new Date(lastHeartbeatMs).toISOString() });
     });
     if (dead.length > 0) {
-      await Promise.all([
-        this.client.zrem(this.indexKey, ...dead),
-        ...dead.map((id) => this.client.del(this.nodeKey(id))),
-      ]);
+      await this.run(() =>
+        Promise.all([
+          this.client.zrem(this.indexKey, ...dead),
+          ...dead.map((id) => this.client.del(this.nodeKey(id))),
+        ]),
+      );
     }
     return live;
   }
 
-  private async connected(): Promise<void> {
-    if (this.client.status === 'ready') return;
-    if (this.client.status === 'end') {
-      throw new StoreUnavailableError('the redis connection is closed', { reason: 'closed' });
-    }
-    try {
-      await once(this.client, 'ready', { signal: AbortSignal.timeout(this.connectWaitMs) });
-    } catch (error) {
-      if (error instanceof Error && error.name === 'AbortError') {
-        throw new StoreUnavailableError(`redis was not ready within ${this.connectWaitMs}ms`, {
-          reason: 'timeout',
-        });
-      }
-      throw error;
-    }
+  /** The client belongs to the store that shares it; the store closes it. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private run<T>(call: () => Promise<T>): Promise<T> {
+    return this.connection.run(call, { timeoutMs: this.callTimeoutMs });
   }
 
   private nodeKey(id: string): string {
@@ -112,21 +95,8 @@ export class RedisNodeRegistry implements NodeRegistry {
   }
 
   private async redisNowMs(): Promise<number> {
-    const [seconds, micros] = await this.client.time();
+    const [seconds, micros] = await this.run(() => this.client.time());
     return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  }
-}
-
-/**
- * Registry failures as StoreUnavailableError with the cause explained: the raw ioredis error
- * carries the command's arguments (an AUTH password on a failed reconnect).
- */
-async function explained<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof StoreUnavailableError) throw error;
-    throw redisUnavailable('redis call failed', error);
   }
 }
 

@@ -17,6 +17,11 @@ export interface Store {
    * atomic step throws InvalidArgumentError naming `checks`.
    */
   checkAll(checks: readonly Check[]): Promise<Outcome[]>;
+  /**
+   * Give back up to `check.cost` units the counter still counts (newest first, never below zero),
+   * then answer what a zero-cost check would.
+   */
+  refund(check: Check): Promise<Outcome>;
   /** Forget a counter. */
   reset(counter: CounterRef): Promise<void>;
   /** Resolves when the store can answer checks; throws StoreUnavailableError otherwise. */

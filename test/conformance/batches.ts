@@ -87,14 +87,17 @@ export function describeBatches(t: Conformance): void {
       ).rejects.toMatchObject({ code: 'invalid_argument', field: 'checks[1].cost' });
       expect(await t.limiter.peek({ key, limit: 2, window: 10 })).toMatchObject({ count: 0 });
       expect(await t.limiter.checkAll([])).toEqual({ allowed: true, results: [] });
-      // One request may not spend more of the log than one check may.
-      const heavy = [0, 1].map((i) => ({ key: `${key}:${i}`, limit: 100_000, window: 10, cost: 6000 }));
+      // One request may not spend more of an algorithm than one check may.
+      const heavy = [0, 1].map((i) => ({ key: `${key}:${i}`, limit: 1e9, window: 10, cost: 6e8 }));
       await expect(t.limiter.checkAll(heavy)).rejects.toMatchObject({ field: 'checks' });
       await expect(t.limiter.checkMany(heavy)).rejects.toMatchObject({ field: 'checks' });
-      expect(await t.limiter.peek({ key: `${key}:0`, limit: 100_000, window: 10 })).toMatchObject({
+      expect(await t.limiter.peek({ key: `${key}:0`, limit: 1e9, window: 10 })).toMatchObject({
         count: 0,
       });
-      const light = heavy.map((check) => ({ ...check, algorithm: 'token-bucket' as const }));
+      const light = heavy.map((check, i) => ({
+        ...check,
+        algorithm: i === 0 ? ('token-bucket' as const) : ('fixed-window' as const),
+      }));
       expect((await t.limiter.checkMany(light)).every((decision) => decision.allowed)).toBe(true);
     });
   });

@@ -69,7 +69,16 @@ export function describeEveryAlgorithm(t: Conformance): void {
 
     it('looks without spending: peek and cost 0', async () => {
       const key = freshKey(`${algorithm}:peek`);
-      const empty = { allowed: true, limit: 5, remaining: 5, count: 0, retryAfterMs: 0, resetAfterMs: 0 };
+      const empty = {
+        allowed: true,
+        limit: 5,
+        remaining: 5,
+        count: 0,
+        retryAfterMs: 0,
+        resetAfterMs: 0,
+        windowMs: 60_000,
+        algorithm,
+      };
       expect(await peek(key, 5, 60)).toEqual(empty);
       expect(await check(key, 5, 60, 0)).toEqual(empty);
       await check(key, 5, 60, 2);
@@ -127,6 +136,8 @@ export function describeEveryAlgorithm(t: Conformance): void {
         count: 0,
         retryAfterMs: 0,
         resetAfterMs: 0,
+        windowMs: 60_000,
+        algorithm,
       });
       await expect(check(key, 0, 60)).rejects.toMatchObject({ code: 'invalid_argument', field: 'cost' });
     });

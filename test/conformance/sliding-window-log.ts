@@ -15,6 +15,8 @@ export function describeSlidingWindowLog(t: Conformance): void {
           count: i,
           retryAfterMs: 0,
           resetAfterMs: 10_000,
+          windowMs: 10_000,
+          algorithm: 'sliding-window-log',
         });
       }
       const denied = await t.limiter.check({ key, limit: 3, window: 10 });
@@ -80,6 +82,8 @@ export function describeSlidingWindowLog(t: Conformance): void {
         count: 0,
         retryAfterMs: 0,
         resetAfterMs: 0,
+        windowMs: 10_000,
+        algorithm: 'sliding-window-log',
       });
       await t.limiter.check({ key, limit: 2, window: 10, cost: 2 });
       t.clock.advanceMs(4000);
@@ -90,6 +94,8 @@ export function describeSlidingWindowLog(t: Conformance): void {
         count: 2,
         retryAfterMs: 0,
         resetAfterMs: 6000,
+        windowMs: 10_000,
+        algorithm: 'sliding-window-log',
       });
       expect(await t.limiter.check({ key, limit: 2, window: 10 })).toMatchObject({
         allowed: false,
@@ -155,6 +161,8 @@ export function describeSlidingWindowLog(t: Conformance): void {
         count: 0,
         retryAfterMs: 0,
         resetAfterMs: 0,
+        windowMs: 60_000,
+        algorithm: 'sliding-window-log',
       });
       await t.limiter.check({ key, limit: 5, window: 60, cost: 5 });
       t.clock.advanceMs(10_000);
@@ -166,6 +174,8 @@ export function describeSlidingWindowLog(t: Conformance): void {
           count: 5,
           retryAfterMs: 0,
           resetAfterMs: 50_000,
+          windowMs: 60_000,
+          algorithm: 'sliding-window-log',
         });
       }
     });

@@ -5,6 +5,7 @@ import { describeAlgorithmBoundaries } from './algorithms.js';
 import { describeBatches } from './batches.js';
 import type { Conformance, StoreFactory } from './context.js';
 import { describeEveryAlgorithm } from './generic.js';
+import { describeRefunds } from './refunds.js';
 import { describeSlidingWindowLog } from './sliding-window-log.js';
 import { describeValidation } from './validation.js';
 
@@ -46,6 +47,7 @@ export function describeConformance(storeName: string, factory: StoreFactory): v
     describeSlidingWindowLog(context);
     describeAlgorithmBoundaries(context);
     describeBatches(context);
+    describeRefunds(context);
     describeValidation(context);
   });
 }

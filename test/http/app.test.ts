@@ -14,8 +14,15 @@ describe('buildApp (inject, memory store)', () => {
 
   beforeAll(async () => {
     const metrics = new ServiceMetrics();
-    const limiter = new MeteredLimiter(new RateLimiter({ store: new MemoryStore() }), metrics);
-    app = await buildApp({ limiter, registry, metrics, adminToken: ADMIN_TOKEN, version: 'test' });
+    const limiter = new MeteredLimiter(new RateLimiter({ store: new MemoryStore() }), metrics, 'memory');
+    app = await buildApp({
+      limiter,
+      storeKind: 'memory',
+      registry,
+      metrics,
+      adminToken: ADMIN_TOKEN,
+      version: 'test',
+    });
   });
 
   afterAll(async () => {

@@ -148,6 +148,8 @@ describe('after Redis returns', () => {
           count: 1,
           retryAfterMs: 0,
           resetAfterMs: 60_000,
+          windowMs: 60_000,
+          algorithm: 'sliding-window-log',
         });
       } finally {
         await limiter.close();

@@ -92,7 +92,12 @@ describe('RedisStore on a Redis Cluster', () => {
     const [client] = limiters(1, 2000);
     const prefix = `spread:${runId}:`;
     const keys = Array.from({ length: 60 }, (_, i) => `${prefix}${i}`);
-    await client?.checkMany(keys.map((key) => ({ key, limit: 5, window: 60 })));
+    await client?.checkMany(
+      keys.flatMap((key) => [
+        { key, limit: 5, window: 60 },
+        { key, limit: 5, window: 60, algorithm: 'token-bucket' as const },
+      ]),
+    );
     const masters = await cluster.masters();
     const stored = await Promise.all(
       masters.map(async (m) => (await cluster.command(m.port, 'KEYS', `ratelimit:{${prefix}*`)) as string[]),
@@ -101,7 +106,9 @@ describe('RedisStore on a Redis Cluster', () => {
     const all = stored.flat();
     expect(all).toHaveLength(keys.length * 2);
     for (const onMaster of stored) {
-      for (const key of onMaster.filter((k) => !k.endsWith(':seq'))) expect(onMaster).toContain(`${key}:seq`);
+      for (const log of onMaster.filter((k) => k.endsWith(':swl:60000'))) {
+        expect(onMaster).toContain(log.replace(':swl:', ':tb:'));
+      }
     }
   });
 

@@ -76,10 +76,14 @@ describe('readiness and errors on a Redis that cannot record a decision', () => 
     expect(text).not.toContain('alice');
   }
 
-  function expectLoggedWithoutKey(node: ServiceProcess, reason: string): void {
-    const lines = node.logLines.join('\n');
-    expect(lines).toMatch(new RegExp(`"reason":"${reason}".*"msg":"not ready: `));
-    expect(lines).not.toContain('alice');
+  /** Log lines arrive asynchronously (and after the reply): wait for the one expected. */
+  async function expectLoggedWithoutKey(node: ServiceProcess, reason: string): Promise<void> {
+    const notReady = new RegExp(`"reason":"${reason}".*"msg":"not ready: `);
+    await eventually(
+      () => Promise.resolve(node.logLines.some((line) => notReady.test(line))),
+      'the log line',
+    );
+    expect(node.logLines.join('\n')).not.toContain('alice');
   }
 
   it.concurrent('OOM: Redis past maxmemory under noeviction', async () => {
@@ -90,10 +94,13 @@ describe('readiness and errors on a Redis that cannot record a decision', () => 
     const body = await notReady(node, 'oom');
     expect(body.error.message).toMatch(/^not ready: .*OOM: /);
     await refusedCheck(node, 'oom');
-    expectLoggedWithoutKey(node, 'oom');
+    await expectLoggedWithoutKey(node, 'oom');
     await admin.command(server.port, 'CONFIG', 'SET', 'maxmemory', '0');
     await eventually(async () => (await node.fetch('/readyz')).status === 200, 'ready again');
-    expect(node.logLines.some((line) => line.includes('ready again'))).toBe(true);
+    await eventually(
+      () => Promise.resolve(node.logLines.some((line) => line.includes('ready again'))),
+      'the "ready again" log line',
+    );
   });
 
   it.concurrent('NOPERM: an ACL user without EVAL and EVALSHA', async () => {
@@ -106,7 +113,7 @@ describe('readiness and errors on a Redis that cannot record a decision', () => 
     const body = await notReady(node, 'noperm');
     expect(body.error.message).toMatch(/counter script: .*NOPERM: /);
     await refusedCheck(node, 'noperm');
-    expectLoggedWithoutKey(node, 'noperm');
+    await expectLoggedWithoutKey(node, 'noperm');
     // The registry still answered: PING and the registry alone would have said "ready".
     expect(await node.nodeIds()).toHaveLength(1);
   });
@@ -118,7 +125,7 @@ describe('readiness and errors on a Redis that cannot record a decision', () => 
     const body = await notReady(node, 'readonly');
     expect(body.error.message).toMatch(/READONLY: .*replica/);
     await refusedCheck(node, 'readonly');
-    expectLoggedWithoutKey(node, 'readonly');
+    await expectLoggedWithoutKey(node, 'readonly');
   });
 
   it.concurrent('EVALSHA renamed away (rename-command)', async () => {
@@ -128,7 +135,7 @@ describe('readiness and errors on a Redis that cannot record a decision', () => 
     expect(body.error.message).toMatch(/EVALSHA/);
     // Redis lists the arguments of an unknown command, the counter key among them.
     await refusedCheck(node, 'unknown_command');
-    expectLoggedWithoutKey(node, 'unknown_command');
+    await expectLoggedWithoutKey(node, 'unknown_command');
   });
 
   it.concurrent('a database that does not exist: refused at start, unready after a reconnect', async () => {

@@ -34,29 +34,30 @@ async function withLimiter<T>(
 }
 
 describe('RedisStore key layout and expiry', () => {
-  it('writes the contract layout: <prefix>{<key>}:swl:<window ms> and :seq', async () => {
+  it('writes the contract layout: <prefix>{<key>}:swl:<window ms>, one member per check', async () => {
     await withLimiter({}, async (limiter) => {
-      await limiter.check({ key: 'user:42', limit: 10, window: 60 });
-      expect((await allKeys('ratelimit:{user:42}*')).sort()).toEqual([
-        'ratelimit:{user:42}:swl:60000',
-        'ratelimit:{user:42}:swl:60000:seq',
-      ]);
+      const before = Date.now() * 1000;
+      await limiter.check({ key: 'user:42', limit: 1e9, window: 60, cost: 250_000_000 });
+      await limiter.check({ key: 'user:42', limit: 1e9, window: 60, cost: 7 });
+      expect(await allKeys('ratelimit:{user:42}*')).toEqual(['ratelimit:{user:42}:swl:60000']);
       const members = await admin.zrange('ratelimit:{user:42}:swl:60000', 0, -1, 'WITHSCORES');
-      expect(members).toHaveLength(2);
-      const [member, score] = members as [string, string];
-      // `<time µs>:<sequence>`, scored by the same time.
-      expect(member).toMatch(/^\d{16}:1$/);
-      expect(member.split(':')[0]).toBe(score);
+      // `<digits letter><units before>:<cost>`, scored by the time recorded (µs, Redis TIME).
+      expect(members).toHaveLength(4);
+      const [first, firstScore, second, secondScore] = members as [string, string, string, string];
+      expect(first).toBe('A0:250000000');
+      expect(second).toBe('I250000000:7');
+      expect(Number(firstScore)).toBeGreaterThanOrEqual(before - 1_000_000);
+      expect(Number(secondScore)).toBeGreaterThanOrEqual(Number(firstScore));
+      expect(await limiter.peek({ key: 'user:42', limit: 1e9, window: 60 })).toMatchObject({
+        count: 250_000_007,
+      });
     });
   });
 
   it('honours a custom prefix and escapes braces so one key keeps one hash tag', async () => {
     await withLimiter({ keyPrefix: 'rl-test:' }, async (limiter) => {
       await limiter.check({ key: '}odd%key}', limit: 10, window: 1 });
-      expect((await allKeys('rl-test:*')).sort()).toEqual([
-        'rl-test:{%7Dodd%25key%7D}:swl:1000',
-        'rl-test:{%7Dodd%25key%7D}:swl:1000:seq',
-      ]);
+      expect(await allKeys('rl-test:*')).toEqual(['rl-test:{%7Dodd%25key%7D}:swl:1000']);
     });
     expect(() => new RedisStore({ url: server.url, keyPrefix: 'bad{' })).toThrow(/prefix/);
   });
@@ -69,8 +70,8 @@ describe('RedisStore key layout and expiry', () => {
         }
       }
       const keys = await allKeys('ttl-test:*');
-      // Three windows per algorithm; the log has a :seq sibling.
-      expect(keys).toHaveLength(ALGORITHM_NAMES.length * 3 + 3);
+      // Three windows per algorithm, one key each.
+      expect(keys).toHaveLength(ALGORITHM_NAMES.length * 3);
       for (const key of keys) {
         const ttl = await admin.pttl(key);
         const [, algorithm, windowMs] = /:(swl|swc|fw|tb):(\d+)/.exec(key) ?? [];

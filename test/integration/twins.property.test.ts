@@ -29,6 +29,8 @@ interface Step {
   advanceUs: number;
   cost: number;
   limitDelta: number;
+  /** Give `cost` units back instead of spending them. */
+  refund: boolean;
 }
 
 const step = (windowMs: number): fc.Arbitrary<Step> =>
@@ -44,12 +46,13 @@ const step = (windowMs: number): fc.Arbitrary<Step> =>
     cost: fc.integer({ min: 0, max: 6 }),
     // A changed limit shares the counter's history; exercise that too.
     limitDelta: fc.oneof(fc.constant(0), fc.integer({ min: -3, max: 3 })),
+    refund: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
   });
 
 let run = 0;
 
 describe.each(ALGORITHM_NAMES)('twins agree: %s', (algorithm: AlgorithmName) => {
-  it('gives the same decision from TypeScript and Lua on random event sequences', async () => {
+  it('gives the same decision from TypeScript and Lua on random sequences of checks and refunds', async () => {
     const twins = [new RateLimiter({ store: memory }), new RateLimiter({ store: redis })] as const;
     await fc.assert(
       fc.asyncProperty(
@@ -62,11 +65,13 @@ describe.each(ALGORITHM_NAMES)('twins agree: %s', (algorithm: AlgorithmName) => 
         async (baseLimit, [windowMs, steps]) => {
           run += 1;
           const key = `twins:${algorithm}:${run}`;
-          for (const { advanceUs, cost, limitDelta } of steps) {
+          for (const { advanceUs, cost, limitDelta, refund } of steps) {
             clock.advanceUs(advanceUs);
             const limit = Math.max(0, baseLimit + limitDelta);
             const check = { key, limit, window: `${windowMs}ms`, cost: Math.min(cost, limit), algorithm };
-            const [fromTs, fromLua] = await Promise.all(twins.map((limiter) => limiter.check(check)));
+            const [fromTs, fromLua] = await Promise.all(
+              twins.map((limiter) => (refund ? limiter.refund(check) : limiter.check(check))),
+            );
             expect(fromLua).toEqual(fromTs);
           }
         },

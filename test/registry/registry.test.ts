@@ -1,9 +1,9 @@
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { NodeHeartbeat } from '../../src/registry/heartbeat.js';
 import { MemoryNodeRegistry } from '../../src/registry/memory-registry.js';
 import type { NodeInfo, NodeRegistry } from '../../src/registry/node-registry.js';
 import { RedisNodeRegistry } from '../../src/registry/redis-registry.js';
+import { RedisConnection } from '../../src/stores/redis/connection.js';
 import { RedisServer } from '../support/redis-server.js';
 import { eventually } from '../integration/support/service-process.js';
 
@@ -19,7 +19,7 @@ function node(id: string): NodeInfo {
 }
 
 let redis: RedisServer | undefined;
-const clients: Redis[] = [];
+const connections: RedisConnection[] = [];
 let prefixSerial = 0;
 
 const implementations: { name: string; create: () => Promise<NodeRegistry> }[] = [
@@ -28,16 +28,16 @@ const implementations: { name: string; create: () => Promise<NodeRegistry> }[] =
     name: 'redis',
     async create() {
       redis ??= await RedisServer.start();
-      const client = new Redis(redis.url);
-      clients.push(client);
+      const connection = new RedisConnection({ url: redis.url, timeoutMs: 2000 });
+      connections.push(connection);
       prefixSerial += 1;
-      return new RedisNodeRegistry(client, `registry-test-${prefixSerial}:`);
+      return new RedisNodeRegistry(connection, `registry-test-${prefixSerial}:`);
     },
   },
 ];
 
 afterAll(async () => {
-  for (const client of clients) client.disconnect();
+  await Promise.all(connections.map((connection) => connection.close()));
   await redis?.stop();
 });
 

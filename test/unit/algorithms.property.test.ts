@@ -85,4 +85,25 @@ describe.each(ALGORITHM_NAMES)('%s (pure)', (name: AlgorithmName) => {
       expect(later.current.count).toBe(0);
     });
   });
+
+  it('refunds take the count down by the units given back, never below zero', () => {
+    // The exact algorithms give back exactly; the estimates (whose counts are rounded from
+    // weighted or continuous state) never end up higher than before, nor lower than exact.
+    const exact = name === 'sliding-window-log' || name === 'fixed-window';
+    forEverySequence(name, ({ before, check, nowUs, evaluation }) => {
+      const after =
+        evaluation.allowed && check.cost > 0
+          ? algorithm.record(structuredClone(before), check, nowUs)
+          : structuredClone(before);
+      const look = { ...check, cost: 0 };
+      const counted = algorithm.evaluate(structuredClone(after), look, nowUs).current.count;
+      for (const given of [1, 2, check.limit]) {
+        const refunded = algorithm.refund(structuredClone(after), { ...check, cost: given }, nowUs);
+        const left = algorithm.evaluate(refunded, look, nowUs).current.count;
+        expect(left).toBeGreaterThanOrEqual(Math.max(0, counted - given) - (exact ? 0 : 1));
+        if (exact) expect(left).toBe(Math.max(0, counted - given));
+        expect(left).toBeLessThanOrEqual(counted);
+      }
+    });
+  });
 });

@@ -27,7 +27,8 @@ export interface Evaluation {
  *
  * `State` is owned by the store that keeps it: `evaluate` may drop expired parts of it (which
  * never changes a decision) but records nothing; `record` spends the check's cost and is only
- * called for an admitted check with cost > 0.
+ * called for an admitted check with cost > 0; `refund` gives back up to `check.cost` units that
+ * still count (never below zero) and may return the state it was given, changed in place.
  */
 export interface Algorithm<State> {
   readonly name: string;
@@ -39,6 +40,7 @@ export interface Algorithm<State> {
   readonly maxCost: number;
   evaluate(state: State | undefined, check: Check, nowUs: number): Evaluation;
   record(state: State | undefined, check: Check, nowUs: number): State;
+  refund(state: State | undefined, check: Check, nowUs: number): State | undefined;
   /** When the state can be forgotten because nothing recorded counts any more (µs). */
   expiresAtUs(state: State, check: Check): number;
 }

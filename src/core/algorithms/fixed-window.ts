@@ -31,6 +31,13 @@ export const fixedWindow: Algorithm<FixedWindowState> = {
     return { windowStartUs: startUs, count: count + check.cost };
   },
 
+  refund(state, check, nowUs) {
+    const { startUs } = alignedWindow(nowUs, check.windowMs * 1000);
+    // Units of an earlier window no longer count: there is nothing of theirs to give back.
+    if (state?.windowStartUs !== startUs) return state;
+    return { windowStartUs: startUs, count: Math.max(0, state.count - check.cost) };
+  },
+
   expiresAtUs(state, check) {
     return state.windowStartUs + check.windowMs * 1000;
   },

@@ -73,6 +73,15 @@ export const slidingWindowCounter: Algorithm<SlidingCounterState> = {
     return { windowStartUs: startUs, previous, current: current + check.cost };
   },
 
+  refund(state, check, nowUs) {
+    if (state === undefined) return undefined;
+    const { previous, current, startUs } = countsAt(state, nowUs, check.windowMs * 1000);
+    // This window's units first; what is left comes off the previous window's, which still weigh.
+    const fromCurrent = Math.min(current, check.cost);
+    const fromPrevious = Math.min(previous, check.cost - fromCurrent);
+    return { windowStartUs: startUs, previous: previous - fromPrevious, current: current - fromCurrent };
+  },
+
   expiresAtUs(state, check) {
     return state.windowStartUs + 2 * check.windowMs * 1000;
   },

@@ -62,6 +62,13 @@ export const tokenBucket: Algorithm<TokenBucketState> = {
     return { atUs: nowUs, debtUs: debtAt(state, nowUs) + (check.cost * windowUs) / check.limit };
   },
 
+  refund(state, check, nowUs) {
+    if (state === undefined || check.limit === 0) return state;
+    const windowUs = check.windowMs * 1000;
+    // A unit given back is one refill interval of debt forgiven; debt never goes below none.
+    return { atUs: nowUs, debtUs: Math.max(0, debtAt(state, nowUs) - (check.cost * windowUs) / check.limit) };
+  },
+
   expiresAtUs(state) {
     return state.atUs + Math.ceil(state.debtUs);
   },

@@ -1,7 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { parseWindow } from '../../core/duration.js';
-import type { Decision as DecisionValue } from '../../core/types.js';
-import type { MeteredLimiter } from '../../metrics/metered-limiter.js';
+import type { Limiter } from '../../limiter.js';
 import type { RequestGuard } from '../auth.js';
 import { setRateLimitHeaders } from '../ratelimit-headers.js';
 import {
@@ -17,18 +15,13 @@ import {
 } from '../schemas.js';
 
 export interface DecisionRoutesOptions {
-  limiter: MeteredLimiter;
+  limiter: Limiter;
   requireApiToken: RequestGuard;
   requireAdminToken: RequestGuard;
 }
 
 /** Statuses a decision route may answer besides 200: bad input, auth, body limits, store down. */
 const DECISION_ERRORS = [400, 401, 413, 415, 503] as const;
-
-function policyOf(window: number | string, decision: DecisionValue) {
-  // The limiter has already accepted this window, so parsing cannot fail here.
-  return { windowMs: parseWindow(window), decision };
-}
 
 /** The routes that decide, look at and reset counters. */
 export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = (app, options) => {
@@ -48,7 +41,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
     },
     async (request, reply) => {
       const decision = await limiter.check(request.body);
-      setRateLimitHeaders(reply, [policyOf(request.body.window, decision)]);
+      setRateLimitHeaders(reply, [decision]);
       return decision;
     },
   );
@@ -76,10 +69,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
               allowed: decisions.every((decision) => decision.allowed),
               results: decisions,
             }));
-      setRateLimitHeaders(
-        reply,
-        results.map((decision, index) => policyOf(checks[index]?.window ?? 1, decision)),
-      );
+      setRateLimitHeaders(reply, results);
       return { allowed, results };
     },
   );
@@ -100,7 +90,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
       const { limit, window, algorithm } = request.query;
       const peek = { key: request.params.key, limit: Number(limit), window: windowFromQuery(window) };
       const decision = await limiter.peek({ ...peek, algorithm });
-      setRateLimitHeaders(reply, [policyOf(peek.window, decision)]);
+      setRateLimitHeaders(reply, [decision]);
       return decision;
     },
   );

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { RateLimiterError, StoreUnavailableError } from '../../core/errors.js';
-import type { MeteredLimiter } from '../../metrics/metered-limiter.js';
+import type { Limiter } from '../../limiter.js';
 import type { ServiceMetrics } from '../../metrics/metrics.js';
 import type { NodeRegistry } from '../../registry/node-registry.js';
 import type { ReadinessProbe } from '../../service/readiness.js';
@@ -9,7 +9,8 @@ import { HttpError } from '../errors.js';
 import { NodesReply, StatusReply, withErrors } from '../schemas.js';
 
 export interface OperationRoutesOptions {
-  limiter: MeteredLimiter;
+  limiter: Limiter;
+  storeKind: string;
   registry: NodeRegistry;
   metrics: ServiceMetrics;
   readiness: ReadinessProbe;
@@ -17,7 +18,7 @@ export interface OperationRoutesOptions {
 
 /** The routes operators and load balancers use: liveness, readiness, nodes, metrics. */
 export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> = (app, options) => {
-  const { limiter, registry, metrics, readiness } = options;
+  const { storeKind, registry, metrics, readiness } = options;
 
   app.get(
     '/healthz',
@@ -42,7 +43,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> 
     },
     async () => {
       const state = await readiness.probe();
-      if (state.ready) return { status: 'ready', store: limiter.storeKind };
+      if (state.ready) return { status: 'ready', store: storeKind };
       const message = `not ready: ${state.check}: ${state.message}`;
       if (state.error instanceof StoreUnavailableError) {
         throw new StoreUnavailableError(message, { cause: state.error, reason: state.reason });

@@ -73,6 +73,23 @@ export class MemoryStore implements Store {
     });
   }
 
+  refund(check: Check): Promise<Outcome> {
+    return settle(() => {
+      this.assertOpen();
+      const nowUs = this.clock.nowUs();
+      const algorithm = algorithmFor(check.algorithm);
+      const id = counterId(check);
+      const counter = this.live(id, nowUs);
+      if (counter) {
+        const state = algorithm.refund(counter.state, check, nowUs);
+        if (state === undefined) this.counters.delete(id);
+        else this.counters.set(id, { state, expiresAtUs: algorithm.expiresAtUs(state, check) });
+      }
+      const look = algorithm.evaluate(this.counters.get(id)?.state, { ...check, cost: 0 }, nowUs);
+      return outcomeOf(look, look.allowed);
+    });
+  }
+
   reset(counter: CounterRef): Promise<void> {
     return settle(() => {
       this.assertOpen();
@@ -119,14 +136,19 @@ export class MemoryStore implements Store {
   }
 
   private evaluate(check: Check, nowUs: number) {
-    const id = counterId(check);
+    const counter = this.live(counterId(check), nowUs);
+    return { check, evaluation: algorithmFor(check.algorithm).evaluate(counter?.state, check, nowUs) };
+  }
+
+  /** The counter, unless its units have all left the window (then it is dropped). */
+  private live(id: string, nowUs: number): Counter | undefined {
     // get() also marks the counter as just used, for least-recently-used eviction.
-    let counter = this.counters.get(id);
+    const counter = this.counters.get(id);
     if (counter && counter.expiresAtUs <= nowUs) {
       this.counters.delete(id);
-      counter = undefined;
+      return undefined;
     }
-    return { check, evaluation: algorithmFor(check.algorithm).evaluate(counter?.state, check, nowUs) };
+    return counter;
   }
 
   /** Spend an evaluated, admitted check. */

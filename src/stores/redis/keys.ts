@@ -1,5 +1,4 @@
 import { algorithmFor } from '../../core/algorithms/index.js';
-import type { AlgorithmName } from '../../core/algorithms/index.js';
 import type { CounterRef } from '../../core/types.js';
 
 export const DEFAULT_KEY_PREFIX = 'ratelimit:';
@@ -16,18 +15,12 @@ export function hashTagOf(key: string): string {
   return key.replaceAll('%', '%25').replaceAll('}', '%7D');
 }
 
-/** Keys beside the counter's own, in the order its Lua half declares them (KEYS[2], ...). */
-const SIBLING_SUFFIXES: Partial<Record<AlgorithmName, readonly string[]>> = {
-  'sliding-window-log': [':seq'],
-};
-
 /**
- * `<prefix>{<key>}:<algorithm>:<window ms>` and its siblings. The braces are the Cluster hash tag,
- * so every counter of one key lives in one slot and one script may touch them all.
+ * `<prefix>{<key>}:<algorithm>:<window ms>`. The braces are the Cluster hash tag, so every counter
+ * of one key lives in one slot and one script may touch them all.
  */
-export function counterKeys(prefix: string, counter: CounterRef): string[] {
-  const base = `${prefix}{${hashTagOf(counter.key)}}:${algorithmFor(counter.algorithm).shortName}:${counter.windowMs}`;
-  return [base, ...(SIBLING_SUFFIXES[counter.algorithm] ?? []).map((suffix) => base + suffix)];
+export function counterKey(prefix: string, counter: CounterRef): string {
+  return `${prefix}{${hashTagOf(counter.key)}}:${algorithmFor(counter.algorithm).shortName}:${counter.windowMs}`;
 }
 
 export function validateKeyPrefix(prefix: string): string {

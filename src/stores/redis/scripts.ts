@@ -1,59 +1,83 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { ALGORITHM_NAMES, algorithmFor } from '../../core/algorithms/index.js';
+import type { AlgorithmName } from '../../core/algorithms/index.js';
+import { PACKAGE_VERSION } from '../../config/version.js';
 
 export type RedisClient = Redis | Cluster;
 
-/** Called as (number of keys, ...keys, ...args), like EVALSHA. */
-type ScriptCall = (...numberOfKeysThenKeysThenArgs: (string | number)[]) => Promise<unknown>;
+/** Arguments of a script call, as EVALSHA takes them after the keys. */
+export type ScriptArg = string | number;
 
 const LUA_DIR = new URL('../../../lua/', import.meta.url);
 
-/** The two entry scripts: one check, and an atomic batch. */
-export type ScriptName = 'check' | 'check-all';
+function readLua(path: string): string {
+  return readFileSync(new URL(path, LUA_DIR), 'utf8');
+}
 
-const COMMANDS: Record<ScriptName, string> = {
-  check: 'ratelimiterCheck',
-  'check-all': 'ratelimiterCheckAll',
+/**
+ * One entry script as Redis runs it, called by EVALSHA. Its first line is a Redis 7 shebang
+ * (flags: none, so the script may write and Redis refuses it as a whole, before it runs, when
+ * out of memory or on a read-only replica), its second names the package version: scripts of two
+ * versions on one Redis never share a SHA, so neither ever runs the other's code.
+ */
+export class LuaScript {
+  readonly sha: string;
+
+  constructor(
+    readonly name: string,
+    readonly source: string,
+  ) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  /**
+   * EVALSHA, and EVAL once more if Redis does not know the script (after a restart, a failover or
+   * SCRIPT FLUSH): NOSCRIPT means nothing ran, so sending it again spends nothing twice.
+   */
+  async run(client: RedisClient, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+    try {
+      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return client.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+/** Shebang, version, prelude, the algorithms an entry needs, then the entry; from our own files only. */
+function assemble(
+  name: string,
+  algorithms: readonly AlgorithmName[],
+  entry: string,
+  binding = '',
+): LuaScript {
+  const parts = [
+    '#!lua',
+    `-- ratelimiter-service ${PACKAGE_VERSION}: ${name}`,
+    readLua('include/prelude.lua'),
+    ...algorithms.map((algorithm) => readLua(`algorithms/${algorithmFor(algorithm).shortName}.lua`)),
+    binding,
+    readLua(`${entry}.lua`),
+  ];
+  return new LuaScript(name, parts.join('\n'));
+}
+
+/**
+ * Every script the store runs, built once per process. A check runs only its own algorithm's
+ * code; the atomic batch and the refund, which may mix algorithms, carry all of them.
+ */
+export const SCRIPTS = {
+  check: Object.fromEntries(
+    ALGORITHM_NAMES.map((algorithm) => {
+      const short = algorithmFor(algorithm).shortName;
+      return [
+        algorithm,
+        assemble(`check ${short}`, [algorithm], 'check', `local algorithm = algorithms['${short}']`),
+      ];
+    }),
+  ) as Record<AlgorithmName, LuaScript>,
+  checkAll: assemble('check-all', ALGORITHM_NAMES, 'check-all'),
+  refund: assemble('refund', ALGORITHM_NAMES, 'refund'),
 };
-
-const sources = new Map<ScriptName, string>();
-
-/**
- * An entry script as Redis runs it: the prelude, every algorithm's Lua half, then the entry.
- * Assembled from the project's own files only, once per process.
- */
-export function scriptSource(name: ScriptName): string {
-  let source = sources.get(name);
-  if (source === undefined) {
-    const read = (path: string) => readFileSync(new URL(path, LUA_DIR), 'utf8');
-    const parts = [
-      read('include/prelude.lua'),
-      ...ALGORITHM_NAMES.map((algorithm) => read(`algorithms/${algorithmFor(algorithm).shortName}.lua`)),
-      read(`${name}.lua`),
-    ];
-    source = parts.join('\n');
-    sources.set(name, source);
-  }
-  return source;
-}
-
-/**
- * Define both scripts as ioredis commands on the client. ioredis sends EVAL the first time on
- * each connection, EVALSHA after, and resends after a NOSCRIPT (restart, failover, SCRIPT FLUSH),
- * in plain calls and pipelines alike.
- */
-export function defineScripts(client: RedisClient): void {
-  for (const name of Object.keys(COMMANDS) as ScriptName[]) {
-    const command = COMMANDS[name];
-    if (command in client) continue;
-    client.defineCommand(command, { lua: scriptSource(name) });
-  }
-}
-
-/** A script's command on a client or a pipeline. */
-export function scriptCall(client: RedisClient | ChainableCommander, name: ScriptName): ScriptCall {
-  const call = (client as unknown as Record<string, ScriptCall | undefined>)[COMMANDS[name]];
-  if (!call) throw new Error(`script ${name} is not defined on this client`);
-  return call.bind(client);
-}

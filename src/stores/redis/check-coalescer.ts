@@ -1,0 +1,155 @@
+import { OverloadedError, StoreUnavailableError } from '../../core/errors.js';
+import type { Check, Outcome } from '../../core/types.js';
+
+/** How much a store hands Redis at once, and how much it keeps waiting. */
+export interface CoalescerLimits {
+  /** Most checks in one script call: bounds how long one call holds Redis. */
+  maxBatch: number;
+  /** Most script calls awaiting their reply at once. */
+  maxInFlight: number;
+  /** Most checks waiting for a place; past it new checks are refused with OverloadedError. */
+  maxQueued: number;
+  /** Longest a check may wait for a place before it is refused with OverloadedError (ms). */
+  queueTimeoutMs: number;
+}
+
+export const DEFAULT_COALESCER_LIMITS: CoalescerLimits = {
+  maxBatch: 100,
+  maxInFlight: 8,
+  maxQueued: 50_000,
+  queueTimeoutMs: 1000,
+};
+
+interface Waiting {
+  check: Check;
+  queuedAt: number;
+  resolve: (outcome: Outcome) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface CoalescerHooks {
+  /** Which checks may share one script call: same algorithm, and on a Cluster the same slot. */
+  groupOf(check: Check): string;
+  /** Run one script call for checks of one group, answering one outcome per check, in order. */
+  send(checks: readonly Check[]): Promise<Outcome[]>;
+  /** Whether the store itself was slow of late, so a full queue is its failure and not load. */
+  storeIsSlow(): boolean;
+}
+
+/**
+ * Coalesces the checks issued in the same turn of the event loop into script calls of up to
+ * `maxBatch` checks (each check keeps its own decision and atomicity: the script runs them one
+ * after another), keeps at most `maxInFlight` calls waiting on Redis, and queues the rest with a
+ * bounded length and wait. Without this, a burst of thousands of checks would be written to the
+ * socket at once and answered after every caller's deadline; with it, what waits, waits here,
+ * where it is measured and refused as `overloaded` rather than mistaken for a store failure.
+ */
+export class CheckCoalescer {
+  private readonly groups = new Map<string, Waiting[]>();
+  private queued = 0;
+  private inFlight = 0;
+  private flushScheduled = false;
+  private shed = 0;
+
+  constructor(
+    private readonly limits: CoalescerLimits,
+    private readonly hooks: CoalescerHooks,
+  ) {
+    for (const [name, value] of Object.entries(limits)) {
+      if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be an integer >= 1`);
+    }
+  }
+
+  submit(check: Check): Promise<Outcome> {
+    if (this.queued >= this.limits.maxQueued) {
+      return Promise.reject(this.refusal(`more than ${this.limits.maxQueued} checks are waiting for redis`));
+    }
+    return new Promise<Outcome>((resolve, reject) => {
+      const group = this.hooks.groupOf(check);
+      const waiting: Waiting = { check, queuedAt: performance.now(), resolve, reject };
+      const queue = this.groups.get(group);
+      if (queue) queue.push(waiting);
+      else this.groups.set(group, [waiting]);
+      this.queued++;
+      this.scheduleFlush();
+    });
+  }
+
+  stats(): { queued: number; inFlight: number; shed: number } {
+    return { queued: this.queued, inFlight: this.inFlight, shed: this.shed };
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // After this turn's I/O callbacks: every check they issue joins the same calls.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    const now = performance.now();
+    while (this.inFlight < this.limits.maxInFlight && this.queued > 0) {
+      const batch = this.takeBatch(now);
+      if (batch.length > 0) this.dispatch(batch);
+    }
+  }
+
+  /** Up to maxBatch checks of the oldest group; checks that waited too long are refused instead. */
+  private takeBatch(now: number): Waiting[] {
+    const [group, queue] = this.groups.entries().next().value as [string, Waiting[]];
+    const taken = queue.length <= this.limits.maxBatch ? queue : queue.splice(0, this.limits.maxBatch);
+    if (taken === queue) this.groups.delete(group);
+    else {
+      // Round robin: the rest of this group goes behind the others.
+      this.groups.delete(group);
+      this.groups.set(group, queue);
+    }
+    this.queued -= taken.length;
+    const fresh: Waiting[] = [];
+    for (const waiting of taken) {
+      if (now - waiting.queuedAt > this.limits.queueTimeoutMs) {
+        waiting.reject(this.refusal(`a check waited more than ${this.limits.queueTimeoutMs}ms for redis`));
+      } else fresh.push(waiting);
+    }
+    return fresh;
+  }
+
+  private dispatch(batch: Waiting[]): void {
+    this.inFlight++;
+    this.hooks.send(batch.map((waiting) => waiting.check)).then(
+      (outcomes) => {
+        this.settled();
+        for (let i = 0; i < batch.length; i++) {
+          const waiting = batch[i] as Waiting;
+          const outcome = outcomes[i];
+          if (outcome) waiting.resolve(outcome);
+          else waiting.reject(new StoreUnavailableError(`the script answered no outcome for check ${i}`));
+        }
+      },
+      (error: unknown) => {
+        this.settled();
+        for (const waiting of batch) waiting.reject(error);
+      },
+    );
+  }
+
+  private settled(): void {
+    this.inFlight--;
+    if (this.queued > 0) this.scheduleFlush();
+  }
+
+  /**
+   * Too much waiting: this process has more checks than the store takes in time. If the store
+   * itself has been timing out, that is the store's failure (the failure mode applies).
+   */
+  private refusal(reason: string): Error {
+    this.shed++;
+    if (this.hooks.storeIsSlow()) {
+      return new StoreUnavailableError(`redis is slow: ${reason}`);
+    }
+    return new OverloadedError(`overloaded: ${reason}`, 1000);
+  }
+}

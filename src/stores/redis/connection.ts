@@ -1,0 +1,366 @@
+import { ReplyError } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { RateLimiterError, StoreUnavailableError } from '../../core/errors.js';
+import { createRedisClient } from './connect.js';
+import { isConnectionFault, isOfflineQueueRejection, redisUnavailable } from './redis-errors.js';
+import type { RedisClient } from './scripts.js';
+
+/**
+ * The one place that owns a Redis connection for the store and the node registry alike: client
+ * options, readiness, reconnection, and bounded calls. A call's deadline runs only while the
+ * call is waiting on Redis: time this process spent busy elsewhere (event-loop lag) is never
+ * charged to the store, and a reply that has arrived is never reported as a timeout.
+ */
+export interface RedisConnectionOptions {
+  /** Any Redis URL form (see parseRedisUrl). Ignored when `client` is given. */
+  url?: string;
+  /** An existing ioredis client (Redis or Cluster); it is left open on close(). */
+  client?: RedisClient;
+  /** Bound on every call, in ms, waiting for a (re)connection included. */
+  timeoutMs: number;
+  /** Extra ioredis options for a client the connection creates. */
+  redisOptions?: RedisOptions;
+}
+
+export interface CallOptions<T> {
+  /** This call's own bound, when it differs from the connection's (registry writes at start-up). */
+  timeoutMs?: number;
+  /** Told of a reply that came after the caller was answered with a timeout: what it spent. */
+  onLateReply?: (value: T) => void;
+}
+
+/** How long one connection attempt may take: also the most a first call waits for it. */
+function connectWaitMs(timeoutMs: number): number {
+  return Math.max(1000, timeoutMs);
+}
+
+/** Reconnect after 50 ms, doubling up to 2 s, with jitter so a fleet does not reconnect in step. */
+function reconnectDelay(attempt: number): number {
+  const base = Math.min(2000, 50 * 2 ** Math.min(attempt, 6));
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+/**
+ * ioredis options that keep a rate-limit call bounded and never replay a check. There is no
+ * `commandTimeout`: ioredis would arm one timer per command, and its timers fire before the
+ * replies already waiting in the socket are read; the connection's own deadlines replace it.
+ */
+export function boundedClientOptions(timeoutMs: number): RedisOptions {
+  return {
+    connectTimeout: connectWaitMs(timeoutMs),
+    // Fail fast while disconnected, and never resend a check after reconnecting: its caller has
+    // already been answered, and a replay would spend units twice.
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: reconnectDelay,
+    // ioredis swallows the replies to its CLIENT SETINFO (Redis < 7.2 refuses it anyway): a server
+    // at maxclients answers that command first, and its real error would be lost.
+    disableClientInfo: true,
+  };
+}
+
+export class RedisConnection {
+  readonly client: RedisClient;
+  readonly timeoutMs: number;
+  private readonly ownsClient: boolean;
+  private readonly deadlines: DeadlineWatch;
+  /** Set by close(): a closing Cluster sits in "disconnecting" for a while, which looks transient. */
+  private closed = false;
+  /** Shared by every call waiting for the connection attempt under way. */
+  private nextReady: Promise<void> | undefined;
+  private lastConnectionError: Error | undefined;
+  /**
+   * Set while the current connection's SELECT or AUTH failed: ioredis would go on in database 0,
+   * or (after a refused AUTH, when the default user needs no password) as the default user.
+   */
+  private connectionFault: Error | undefined;
+  /** When a call last timed out (performance.now()); -Infinity if none has. */
+  private lastTimeoutAt = -Infinity;
+  /**
+   * A call timed out and Redis has said nothing since: the server is hung or overwhelmed, so new
+   * calls fail at once instead of piling onto it (and spending units when it wakes), but one at a
+   * time goes through as a probe. Cleared by the next reply or a new connection. Not used on a
+   * Cluster, where one slow node must not stop the calls to the others.
+   */
+  private stalled = false;
+  private probing = false;
+  private timeouts = 0;
+  private lateReplies = 0;
+  /**
+   * Until the first connection is ready, calls may wait for it as long as a connection attempt
+   * may take (`connectTimeout`): a store that just started has nothing to protect yet, and a
+   * TCP and TLS handshake plus the ready check can outlast a 50 ms call budget on a busy host.
+   * After that, a (re)connection is waited for within the call's own budget.
+   */
+  private firstConnectWaitMs: number | undefined;
+
+  constructor(options: RedisConnectionOptions) {
+    this.timeoutMs = options.timeoutMs;
+    if (!Number.isInteger(this.timeoutMs) || this.timeoutMs < 1)
+      throw new RangeError('timeoutMs must be an integer >= 1');
+    if (options.client) {
+      this.client = options.client;
+      this.ownsClient = false;
+    } else if (options.url !== undefined) {
+      this.client = createRedisClient(
+        options.url,
+        { ...boundedClientOptions(this.timeoutMs), ...options.redisOptions },
+        this.timeoutMs,
+      );
+      this.ownsClient = true;
+    } else {
+      throw new RangeError('a Redis connection needs a url or a client');
+    }
+    if (this.client.status !== 'ready') this.firstConnectWaitMs = connectWaitMs(this.timeoutMs);
+    // Ticks often enough to time out close to the bound, seldom enough to cost nothing.
+    this.deadlines = new DeadlineWatch(
+      Math.max(1, Math.min(20, Math.floor(this.timeoutMs / 5))),
+      !this.client.isCluster,
+    );
+    // Errors surface on the calls, with the last connection error as their reason (a refused
+    // connection, WRONGPASS, a certificate that does not verify); this listener also keeps ioredis
+    // from logging every failed reconnect attempt.
+    this.client.on('error', (error: Error) => {
+      // "Stream isn't writeable" says only that there is no connection; keep the reason there is none.
+      if (isOfflineQueueRejection(error)) return;
+      this.lastConnectionError = error;
+      if (isConnectionFault(error)) this.connectionFault = error;
+    });
+    // Each connection sends AUTH and SELECT again, after 'connect' and before 'ready'.
+    this.client.on('connect', () => {
+      this.connectionFault = undefined;
+    });
+    this.client.on('ready', () => {
+      this.lastConnectionError = this.connectionFault;
+      this.stalled = false;
+      this.firstConnectWaitMs = undefined;
+    });
+  }
+
+  get isCluster(): boolean {
+    return this.client.isCluster;
+  }
+
+  /** Whether a call timed out within the last `withinMs`: the store, not this process, is slow. */
+  timedOutRecently(withinMs: number): boolean {
+    return performance.now() - this.lastTimeoutAt < withinMs;
+  }
+
+  stats(): { timeouts: number; lateReplies: number } {
+    return { timeouts: this.timeouts, lateReplies: this.lateReplies };
+  }
+
+  /**
+   * Run one call within the bound, waiting for a (re)connection inside the same budget. Every
+   * failure becomes a StoreUnavailableError: the caller learns nothing about the counter.
+   */
+  run<T>(call: () => Promise<T>, options?: CallOptions<T>): Promise<T> {
+    const callBudgetMs = options?.timeoutMs ?? this.timeoutMs;
+    const budgetMs =
+      this.firstConnectWaitMs === undefined ? callBudgetMs : Math.max(callBudgetMs, this.firstConnectWaitMs);
+    return new Promise<T>((resolve, reject) => {
+      const deadline = this.deadlines.track(budgetMs, () => {
+        this.timeouts++;
+        this.lastTimeoutAt = performance.now();
+        if (!this.client.isCluster && this.client.status === 'ready') this.stalled = true;
+        reject(new StoreUnavailableError(`redis did not answer within ${budgetMs}ms`, { reason: 'timeout' }));
+      });
+      this.attempt(call, deadline).then(
+        (value) => {
+          this.deadlines.done(deadline);
+          if (deadline.probe) this.probing = false;
+          this.stalled = false;
+          if (!deadline.expired) resolve(value);
+          else {
+            this.lateReplies++;
+            options?.onLateReply?.(value);
+          }
+        },
+        (error: unknown) => {
+          this.deadlines.done(deadline);
+          if (deadline.probe) this.probing = false;
+          // Redis answered, if only with an error: it is not hung.
+          if (error instanceof ReplyError) this.stalled = false;
+          if (!deadline.expired) reject(this.asStoreUnavailable(error));
+        },
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    this.deadlines.stop();
+    if (!this.ownsClient) {
+      this.closed = true;
+      return;
+    }
+    try {
+      await this.run(() => this.client.quit());
+    } catch {
+      // Unreachable or slow: drop the connection instead of waiting.
+    } finally {
+      this.closed = true;
+      this.deadlines.stop();
+      this.client.disconnect();
+    }
+  }
+
+  private async attempt<T>(call: () => Promise<T>, deadline: Deadline): Promise<T> {
+    if (this.client.status !== 'ready') await this.whenReady();
+    // Counters in another database than the URL names would be wrong for every node: refuse.
+    if (this.connectionFault) throw redisUnavailable('redis is unusable', this.connectionFault);
+    // A caller that already had its timeout must not have its call run (and spend) later.
+    if (deadline.expired) {
+      throw new StoreUnavailableError('redis connected after the call timed out', { reason: 'timeout' });
+    }
+    if (this.stalled) {
+      if (this.probing) {
+        throw new StoreUnavailableError(
+          'redis is not answering: a call timed out and no reply has come since',
+          {
+            reason: 'timeout',
+          },
+        );
+      }
+      this.probing = true;
+      deadline.probe = true;
+    }
+    return call();
+  }
+
+  /** Resolves when the client is ready; waiters share one listener however many calls wait. */
+  private whenReady(): Promise<void> {
+    const { status } = this.client;
+    if (status === 'ready') return Promise.resolve();
+    if (status === 'end' || status === 'close' || this.closed) {
+      return Promise.reject(
+        new StoreUnavailableError('the redis connection is closed', { reason: 'closed' }),
+      );
+    }
+    if (status === 'reconnecting') {
+      // Known to be down and waiting out its backoff: fail now rather than spend the caller's
+      // budget on a connection that cannot come sooner. A connection attempt under way is waited for.
+      return Promise.reject(this.unreachable('redis is unreachable (reconnecting)'));
+    }
+    if (status === 'wait') void this.client.connect().catch(() => undefined);
+    // Settles with the connection attempt under way: ready, or failed (the client then waits out
+    // its backoff, or gives up), so a caller never waits longer than the attempt itself.
+    this.nextReady ??= new Promise<void>((resolve, reject) => {
+      const settle = (error?: StoreUnavailableError) => {
+        this.client.off('ready', onReady);
+        this.client.off('reconnecting', onFailed);
+        this.client.off('end', onFailed);
+        this.nextReady = undefined;
+        if (error) reject(error);
+        else resolve();
+      };
+      const onReady = () => {
+        settle();
+      };
+      const onFailed = () => {
+        settle(this.unreachable('redis is unreachable'));
+      };
+      this.client.once('ready', onReady);
+      this.client.once('reconnecting', onFailed);
+      this.client.once('end', onFailed);
+    });
+    return this.nextReady;
+  }
+
+  private unreachable(message: string): StoreUnavailableError {
+    if (!this.lastConnectionError) return new StoreUnavailableError(message, { reason: 'unreachable' });
+    return redisUnavailable(message, this.lastConnectionError);
+  }
+
+  /** A failed call, named by its cause (redis-errors.ts): never what Redis echoed of its arguments. */
+  private asStoreUnavailable(error: unknown): RateLimiterError {
+    if (error instanceof RateLimiterError) return error;
+    return redisUnavailable('redis call failed', error, this.lastConnectionError);
+  }
+}
+
+interface Deadline {
+  readonly budgetMs: number;
+  waitedMs: number;
+  lastSeenAt: number;
+  expired: boolean;
+  /** Sent while the connection was stalled, to find out whether Redis answers again. */
+  probe: boolean;
+  readonly onExpire: () => void;
+}
+
+/**
+ * Every call's deadline on one ticking timer instead of a timer per call. Each tick charges a
+ * call the time since it was last seen, but never more than two ticks' worth: a tick that comes
+ * late means this process was busy, and that time is not the store's. An expired call is judged
+ * in setImmediate, after the poll phase has read the socket, so a reply that already arrived wins.
+ *
+ * On one connection (`inOrder`), Redis answers calls in the order they were sent, so only the
+ * oldest call is charged: the others wait behind this process's own earlier calls, not on a slow
+ * Redis. When the oldest expires, every call behind it does too: they can only come after it.
+ */
+class DeadlineWatch {
+  private readonly pending = new Set<Deadline>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly tickMs: number,
+    private readonly inOrder: boolean,
+  ) {}
+
+  track(budgetMs: number, onExpire: () => void): Deadline {
+    const deadline: Deadline = {
+      budgetMs,
+      waitedMs: 0,
+      lastSeenAt: performance.now(),
+      expired: false,
+      probe: false,
+      onExpire,
+    };
+    this.pending.add(deadline);
+    if (!this.timer) {
+      this.timer = setInterval(() => {
+        this.tick();
+      }, this.tickMs);
+      this.timer.unref();
+    }
+    return deadline;
+  }
+
+  done(deadline: Deadline): void {
+    this.pending.delete(deadline);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private tick(): void {
+    if (this.pending.size === 0) {
+      this.stop();
+      return;
+    }
+    const now = performance.now();
+    const cap = 2 * this.tickMs;
+    const expired: Deadline[] = [];
+    let charged = false;
+    for (const deadline of this.pending) {
+      if (!this.inOrder || !charged) {
+        deadline.waitedMs += Math.min(now - deadline.lastSeenAt, cap);
+        charged = true;
+      }
+      deadline.lastSeenAt = now;
+      if (deadline.waitedMs >= deadline.budgetMs) expired.push(deadline);
+    }
+    if (expired.length === 0) return;
+    if (this.inOrder) expired.splice(0, expired.length, ...this.pending);
+    setImmediate(() => {
+      for (const deadline of expired) {
+        if (!this.pending.delete(deadline)) continue; // answered in the meantime
+        deadline.expired = true;
+        deadline.onExpire();
+      }
+    });
+  }
+}
