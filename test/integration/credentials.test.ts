@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminConnections } from '../support/admin.js';
 import { RedisServer } from '../support/redis-server.js';
-import { ServiceProcess, eventually, runCli } from './support/service-process.js';
+import { ServiceProcess, checkOnRedis, eventually, runCli } from './support/service-process.js';
 
 const USER = 'svc-user';
 const PASSWORD = 'pw-Hunter2-never-logged';
@@ -75,7 +75,7 @@ describe('the Redis password never reaches a log line or an error', () => {
     await admin.command(redis.port, 'ACL', 'SETUSER', USER, 'resetpass', `>${ROTATED}`);
     try {
       expectNoSecret(await waitForFailedHeartbeats(service));
-      const cli = await runCli(['check', 'k', '--limit', '1', '--window', '10', '--redis', url()]);
+      const cli = await runCli(checkOnRedis(url()));
       expect(cli.code).toBe(2);
       expect(cli.stderr).toMatch(/WRONGPASS/);
       expectNoSecret(cli.stdout + cli.stderr);
@@ -93,7 +93,7 @@ describe('the Redis password never reaches a log line or an error', () => {
     const serve = await runCli(['serve', '--port', '0'], { REDIS_URL: badUrl });
     expect(serve.code).toBe(2);
     expect(serve.stderr).toMatch(/^error: invalid setting REDIS_URL: invalid Redis URL: .*"@"/);
-    const check = await runCli(['check', 'k', '--limit', '1', '--window', '10', '--redis', badUrl]);
+    const check = await runCli(checkOnRedis(badUrl));
     expect(check.code).toBe(2);
     expect(check.stderr).toMatch(/^error: invalid Redis URL/);
     for (const output of [serve.stdout, serve.stderr, check.stdout, check.stderr]) {

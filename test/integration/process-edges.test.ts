@@ -3,7 +3,14 @@ import { closeSync, openSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/redis-server.js';
-import { CLI_PATH, ServiceProcess, cleanEnv, eventually, runCli } from './support/service-process.js';
+import {
+  CLI_PATH,
+  ServiceProcess,
+  checkOnRedis,
+  cleanEnv,
+  eventually,
+  runCli,
+} from './support/service-process.js';
 
 /** The process at its edges: an unwritable stdout, listen failures, the CLI's exit, its advertised address. */
 describe('the service process at its edges', () => {
@@ -70,19 +77,7 @@ describe('the service process at its edges', () => {
     let answeredAt = 0;
     const child = spawn(
       process.execPath,
-      [
-        CLI_PATH,
-        'check',
-        'k',
-        '--limit',
-        '1',
-        '--window',
-        '10',
-        '--redis',
-        `redis://127.0.0.1:${closedPort}`,
-        '--timeout-ms',
-        '300',
-      ],
+      [CLI_PATH, ...checkOnRedis(`redis://127.0.0.1:${closedPort}`, '--timeout-ms', '300')],
       { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';

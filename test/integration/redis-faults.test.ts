@@ -3,7 +3,7 @@ import type { Server, Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdminConnections } from '../support/admin.js';
 import { RedisServer, freePort } from '../support/redis-server.js';
-import { ServiceProcess, eventually, runCli } from './support/service-process.js';
+import { ServiceProcess, checkOnRedis, eventually, runCli } from './support/service-process.js';
 
 /** A key that is personal data: it must reach no error body and no log line. */
 const PERSONAL_KEY = 'alice@example.com';
@@ -162,7 +162,7 @@ describe('readiness and errors on a Redis that cannot record a decision', () => 
     const node = await service(server.url);
     const body = await notReady(node, 'maxclients');
     expect(body.error.message).toMatch(/maxclients/);
-    const cli = await runCli(['check', 'k', '--limit', '1', '--window', '10', '--redis', server.url]);
+    const cli = await runCli(checkOnRedis(server.url));
     expect(cli.code).toBe(2);
     expect(cli.stderr).toMatch(/maxclients/);
     expect(cli.stderr).not.toMatch(/Stream isn't writeable/);
@@ -181,16 +181,7 @@ describe('readiness and errors on a Redis that cannot record a decision', () => 
     expect(body.error.message).toMatch(/does not speak the Redis protocol/);
     expect(body.error.message).not.toMatch(/Stream isn't writeable/);
     await notReady(silentNode, 'timeout');
-    const cli = await runCli([
-      'check',
-      'k',
-      '--limit',
-      '1',
-      '--window',
-      '10',
-      '--redis',
-      `redis://127.0.0.1:${http.port}`,
-    ]);
+    const cli = await runCli(checkOnRedis(`redis://127.0.0.1:${http.port}`));
     expect(cli.stderr).toMatch(/does not speak the Redis protocol/);
   });
 
