@@ -6,11 +6,11 @@ Reply the four integers of a zero-cost check after the refund: 1, count, 0, rese
       or 0, count, retry_after, reset_after when a lowered limit leaves the counter over it. ]]
 
 local now = now_us(ARGV[1])
-local check = read_check(4, tonumber(ARGV[2]))
+local grace = tonumber(ARGV[2])
 local algorithm = algorithms[ARGV[3]]
-algorithm.refund(KEYS[1], check, now)
-check.cost = 0
+local limit, window, cost = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+algorithm.refund(KEYS[1], limit, window, cost, now, grace)
+local allowed, retry, count, reset, count_after, reset_after = algorithm.evaluate(KEYS[1], limit, window, 0, now)
 local out = {}
-local evaluation = algorithm.evaluate(KEYS[1], check, now)
-reply(out, evaluation, evaluation.allowed)
+reply(out, 0, allowed, allowed, retry, count, reset, count_after, reset_after)
 return out

@@ -35,7 +35,7 @@ export interface RunningService {
   flushLogs(timeoutMs: number): Promise<void>;
 }
 
-function openStore(settings: Settings): { store: Store; registry: NodeRegistry } {
+function openStore(settings: Settings, metrics: ServiceMetrics): { store: Store; registry: NodeRegistry } {
   if (settings.redisUrl === undefined) {
     return { store: new MemoryStore(), registry: new MemoryNodeRegistry() };
   }
@@ -47,6 +47,10 @@ function openStore(settings: Settings): { store: Store; registry: NodeRegistry }
     maxQueued: settings.storeMaxQueued,
     queueTimeoutMs: settings.storeQueueTimeoutMs,
     ...(settings.storeMaxInFlight === undefined ? {} : { maxInFlight: settings.storeMaxInFlight }),
+    onCallDuration: (seconds) => {
+      metrics.storeCallSeconds.observe(seconds);
+    },
+    ...(settings.denyCacheEntries > 0 ? { denyCache: { maxEntries: settings.denyCacheEntries } } : {}),
   });
   // The registry shares the store's connection: one backend, one set of reconnect rules.
   return {
@@ -106,7 +110,8 @@ export async function startService(settings: Settings): Promise<RunningService> 
       metrics.logLinesDropped.inc(lines);
     },
   });
-  const { store, registry } = openStore(settings);
+  const { store, registry } = openStore(settings, metrics);
+  if (store.stats) metrics.watchStore(() => store.stats?.() ?? {});
   if (settings.redisUrl !== undefined) {
     try {
       await refuseMissingDatabase(store);

@@ -1,15 +1,17 @@
 --[[ sliding-window-counter (swc): the previous window's count, weighted by its overlap with the
 sliding window, plus the current window's count (the estimate Cloudflare published). Approximate.
-KEYS  [1] hash { s = current window start (µs), c = units in it, p = units in the window before }
+KEYS  [1] hash { s = current window index (floor(now / window)), c = units in it, p = units in
+      the window before }; within one window an admission is one HINCRBY
 State expires at the end of the next window + grace. Twin: src/core/algorithms/sliding-window-counter.ts ]]
 
-local function swc_counts(key, check, now)
-  local start = math.floor(now / check.window) * check.window
+-- previous, current, the current window's index, and whether the stored state is that window's.
+local function swc_counts(key, window, now)
+  local index = math.floor(now / window)
   local stored = redis.call('HMGET', key, 's', 'c', 'p')
-  local stored_start = tonumber(stored[1])
-  if stored_start == start then return tonumber(stored[3]), tonumber(stored[2]), start end
-  if stored_start == start - check.window then return tonumber(stored[2]), 0, start end
-  return 0, 0, start
+  local stored_index = tonumber(stored[1])
+  if stored_index == index then return tonumber(stored[3]), tonumber(stored[2]), index, true end
+  if stored_index == index - 1 then return tonumber(stored[2]), 0, index, false end
+  return 0, 0, index, false
 end
 
 -- Same floating-point operations, in the same order, as the TypeScript twin.
@@ -39,33 +41,36 @@ local function swc_retry(previous, current, room, elapsed, window)
 end
 
 algorithms['swc'] = {
-  evaluate = function(key, check, now)
-    local previous, current, start = swc_counts(key, check, now)
-    local window, elapsed = check.window, now - start
-    local window_end = start + window
+  evaluate = function(key, limit, window, cost, now)
+    local previous, current, index, same = swc_counts(key, window, now)
+    local start = index * window
+    local elapsed, window_end = now - start, start + window
     local count, reset = swc_tally(previous, current, elapsed, window, window_end, now)
     local estimate = swc_weighted(previous, elapsed, window) + current
-    if estimate + check.cost <= check.limit then
-      if check.cost == 0 then return fits(count, reset, count, reset) end
-      local count_after, reset_after = swc_tally(previous, current + check.cost, elapsed, window, window_end, now)
-      return fits(count, reset, count_after, reset_after)
+    if estimate + cost <= limit then
+      if cost == 0 then return true, 0, count, reset, count, reset end
+      local count_after, reset_after = swc_tally(previous, current + cost, elapsed, window, window_end, now)
+      return true, 0, count, reset, count_after, reset_after, previous, same
     end
-    return denied(swc_retry(previous, current, check.limit - check.cost, elapsed, window), count, reset)
+    return false, swc_retry(previous, current, limit - cost, elapsed, window), count, reset
   end,
 
-  record = function(key, check, now)
-    local previous, current, start = swc_counts(key, check, now)
-    redis.call('HSET', key, 's', int(start), 'c', int(current + check.cost), 'p', int(previous))
-    pexpire_us(key, start + 2 * check.window - now, check.grace)
+  record = function(key, limit, window, cost, now, grace, count_after, previous, same)
+    if same then
+      redis.call('HINCRBY', key, 'c', int(cost))
+    else
+      local index = math.floor(now / window)
+      redis.call('HSET', key, 's', int(index), 'c', int(cost), 'p', int(previous))
+      redis.call('PEXPIRE', key, expiry_ms((index + 2) * window - now, grace))
+    end
   end,
 
   -- This window's units first; what is left comes off the previous window's, which still weigh.
-  refund = function(key, check, now)
-    if redis.call('EXISTS', key) == 0 then return end
-    local previous, current, start = swc_counts(key, check, now)
-    local from_current = math.min(current, check.cost)
-    local from_previous = math.min(previous, check.cost - from_current)
-    redis.call('HSET', key, 's', int(start), 'c', int(current - from_current),
-      'p', int(previous - from_previous))
+  refund = function(key, limit, window, cost, now)
+    local previous, current, index = swc_counts(key, window, now)
+    if previous == 0 and current == 0 then return end
+    local from_current = math.min(current, cost)
+    local from_previous = math.min(previous, cost - from_current)
+    redis.call('HSET', key, 's', int(index), 'c', int(current - from_current), 'p', int(previous - from_previous))
   end,
 }

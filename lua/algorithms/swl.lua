@@ -1,100 +1,115 @@
 --[[ sliding-window-log (swl): exact. Admit iff units in (now - window, now] + cost <= limit.
-A weighted log: one member per admitted check, whatever its cost.
-KEYS  [1] the log: sorted set, score = time recorded (µs, never decreasing), member =
-      "<n><start>:<cost>" where start is how many units the log recorded before this member (so
-      members are unique and the units of any stretch are a difference of two numbers) and <n>
-      is one letter for its number of digits ('A' for 1, 'B' for 2, ...): members of one score are
-      ordered by their text, and the letter makes that the order of their starts
-State expires window + grace after the newest member. Twin: src/core/algorithms/sliding-window-log.ts ]]
+A weighted log: one entry per admitted check, whatever its cost.
+KEYS  [1] the log: a list, oldest entry first, each 20 bytes, struct.pack('>ddI4', time, start,
+      cost): the time it was recorded (µs, never decreasing, so the list is in time order),
+      how many units the log had recorded before it (so the units of any stretch of entries are
+      a difference of two numbers) and its units. A list appends, reads both ends and drops its
+      head in O(1), where a sorted set would search on every insert.
+Entries that left the window are dropped from the head by every check, and the key expires
+window + grace after its newest entry. Twin: src/core/algorithms/sliding-window-log.ts ]]
 
--- A member's start and cost.
-local function swl_entry(member)
-  local colon = string.find(member, ':', 1, true)
-  return tonumber(string.sub(member, 2, colon - 1)), tonumber(string.sub(member, colon + 1))
-end
+local ENTRY = '>ddI4'
 
-local function swl_member(start, cost)
-  local digits = int(start)
-  return string.char(64 + #digits) .. digits .. ':' .. int(cost)
-end
+-- Whole stretches of expired entries after an idle spell are cut at once, found by binary search.
+local SWL_POPS = 4
 
--- Members are ordered by time and by start alike; find by rank the first whose units reach `unit`.
-local function swl_rank_reaching(key, unit, low, high)
+-- Index of the first entry in [low, high] for which `test(entry)` holds; it must hold for high.
+local function swl_first(key, low, high, test)
   while low < high do
     local middle = math.floor((low + high) / 2)
-    local start, cost = swl_entry(redis.call('ZRANGE', key, middle, middle)[1])
-    if start + cost >= unit then high = middle else low = middle + 1 end
+    if test(redis.call('LINDEX', key, int(middle))) then high = middle else low = middle + 1 end
   end
   return low
 end
 
+-- Drop the entries at t <= edge from the head; the newest entry must be in the window. Returns
+-- the oldest entry left.
+local function swl_trim(key, edge)
+  local oldest = redis.call('LINDEX', key, '0')
+  for _ = 1, SWL_POPS do
+    if struct.unpack(ENTRY, oldest) > edge then return oldest end
+    redis.call('LPOP', key)
+    oldest = redis.call('LINDEX', key, '0')
+  end
+  if struct.unpack(ENTRY, oldest) > edge then return oldest end
+  local first = swl_first(key, 1, redis.call('LLEN', key) - 1, function(entry)
+    return struct.unpack(ENTRY, entry) > edge
+  end)
+  redis.call('LTRIM', key, int(first), '-1')
+  return redis.call('LINDEX', key, '0')
+end
+
 algorithms['swl'] = {
-  evaluate = function(key, check, now)
-    local window = check.window
-    -- Members recorded at t <= now - window have left the window.
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', int(now - window))
-    local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-    if newest[1] == nil then
-      if check.cost == 0 then return fits(0, 0, 0, 0) end
-      local evaluation = fits(0, 0, check.cost, window)
-      evaluation.stamp, evaluation.start = now, 0
-      return evaluation
+  evaluate = function(key, limit, window, cost, now)
+    local edge = now - window
+    local newest = redis.call('LINDEX', key, '-1')
+    local newest_time, newest_start, newest_cost
+    if newest then newest_time, newest_start, newest_cost = struct.unpack(ENTRY, newest) end
+    if not newest or newest_time <= edge then
+      -- Nothing left in the window (the stale entries go when this check is recorded).
+      if cost == 0 then return true, 0, 0, 0, 0, 0 end
+      return true, 0, 0, 0, cost, window, now, 0
     end
-    local newest_start, newest_cost = swl_entry(newest[1])
-    local newest_time = tonumber(newest[2])
-    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    local oldest_start, oldest_cost = swl_entry(oldest[1])
+    local oldest_time, oldest_start, oldest_cost = struct.unpack(ENTRY, swl_trim(key, edge))
     local finish = newest_start + newest_cost
     local count = finish - oldest_start
     local reset = newest_time + window - now
-    if count + check.cost <= check.limit then
-      if check.cost == 0 then return fits(count, reset, count, reset) end
-      -- Recorded at the newest member's time if the clock stepped back, so the log stays sorted.
-      local stamp = math.max(now, newest_time)
-      local evaluation = fits(count, reset, count + check.cost, stamp + window - now)
-      evaluation.stamp, evaluation.start = stamp, finish
-      return evaluation
+    if count + cost <= limit then
+      if cost == 0 then return true, 0, count, reset, count, reset end
+      -- Recorded at the newest entry's time if the clock stepped back, so the log stays sorted.
+      local stamp = newest_time
+      if now > stamp then stamp = now end
+      return true, 0, count, reset, count + cost, stamp + window - now, stamp, finish
     end
     -- The cost fits once the (count + cost - limit)-th oldest unit has left the window.
-    local unit = oldest_start + count + check.cost - check.limit
-    local leaves = tonumber(oldest[2])
+    local unit = oldest_start + count + cost - limit
+    local leaves = oldest_time
     if oldest_start + oldest_cost < unit then
-      local rank = swl_rank_reaching(key, unit, 1, redis.call('ZCARD', key) - 1)
-      leaves = tonumber(redis.call('ZRANGE', key, rank, rank, 'WITHSCORES')[2])
+      local index = swl_first(key, 1, redis.call('LLEN', key) - 1, function(entry)
+        local _, start, entry_cost = struct.unpack(ENTRY, entry)
+        return start + entry_cost >= unit
+      end)
+      leaves = struct.unpack(ENTRY, redis.call('LINDEX', key, int(index)))
     end
-    return denied(leaves + window - now, count, reset)
+    return false, leaves + window - now, count, reset
   end,
 
-  record = function(key, check, now, evaluation)
-    redis.call('ZADD', key, int(evaluation.stamp), swl_member(evaluation.start, check.cost))
-    pexpire_us(key, evaluation.stamp + check.window - now, check.grace)
+  record = function(key, limit, window, cost, now, grace, count_after, stamp, start)
+    -- A log whose every entry has left the window starts over.
+    if start == 0 then redis.call('DEL', key) end
+    redis.call('RPUSH', key, struct.pack(ENTRY, stamp, start, cost))
+    redis.call('PEXPIRE', key, expiry_ms(stamp + window - now, grace))
   end,
 
-  -- Newest units first. Whole members go in one ZREMRANGEBYRANK; the last one is shortened.
-  refund = function(key, check, now)
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', int(now - check.window))
-    local newest = redis.call('ZRANGE', key, -1, -1)[1]
-    if newest == nil or check.cost == 0 then return end
-    local newest_start, newest_cost = swl_entry(newest)
+  -- Newest units first: whole entries go from the tail, the last one is shortened in place.
+  refund = function(key, limit, window, cost, now)
+    local newest = redis.call('LINDEX', key, '-1')
+    if not newest or cost == 0 then return end
+    local newest_time, newest_start, newest_cost = struct.unpack(ENTRY, newest)
+    local edge = now - window
+    if newest_time <= edge then return end
+    local _, oldest_start = struct.unpack(ENTRY, swl_trim(key, edge))
     local finish = newest_start + newest_cost
-    local members = redis.call('ZCARD', key)
-    -- The first rank from which every member to the newest can go whole: finish - start <= cost.
-    local low, high = 0, members
-    while low < high do
-      local middle = math.floor((low + high) / 2)
-      local start = swl_entry(redis.call('ZRANGE', key, middle, middle)[1])
-      if finish - start <= check.cost then high = middle else low = middle + 1 end
+    if finish - oldest_start <= cost then
+      redis.call('DEL', key)
+      return
     end
-    local owed = check.cost
-    if low < members then
-      owed = owed - (finish - swl_entry(redis.call('ZRANGE', key, low, low)[1]))
-      redis.call('ZREMRANGEBYRANK', key, low, -1)
+    -- The first entry from which every entry to the newest can go whole: finish - start <= cost.
+    local length = redis.call('LLEN', key)
+    local first = swl_first(key, 0, length, function(entry)
+      if not entry then return true end
+      local _, start = struct.unpack(ENTRY, entry)
+      return finish - start <= cost
+    end)
+    local owed = cost
+    if first < length then
+      local _, start = struct.unpack(ENTRY, redis.call('LINDEX', key, int(first)))
+      owed = owed - (finish - start)
+      redis.call('LTRIM', key, '0', int(first - 1))
     end
-    if owed > 0 and low > 0 then
-      local entry = redis.call('ZRANGE', key, low - 1, low - 1, 'WITHSCORES')
-      local start, cost = swl_entry(entry[1])
-      redis.call('ZREM', key, entry[1])
-      redis.call('ZADD', key, entry[2], swl_member(start, cost - owed))
+    if owed > 0 then
+      local time, start, entry_cost = struct.unpack(ENTRY, redis.call('LINDEX', key, '-1'))
+      redis.call('LSET', key, '-1', struct.pack(ENTRY, time, start, entry_cost - owed))
     end
   end,
 }

@@ -2,9 +2,22 @@
 from a shebang line (Redis 7 script flags: the script may write, so Redis refuses it as a whole
 when it is out of memory or a read-only replica), this file, the algorithms the entry needs
 (lua/algorithms/*.lua, which fill in `algorithms`), then one entry file (lua/check.lua,
-lua/check-all.lua or lua/refund.lua). Nothing in a script is built from request input. ]]
+lua/check-all.lua or lua/refund.lua). Nothing in a script is built from request input.
+
+Every algorithm is a table of three functions, called with plain numbers (no table per check:
+this is the hot path):
+  evaluate(key, limit, window, cost, now)
+    -> allowed, retry, count, reset, count_after, reset_after, carry1, carry2
+       (µs; count and reset as the counter is, count_after and reset_after once the cost is
+       recorded; the carries are what record needs from the evaluation)
+  record(key, limit, window, cost, now, grace, count_after, carry1, carry2)
+  refund(key, limit, window, cost, now)
+Numbers go to redis.call as text made by int(): Redis would format a Lua number with %.17g,
+which costs several times more, and tostring() (%.14g) would round values past 10^14. ]]
 
 local algorithms = {}
+
+local function int(x) return string.format('%d', x) end
 
 -- ARGV time (µs) when a test drives the clock, else Redis TIME, so every node shares one clock.
 local function now_us(arg)
@@ -14,42 +27,17 @@ local function now_us(arg)
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
--- Integers as digits: tostring() uses %.14g and would round times past 10^14 µs.
-local function int(x) return string.format('%d', x) end
-
--- Floats with every significant digit, so a stored value reads back bit for bit.
-local function float(x) return string.format('%.17g', x) end
-
-local function pexpire_us(key, from_now_us, grace_ms)
-  redis.call('PEXPIRE', key, int(math.ceil(from_now_us / 1000) + grace_ms))
+-- Milliseconds until expiry, as text, for a state that stops mattering `from_now` µs from now.
+local function expiry_ms(from_now, grace)
+  return int(math.ceil(from_now / 1000) + grace)
 end
 
--- An evaluation, as in src/core/algorithms/algorithm.ts: whether the cost fits, the counter now
--- (count, reset µs) and the counter once the cost is recorded (count_after, reset_after).
-local function fits(count, reset, count_after, reset_after)
-  return { allowed = true, retry = 0, count = count, reset = reset,
-           count_after = count_after, reset_after = reset_after }
-end
-
-local function denied(retry, count, reset)
-  return { allowed = false, retry = retry, count = count, reset = reset,
-           count_after = count, reset_after = reset }
-end
-
--- Append one check's reply to `out`: allowed (1|0), count, retry_after (µs), reset_after (µs).
-local function reply(out, evaluation, recorded)
-  local n = #out
+-- Append one check's reply to `out` at `n`: allowed (1|0), count, retry_after (µs), reset_after (µs).
+local function reply(out, n, recorded, allowed, retry, count, reset, count_after, reset_after)
   if recorded then
-    out[n + 1], out[n + 2], out[n + 3], out[n + 4] = 1, evaluation.count_after, 0, evaluation.reset_after
+    out[n + 1], out[n + 2], out[n + 3], out[n + 4] = 1, count_after, 0, reset_after
   else
-    local retry = evaluation.retry
-    if evaluation.allowed then retry = 0 end
-    out[n + 1], out[n + 2], out[n + 3], out[n + 4] = 0, evaluation.count, retry, evaluation.reset
+    if allowed then retry = 0 end
+    out[n + 1], out[n + 2], out[n + 3], out[n + 4] = 0, count, retry, reset
   end
-end
-
--- A check's numbers from three ARGV entries starting at `at`: limit, window µs, cost.
-local function read_check(at, grace)
-  return { limit = tonumber(ARGV[at]), window = tonumber(ARGV[at + 1]),
-           cost = tonumber(ARGV[at + 2]), grace = grace }
 end

@@ -39,6 +39,7 @@ export interface Settings {
   storeMaxQueued: number;
   storeQueueTimeoutMs: number;
   maxInFlight: number;
+  denyCacheEntries: number;
   shutdownTimeoutMs: number;
   /** The host other nodes and clients reach this one at; undefined: derived from the bind host. */
   advertiseAddress: string | undefined;
@@ -268,6 +269,15 @@ export const SETTINGS: readonly SettingSpec[] = [
     description: 'Most HTTP requests in flight; past it a request answers 503 overloaded at once.',
     defaultText: '10000',
     parse: withDefault('10000', integer(1, 1_000_000)),
+  },
+  {
+    name: 'denyCacheEntries',
+    env: 'RATELIMITER_DENY_CACHE',
+    flag: '--deny-cache <entries>',
+    description:
+      'Denials remembered on this node and answered without Redis until they lapse (0 = off). Decisions and retry times stay exact; the count reported is that of the denial repeated.',
+    defaultText: '0',
+    parse: withDefault('0', integer(0, 10_000_000)),
   },
   {
     name: 'shutdownTimeoutMs',

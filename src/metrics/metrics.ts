@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StoreStats } from '../stores/store.js';
 
 /** What a decision concluded; the only per-decision label besides the algorithm (never the key). */
 export type DecisionOutcome = 'allowed' | 'denied';
@@ -64,10 +65,18 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly storeCallSeconds = new Histogram({
+    name: 'ratelimiter_store_call_duration_seconds',
+    help: 'Time each store call (one script call carries many checks) waited for its answer, timeouts included.',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
   /** Set at each scrape from `countLiveNodes` when one is given; a failed count keeps the last value. */
   readonly liveNodes: Gauge;
 
   private countLiveNodes: (() => Promise<number>) | undefined;
+  private storeStats: (() => StoreStats) | undefined;
 
   constructor() {
     this.liveNodes = new Gauge({
@@ -79,7 +88,75 @@ export class ServiceMetrics {
         if (count !== undefined) this.liveNodes.set(count);
       },
     });
+    this.storeGauge('ratelimiter_store_queue_depth', 'Checks waiting for a place in a store call.', 'queued');
+    this.storeGauge('ratelimiter_store_calls_in_flight', 'Store calls awaiting their answer.', 'inFlight');
+    this.storeGauge('ratelimiter_memory_counters', 'Counters held by the in-process store.', 'counters');
+    this.storeCounter(
+      'ratelimiter_store_shed_total',
+      'Checks refused as overloaded because too many were waiting for the store (503, never admitted).',
+      'shed',
+    );
+    this.storeCounter(
+      'ratelimiter_store_timeouts_total',
+      'Store calls that timed out waiting on the store.',
+      'timeouts',
+    );
+    this.storeCounter(
+      'ratelimiter_store_late_replies_total',
+      'Store answers that came after their call had timed out.',
+      'lateReplies',
+    );
+    this.storeCounter(
+      'ratelimiter_store_late_admitted_units_total',
+      'Units recorded by checks whose callers were told the store timed out (spent without their knowing).',
+      'lateAdmittedUnits',
+    );
+    this.storeCounter(
+      'ratelimiter_deny_cache_hits_total',
+      "Checks denied from this node's memory of a denial that still holds, without a store call.",
+      'denyCacheHits',
+    );
+    this.storeCounter(
+      'ratelimiter_memory_evictions_total',
+      'Counters the in-process store dropped before their window passed, to stay within its bound.',
+      'evictions',
+    );
+    // Includes nodejs_eventloop_lag_seconds and its percentiles: how busy this process is.
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Where the store-side metrics come from at scrape time (the store lives outside this module). */
+  watchStore(stats: () => StoreStats): void {
+    this.storeStats = stats;
+  }
+
+  private storeGauge(name: string, help: string, field: keyof StoreStats): void {
+    const read = () => this.storeStats?.()[field];
+    const gauge: Gauge = new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect: () => {
+        const value = read();
+        if (value !== undefined) gauge.set(value);
+      },
+    });
+  }
+
+  /** A counter kept by the store: copied at each scrape, so it only ever grows as the store's does. */
+  private storeCounter(name: string, help: string, field: keyof StoreStats): void {
+    const read = () => this.storeStats?.()[field];
+    const counter: Counter = new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect: () => {
+        const value = read();
+        if (value === undefined) return;
+        counter.reset();
+        counter.inc(value);
+      },
+    });
   }
 
   /** How to count live nodes at scrape time (the registry lives outside this module). */

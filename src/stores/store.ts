@@ -1,5 +1,27 @@
 import type { Check, CounterRef, Outcome } from '../core/types.js';
 
+/** What a store has seen, for metrics; each store reports what applies to it. */
+export interface StoreStats {
+  /** Checks waiting for a place in a store call. */
+  queued?: number;
+  /** Store calls awaiting their reply. */
+  inFlight?: number;
+  /** Checks refused because too many were waiting (overloaded). */
+  shed?: number;
+  /** Calls that timed out waiting on the store. */
+  timeouts?: number;
+  /** Replies that came after their call had timed out. */
+  lateReplies?: number;
+  /** Units recorded by checks whose callers had been told the call timed out. */
+  lateAdmittedUnits?: number;
+  /** Checks answered from remembered denials, without a store call. */
+  denyCacheHits?: number;
+  /** Counters held (in-process stores). */
+  counters?: number;
+  /** Counters dropped to stay within the store's bound before their window passed. */
+  evictions?: number;
+}
+
 /**
  * Where counters live. A store runs an algorithm atomically per check and knows nothing of
  * transports; every store must pass the same conformance suite.
@@ -28,4 +50,6 @@ export interface Store {
   ping(): Promise<void>;
   /** Release connections and timers. Checks after close fail. */
   close(): Promise<void>;
+  /** What the store has seen so far, for metrics. */
+  stats?(): StoreStats;
 }

@@ -219,5 +219,23 @@ export function describeSlidingWindowLog(t: Conformance): void {
         expect(await t.limiter.peek({ key: base + suffix, limit: 1, window: 1 })).toMatchObject({ count: 1 });
       }
     });
+
+    it('forgets a long run of expired checks at once while newer ones still count', async () => {
+      const key = freshKey('many-expired');
+      const check = { key, limit: 100, window: '100ms' };
+      for (let i = 0; i < 30; i++) {
+        await t.limiter.check({ ...check, cost: 1 + (i % 3) });
+        t.clock.advanceMs(1);
+      }
+      // t = 30 ms: 30 checks recorded at 0..29 ms, costs 1, 2, 3, 1, 2, 3, ... (60 units).
+      t.clock.advanceMs(90);
+      // t = 120 ms: those at 0..20 ms have left (21 checks, 42 units); 9 checks, 18 units, remain.
+      expect(await t.limiter.peek(check)).toMatchObject({ count: 18, resetAfterMs: 9 });
+      expect(await t.limiter.check({ ...check, cost: 82 })).toMatchObject({ allowed: true, count: 100 });
+      // The next unit fits once the oldest remaining check (recorded at 21 ms) leaves at 121 ms.
+      expect(await t.limiter.check(check)).toMatchObject({ allowed: false, retryAfterMs: 1 });
+      // Five units need the checks at 21 and 22 ms (units 1 + 2, then 3) gone: at 123 ms.
+      expect(await t.limiter.check({ ...check, cost: 5 })).toMatchObject({ allowed: false, retryAfterMs: 3 });
+    });
   });
 }

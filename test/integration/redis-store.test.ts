@@ -34,20 +34,23 @@ async function withLimiter<T>(
 }
 
 describe('RedisStore key layout and expiry', () => {
-  it('writes the contract layout: <prefix>{<key>}:swl:<window ms>, one member per check', async () => {
+  it('writes the contract layout: <prefix>{<key>}:swl:<window ms>, one entry per check', async () => {
     await withLimiter({}, async (limiter) => {
       const before = Date.now() * 1000;
       await limiter.check({ key: 'user:42', limit: 1e9, window: 60, cost: 250_000_000 });
       await limiter.check({ key: 'user:42', limit: 1e9, window: 60, cost: 7 });
       expect(await allKeys('ratelimit:{user:42}*')).toEqual(['ratelimit:{user:42}:swl:60000']);
-      const members = await admin.zrange('ratelimit:{user:42}:swl:60000', 0, -1, 'WITHSCORES');
-      // `<digits letter><units before>:<cost>`, scored by the time recorded (µs, Redis TIME).
-      expect(members).toHaveLength(4);
-      const [first, firstScore, second, secondScore] = members as [string, string, string, string];
-      expect(first).toBe('A0:250000000');
-      expect(second).toBe('I250000000:7');
-      expect(Number(firstScore)).toBeGreaterThanOrEqual(before - 1_000_000);
-      expect(Number(secondScore)).toBeGreaterThanOrEqual(Number(firstScore));
+      // A list, oldest first, 20 bytes an entry: big-endian doubles <time µs (Redis TIME)> and
+      // <units before>, uint32 <cost>.
+      const entries = await admin.lrangeBuffer('ratelimit:{user:42}:swl:60000', 0, -1);
+      const decode = (entry: Buffer) => [entry.length, entry.readDoubleBE(8), entry.readUInt32BE(16)];
+      expect(entries.map(decode)).toEqual([
+        [20, 0, 250_000_000],
+        [20, 250_000_000, 7],
+      ]);
+      const [first, second] = entries.map((entry) => entry.readDoubleBE(0)) as [number, number];
+      expect(first).toBeGreaterThanOrEqual(before - 1_000_000);
+      expect(second).toBeGreaterThanOrEqual(first);
       expect(await limiter.peek({ key: 'user:42', limit: 1e9, window: 60 })).toMatchObject({
         count: 250_000_007,
       });

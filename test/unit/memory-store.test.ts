@@ -8,12 +8,12 @@ describe('MemoryStore memory bounds', () => {
     const limiter = new RateLimiter({ store });
     for (let i = 0; i < 100; i++) await limiter.check({ key: `short:${i}`, limit: 5, window: 1 });
     await limiter.check({ key: 'long', limit: 5, window: 60 });
-    expect(store.stats().keys).toBe(101);
+    expect(store.stats().counters).toBe(101);
     clock.advanceMs(999);
     expect(store.sweep()).toBe(0);
     clock.advanceMs(1);
     expect(store.sweep()).toBe(100);
-    expect(store.stats().keys).toBe(1);
+    expect(store.stats().counters).toBe(1);
     await limiter.close();
   });
 
@@ -22,7 +22,7 @@ describe('MemoryStore memory bounds', () => {
     const limiter = new RateLimiter({ store });
     await limiter.peek({ key: 'peek', limit: 5, window: 1 });
     await limiter.check({ key: 'zero', limit: 0, window: 1, cost: 0 });
-    expect(store.stats().keys).toBe(0);
+    expect(store.stats().counters).toBe(0);
     await limiter.close();
   });
 
@@ -34,7 +34,7 @@ describe('MemoryStore memory bounds', () => {
     // Touch "a" so that "b" becomes the least recently used.
     await limiter.peek({ key: 'a', limit: 5, window: 60 });
     await limiter.check({ key: 'd', limit: 5, window: 60 });
-    expect(store.stats()).toEqual({ keys: 3, evictions: 1 });
+    expect(store.stats()).toEqual({ counters: 3, evictions: 1 });
     expect((await limiter.peek({ key: 'a', limit: 5, window: 60 })).count).toBe(1);
     expect((await limiter.peek({ key: 'b', limit: 5, window: 60 })).count).toBe(0);
     expect((await limiter.peek({ key: 'c', limit: 5, window: 60 })).count).toBe(1);

@@ -21,7 +21,9 @@ interface Counter {
 }
 
 export interface MemoryStoreStats {
-  keys: number;
+  /** Counters held. */
+  counters: number;
+  /** Counters dropped to stay within the bound before their window passed. */
   evictions: number;
 }
 
@@ -124,7 +126,7 @@ export class MemoryStore implements Store {
   }
 
   stats(): MemoryStoreStats {
-    return { keys: this.counters.size, evictions: this.evictions };
+    return { counters: this.counters.size, evictions: this.evictions };
   }
 
   private checkNow(check: Check): Outcome {

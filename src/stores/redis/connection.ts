@@ -20,6 +20,8 @@ export interface RedisConnectionOptions {
   timeoutMs: number;
   /** Extra ioredis options for a client the connection creates. */
   redisOptions?: RedisOptions;
+  /** Told how long each call took until it was answered or failed (seconds). */
+  onCallDuration?: (seconds: number) => void;
 }
 
 export interface CallOptions<T> {
@@ -87,6 +89,7 @@ export class RedisConnection {
   private probing = false;
   private timeouts = 0;
   private lateReplies = 0;
+  private readonly onCallDuration: ((seconds: number) => void) | undefined;
   /**
    * Until the first connection is ready, calls may wait for it as long as a connection attempt
    * may take (`connectTimeout`): a store that just started has nothing to protect yet, and a
@@ -97,6 +100,7 @@ export class RedisConnection {
 
   constructor(options: RedisConnectionOptions) {
     this.timeoutMs = options.timeoutMs;
+    this.onCallDuration = options.onCallDuration;
     if (!Number.isInteger(this.timeoutMs) || this.timeoutMs < 1)
       throw new RangeError('timeoutMs must be an integer >= 1');
     if (options.client) {
@@ -159,10 +163,12 @@ export class RedisConnection {
     const callBudgetMs = options?.timeoutMs ?? this.timeoutMs;
     const budgetMs =
       this.firstConnectWaitMs === undefined ? callBudgetMs : Math.max(callBudgetMs, this.firstConnectWaitMs);
+    const startedAt = performance.now();
     return new Promise<T>((resolve, reject) => {
       const deadline = this.deadlines.track(budgetMs, () => {
         this.timeouts++;
         this.lastTimeoutAt = performance.now();
+        this.onCallDuration?.((this.lastTimeoutAt - startedAt) / 1000);
         if (!this.client.isCluster && this.client.status === 'ready') this.stalled = true;
         reject(new StoreUnavailableError(`redis did not answer within ${budgetMs}ms`, { reason: 'timeout' }));
       });
@@ -171,8 +177,10 @@ export class RedisConnection {
           this.deadlines.done(deadline);
           if (deadline.probe) this.probing = false;
           this.stalled = false;
-          if (!deadline.expired) resolve(value);
-          else {
+          if (!deadline.expired) {
+            this.onCallDuration?.((performance.now() - startedAt) / 1000);
+            resolve(value);
+          } else {
             this.lateReplies++;
             options?.onLateReply?.(value);
           }
@@ -182,7 +190,10 @@ export class RedisConnection {
           if (deadline.probe) this.probing = false;
           // Redis answered, if only with an error: it is not hung.
           if (error instanceof ReplyError) this.stalled = false;
-          if (!deadline.expired) reject(this.asStoreUnavailable(error));
+          if (!deadline.expired) {
+            this.onCallDuration?.((performance.now() - startedAt) / 1000);
+            reject(this.asStoreUnavailable(error));
+          }
         },
       );
     });

@@ -4,7 +4,8 @@ import { algorithmFor } from '../../core/algorithms/index.js';
 import type { Clock } from '../../core/clock.js';
 import { InvalidArgumentError, StoreUnavailableError } from '../../core/errors.js';
 import type { Check, CounterRef, Outcome } from '../../core/types.js';
-import type { Store } from '../store.js';
+import type { Store, StoreStats } from '../store.js';
+import { DenyCache } from '../deny-cache.js';
 import { CheckCoalescer, DEFAULT_COALESCER_LIMITS } from './check-coalescer.js';
 import type { CoalescerLimits } from './check-coalescer.js';
 import { RedisConnection } from './connection.js';
@@ -30,23 +31,21 @@ export interface RedisStoreOptions extends Partial<CoalescerLimits> {
   clock?: Clock;
   /** Extra ioredis options for a client the store creates. */
   redisOptions?: RedisOptions;
+  /** Told how long each Redis call took, answered or failed (seconds): for a latency histogram. */
+  onCallDuration?: (seconds: number) => void;
+  /**
+   * Answer repeated denials from this node's memory until they lapse (see DenyCache): a check of
+   * a counter that denied the same cost under the same limit is denied without a store call. Off by default; `true` keeps up to 100,000 denials, or give `{ maxEntries }`.
+   * Resets and refunds drop the entry on every node through Redis pub/sub.
+   */
+  denyCache?: boolean | { maxEntries?: number };
 }
 
-/** What a RedisStore has seen, for metrics. */
-export interface RedisStoreStats {
-  /** Checks waiting for a place in a script call. */
-  queued: number;
-  /** Script calls waiting on Redis. */
-  inFlight: number;
-  /** Checks refused because too many were waiting (overloaded). */
-  shed: number;
-  /** Calls that timed out waiting on Redis. */
-  timeouts: number;
-  /** Replies that came after their call had timed out. */
-  lateReplies: number;
-  /** Units recorded by checks whose callers had been told the call timed out. */
-  lateAdmittedUnits: number;
-}
+/** What a RedisStore has seen (every field of StoreStats but the in-process ones). */
+export type RedisStoreStats = Required<Omit<StoreStats, 'counters' | 'evictions'>>;
+
+/** Time for the deny cache when no clock is injected: monotonic, in µs. */
+const monotonicClock: Clock = { nowUs: () => performance.now() * 1000 };
 
 /** A Cluster's checks go in one script call per slot: a script may only touch keys of one slot. */
 const CLUSTER_MAX_IN_FLIGHT = 64;
@@ -63,6 +62,8 @@ export class RedisStore implements Store {
   private readonly clock: Clock | undefined;
   private readonly coalescer: CheckCoalescer;
   private lateAdmittedUnits = 0;
+  private readonly denials: DenyCache | undefined;
+  private readonly invalidations: RedisClient | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.expiryGraceMs = options.expiryGraceMs ?? 1000;
@@ -76,6 +77,7 @@ export class RedisStore implements Store {
       ...(options.client ? { client: options.client } : {}),
       ...(options.url === undefined ? {} : { url: options.url }),
       ...(options.redisOptions ? { redisOptions: options.redisOptions } : {}),
+      ...(options.onCallDuration ? { onCallDuration: options.onCallDuration } : {}),
     });
     const cluster = this.connection.isCluster;
     this.coalescer = new CheckCoalescer(
@@ -94,6 +96,11 @@ export class RedisStore implements Store {
         storeIsSlow: () => this.connection.timedOutRecently(1000),
       },
     );
+    if (options.denyCache) {
+      const maxEntries = options.denyCache === true ? undefined : options.denyCache.maxEntries;
+      this.denials = new DenyCache(maxEntries ?? 100_000);
+      this.invalidations = this.subscribeToInvalidations(this.denials);
+    }
   }
 
   get client(): RedisClient {
@@ -101,12 +108,12 @@ export class RedisStore implements Store {
   }
 
   check(check: Check): Promise<Outcome> {
-    return this.coalescer.submit(check);
+    return this.denials ? this.checkRemembering(this.denials, check) : this.coalescer.submit(check);
   }
 
   /** Independent checks, coalesced like single ones: one script call when they share an algorithm. */
   checkMany(checks: readonly Check[]): Promise<Outcome[]> {
-    return Promise.all(checks.map((check) => this.coalescer.submit(check)));
+    return Promise.all(checks.map((check) => this.check(check)));
   }
 
   /** One script for the whole batch: all recorded or none. On a cluster the keys must share a slot. */
@@ -129,21 +136,26 @@ export class RedisStore implements Store {
   }
 
   async refund(check: Check): Promise<Outcome> {
+    const key = this.key(check);
     const args = encodeArgs(this.now(), this.expiryGraceMs, [check], true);
-    const reply = await this.connection.run(() => SCRIPTS.refund.run(this.client, [this.key(check)], args));
+    const reply = await this.connection.run(() => SCRIPTS.refund.run(this.client, [key], args));
+    await this.invalidate(key);
     return parseOutcomes(reply, 1)[0] as Outcome;
   }
 
   async reset(counter: CounterRef): Promise<void> {
-    await this.connection.run(() => this.client.del(this.key(counter)));
+    const key = this.key(counter);
+    await this.connection.run(() => this.client.del(key));
+    await this.invalidate(key);
   }
 
   async ping(): Promise<void> {
     await this.connection.run(() => this.client.ping());
   }
 
-  close(): Promise<void> {
-    return this.connection.close();
+  async close(): Promise<void> {
+    this.invalidations?.disconnect();
+    await this.connection.close();
   }
 
   stats(): RedisStoreStats {
@@ -151,7 +163,52 @@ export class RedisStore implements Store {
       ...this.coalescer.stats(),
       ...this.connection.stats(),
       lateAdmittedUnits: this.lateAdmittedUnits,
+      denyCacheHits: this.denials?.stats().hits ?? 0,
     };
+  }
+
+  private get cacheClock(): Clock {
+    return this.clock ?? monotonicClock;
+  }
+
+  /** A check answered from a remembered denial when one covers it, else by Redis (and remembered). */
+  private async checkRemembering(denials: DenyCache, check: Check): Promise<Outcome> {
+    const key = this.key(check);
+    const sentAtUs = this.cacheClock.nowUs();
+    const remembered = denials.lookup(key, check, sentAtUs);
+    if (remembered) return remembered;
+    const mark = denials.mark;
+    const outcome = await this.coalescer.submit(check);
+    denials.remember(key, check, outcome, sentAtUs, mark);
+    return outcome;
+  }
+
+  /**
+   * After a reset or a refund, a remembered denial of that counter may be wrong: drop it here and
+   * tell every node. A node that misses the message (its subscription was down) clears all its
+   * denials when it subscribes again.
+   */
+  private async invalidate(key: string): Promise<void> {
+    if (!this.denials) return;
+    this.denials.forget(key);
+    await this.connection.run(() => this.client.publish(this.invalidationChannel, key));
+  }
+
+  private get invalidationChannel(): string {
+    return `${this.keyPrefix}invalidations`;
+  }
+
+  private subscribeToInvalidations(denials: DenyCache): RedisClient {
+    const subscriber = this.client.duplicate();
+    subscriber.on('error', () => undefined);
+    subscriber.on('message', (_channel: string, key: string) => {
+      denials.forget(key);
+    });
+    subscriber.on('ready', () => {
+      denials.clear();
+      subscriber.subscribe(this.invalidationChannel).catch(() => undefined);
+    });
+    return subscriber;
   }
 
   /** One script call for checks of one algorithm (and one slot on a Cluster), in order. */
@@ -191,8 +248,10 @@ export class RedisStore implements Store {
 }
 
 /**
- * The ARGV of every script: time, grace, then per check its limit, window (µs) and cost, led by
- * the algorithm's short name when one script serves several algorithms.
+ * The ARGV of every script: time and grace, then the checks. One algorithm's check script takes
+ * runs of checks that share their numbers (how many, limit, window µs, cost): the checks of one
+ * call mostly do, and every argument costs Redis a parse. The scripts that mix algorithms take
+ * each check on its own, led by its algorithm's short name.
  */
 function encodeArgs(
   now: ScriptArg,
@@ -201,9 +260,20 @@ function encodeArgs(
   withAlgorithm: boolean,
 ): ScriptArg[] {
   const args: ScriptArg[] = [now, graceMs];
-  for (const check of checks) {
-    if (withAlgorithm) args.push(algorithmFor(check.algorithm).shortName);
-    args.push(check.limit, check.windowMs * 1000, check.cost);
+  if (withAlgorithm) {
+    for (const check of checks) {
+      args.push(algorithmFor(check.algorithm).shortName, check.limit, check.windowMs * 1000, check.cost);
+    }
+    return args;
+  }
+  let run = 0;
+  for (let i = 0; i < checks.length; i++) {
+    const check = checks[i] as Check;
+    const next = checks[i + 1];
+    run++;
+    if (next?.limit === check.limit && next.windowMs === check.windowMs && next.cost === check.cost) continue;
+    args.push(run, check.limit, check.windowMs * 1000, check.cost);
+    run = 0;
   }
   return args;
 }
