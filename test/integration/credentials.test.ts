@@ -84,7 +84,7 @@ describe('the Redis password never reaches a log line or an error', () => {
     }
   });
 
-  it.each([
+  it.concurrent.each([
     ['a password where the port would be', `redis://default:${PASSWORD}`],
     ['a password where the host would be', `redis://:${PASSWORD}`],
     ['a numeric password where the port would be', 'redis://default:987654321'],
@@ -101,7 +101,7 @@ describe('the Redis password never reaches a log line or an error', () => {
     }
   });
 
-  it('keeps the password out of the CLI error for an unreachable service URL', async () => {
+  it.concurrent('keeps the password out of the CLI error for an unreachable service URL', async () => {
     const cli = await runCli([
       'nodes',
       '--url',

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceProcess, eventually } from './support/service-process.js';
 import { portOf, rawRequest, stalledConnection } from './support/raw-http.js';
 
@@ -15,23 +15,37 @@ const SLOW_BODY =
  * bound, each logged and counted when hit, and a graceful stop that slow clients cannot hold.
  */
 describe('HTTP server limits', () => {
-  const services: ServiceProcess[] = [];
+  /** Short timeouts. */
+  let short: ServiceProcess;
+  /** Short timeouts and 10 connections at most; no other test connects to it. */
+  let limited: ServiceProcess;
+  /** Timeouts far longer than the graceful stop may take. */
+  let patient: ServiceProcess;
 
-  afterEach(async () => {
-    await Promise.all(services.splice(0).map((service) => service.stop('SIGKILL')));
-  });
-
-  async function start(extra: string[] = []): Promise<ServiceProcess> {
-    const service = await ServiceProcess.start([
+  beforeAll(async () => {
+    const shortTimeouts = [
       '--request-timeout-ms',
       String(REQUEST_TIMEOUT_MS),
       '--headers-timeout-ms',
       String(HEADERS_TIMEOUT_MS),
-      ...extra,
+    ];
+    [short, limited, patient] = await Promise.all([
+      ServiceProcess.start(shortTimeouts),
+      ServiceProcess.start([...shortTimeouts, '--max-connections', '10']),
+      ServiceProcess.start([
+        '--shutdown-timeout-ms',
+        '20000',
+        '--request-timeout-ms',
+        '10000',
+        '--headers-timeout-ms',
+        '10000',
+      ]),
     ]);
-    services.push(service);
-    return service;
-  }
+  });
+
+  afterAll(async () => {
+    await Promise.all([short, limited, patient].map((service) => service.stop('SIGKILL')));
+  });
 
   async function refusals(service: ServiceProcess, kind: string): Promise<number> {
     const text = await (await service.fetch('/metrics')).text();
@@ -41,7 +55,7 @@ describe('HTTP server limits', () => {
   }
 
   it('answers 408 to a body that never arrives, and to a connection that never sends headers', async () => {
-    const service = await start();
+    const service = short;
     const port = portOf(service.url);
     const [slowBody, silent] = await Promise.all([
       rawRequest(port, SLOW_BODY, { waitMs: REQUEST_TIMEOUT_MS + TIMEOUT_SLACK_MS + 2000 }),
@@ -66,7 +80,7 @@ describe('HTTP server limits', () => {
   });
 
   it('closes connections past the bound at once, logs it, and serves again once idle ones time out', async () => {
-    const service = await start(['--max-connections', '10']);
+    const service = limited;
     const port = portOf(service.url);
     const held = await Promise.all(Array.from({ length: 10 }, () => stalledConnection(port)));
     // Over the bound: accepted by the kernel, closed by the server without a reply.
@@ -86,14 +100,7 @@ describe('HTTP server limits', () => {
   });
 
   it('stops gracefully at once with slow and idle clients connected', async () => {
-    const service = await start([
-      '--shutdown-timeout-ms',
-      '20000',
-      '--request-timeout-ms',
-      '10000',
-      '--headers-timeout-ms',
-      '10000',
-    ]);
+    const service = patient;
     const port = portOf(service.url);
     const stalled = await Promise.all([
       stalledConnection(port, SLOW_BODY),

@@ -52,7 +52,7 @@ describe('the service process at its edges', () => {
     }
   });
 
-  it('names RATELIMITER_PORT / --port when the port is taken', async () => {
+  it.concurrent('names RATELIMITER_PORT / --port when the port is taken', async () => {
     const first = await ServiceProcess.start();
     services.push(first);
     const port = new URL(first.url).port;
@@ -63,7 +63,7 @@ describe('the service process at its edges', () => {
     );
   });
 
-  it('names RATELIMITER_HOST / --host when the host is no address of this machine', async () => {
+  it.concurrent('names RATELIMITER_HOST / --host when the host is no address of this machine', async () => {
     const refused = await runCli(['serve', '--port', '0', '--host', '999.1.1.1']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(
@@ -94,7 +94,7 @@ describe('the service process at its edges', () => {
     expect(exitedAt - answeredAt).toBeLessThan(1000);
   });
 
-  it('registers an address peers can reach when bound to all interfaces', async () => {
+  it.concurrent('registers an address peers can reach when bound to all interfaces', async () => {
     const external = Object.values(networkInterfaces())
       .flatMap((addresses) => addresses ?? [])
       .find((address) => !address.internal && address.family === 'IPv4');
