@@ -50,3 +50,9 @@ export function printTable(title: string, rows: LoadResult[], baseline: LoadResu
     );
   }
 }
+
+/** The middle value: what a round-robin run reports, so that one disturbed round does not move it. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}

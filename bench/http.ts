@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { median } from './harness.js';
 import { RedisServer } from '../test/support/redis-server.js';
 import { ServiceProcess } from '../test/integration/support/service-process.js';
 
@@ -92,11 +93,6 @@ async function measure(target: Target, durationS: number): Promise<Measured> {
     non2xx: result.non2xx,
     errors: result.errors,
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 /** A target's rounds as one row: mean throughput, median latency percentiles, summed failures. */

@@ -51,12 +51,17 @@ export class FailurePolicy {
     try {
       return await decide();
     } catch (error) {
-      if (!(error instanceof StoreUnavailableError)) throw error;
-      this.onStoreFailure(error);
-      if (this.mode === 'closed') throw error;
-      if (this.mode === 'open') return checks.map(openDecision);
-      return this.decideLocally(checks, atomic);
+      return this.decideWithout(checks, atomic, error);
     }
+  }
+
+  /** What `checks` get when the store failed with `error`; anything else than a store failure is rethrown. */
+  async decideWithout(checks: readonly Check[], atomic: boolean, error: unknown): Promise<Decision[]> {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    this.onStoreFailure(error);
+    if (this.mode === 'closed') throw error;
+    if (this.mode === 'open') return checks.map(openDecision);
+    return this.decideLocally(checks, atomic);
   }
 
   async close(): Promise<void> {

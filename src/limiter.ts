@@ -2,12 +2,13 @@ import type {
   Check,
   CheckRequest,
   Decision,
+  Outcome,
   PeekRequest,
   RefundRequest,
   ResetRequest,
 } from './core/types.js';
 import { toDecision } from './core/types.js';
-import { InvalidArgumentError } from './core/errors.js';
+import { InvalidArgumentError, asError } from './core/errors.js';
 import { validateBatchCost, validateCheck, validateCounterRef, validatePeek } from './core/validate.js';
 import { FailurePolicy } from './failure-policy.js';
 import type { FailurePolicyOptions } from './failure-policy.js';
@@ -63,8 +64,14 @@ export class RateLimiter implements Limiter {
   }
 
   /** Spend `cost` units (default 1) if the limit allows it; a denied check records nothing. */
-  async check(request: CheckRequest): Promise<Decision> {
-    return this.decide(validateCheck(request));
+  check(request: CheckRequest): Promise<Decision> {
+    let check: Check;
+    try {
+      check = validateCheck(request);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    return this.decide(check);
   }
 
   /**
@@ -124,11 +131,16 @@ export class RateLimiter implements Limiter {
     await Promise.all([this.store.close(), this.failurePolicy.close()]);
   }
 
+  /** The hot path: no closure or array per check unless the store fails. */
   private async decide(check: Check): Promise<Decision> {
-    const [decision] = await this.failurePolicy.guard([check], false, async () => [
-      toDecision(check, await this.store.check(check)),
-    ]);
-    return decision ?? missing(0);
+    let outcome: Outcome;
+    try {
+      outcome = await this.store.check(check);
+    } catch (error) {
+      const [decision] = await this.failurePolicy.decideWithout([check], false, error);
+      return decision ?? missing(0);
+    }
+    return toDecision(check, outcome);
   }
 }
 

@@ -9,7 +9,10 @@ import { RateLimiter } from './limiter.js';
 import { LogDestination } from './logging/log-destination.js';
 import { serviceLoggerOptions } from './logging/service-logger.js';
 import { ThrottledWarning } from './logging/throttled-warning.js';
+import { startGrpcServer } from './grpc/server.js';
+import type { RunningGrpcServer } from './grpc/server.js';
 import { MeteredLimiter } from './metrics/metered-limiter.js';
+import { RuleSeries } from './metrics/rule-stats.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import { NodeHeartbeat } from './registry/heartbeat.js';
 import { MemoryNodeRegistry } from './registry/memory-registry.js';
@@ -19,9 +22,19 @@ import { MemoryStore } from './stores/memory/memory-store.js';
 import { RedisStore } from './stores/redis/redis-store.js';
 import { redactRedisUrl } from './stores/redis/redis-url.js';
 import type { Store } from './stores/store.js';
-import { DecisionReadiness, counterScriptCheck, registryWriteCheck } from './service/readiness.js';
+import { RulesWatcher } from './rules/watcher.js';
+import { EMPTY_RULES } from './rules/types.js';
+import type { RuleSet } from './rules/types.js';
+import { RateLimitService } from './service/rate-limit-service.js';
 
 const STORE_WARNING_INTERVAL_MS = 10_000;
+const SHADOW_LOG_INTERVAL_MS = 10_000;
+import {
+  DecisionReadiness,
+  counterScriptCheck,
+  registryWriteCheck,
+  rulesLoadedCheck,
+} from './service/readiness.js';
 /** Log lines still buffered get this long to be written before the process exits. */
 const LOG_FLUSH_AT_EXIT_MS = 500;
 
@@ -29,15 +42,26 @@ const LOG_FLUSH_AT_EXIT_MS = 500;
 export interface RunningService {
   app: FastifyInstance;
   url: string;
+  grpcPort: number;
   /** Stop accepting, finish in-flight requests, deregister, close the store. */
   stop(): Promise<void>;
   /** Write what the logger still buffers, waiting at most `timeoutMs`. */
   flushLogs(timeoutMs: number): Promise<void>;
 }
 
-function openStore(settings: Settings, metrics: ServiceMetrics): { store: Store; registry: NodeRegistry } {
+function openStore(
+  settings: Settings,
+  metrics: ServiceMetrics,
+  onMemoryPressure: (event: 'evicted' | 'refused') => void,
+): { store: Store; registry: NodeRegistry } {
   if (settings.redisUrl === undefined) {
-    return { store: new MemoryStore(), registry: new MemoryNodeRegistry() };
+    const store = new MemoryStore({
+      maxBytes: settings.memoryMaxMb * 1024 * 1024,
+      maxKeys: settings.memoryMaxCounters,
+      whenFull: settings.memoryWhenFull,
+      onPressure: onMemoryPressure,
+    });
+    return { store, registry: new MemoryNodeRegistry() };
   }
   const store = new RedisStore({
     url: settings.redisUrl,
@@ -79,15 +103,15 @@ async function refuseMissingDatabase(store: Store): Promise<void> {
   }
 }
 
-/** `listen` failures, named after the setting to change. */
-function listenError(error: unknown, settings: Settings): unknown {
+/** `listen` failures, named after the setting to change (the HTTP or the gRPC port, the host). */
+function listenError(error: unknown, settings: Settings, portSetting: 'port' | 'grpcPort'): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const address = `${settings.host}:${settings.port}`;
+  const address = `${settings.host}:${settings[portSetting]}`;
   switch (code) {
     case 'EADDRINUSE':
-      return new SettingError(settingName('port'), `${address} is already in use (${code})`);
+      return new SettingError(settingName(portSetting), `${address} is already in use (${code})`);
     case 'EACCES':
-      return new SettingError(settingName('port'), `binding ${address} is not permitted (${code})`);
+      return new SettingError(settingName(portSetting), `binding ${address} is not permitted (${code})`);
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_NONAME':
@@ -110,7 +134,34 @@ export async function startService(settings: Settings): Promise<RunningService> 
       metrics.logLinesDropped.inc(lines);
     },
   });
-  const { store, registry } = openStore(settings, metrics);
+  // A bad rules file stops the start here, before anything is opened: file, line and reason.
+  const rulesStart =
+    settings.rulesPath === undefined
+      ? undefined
+      : await RulesWatcher.start({
+          path: settings.rulesPath,
+          onReload: (rules, warnings) => {
+            metrics.rulesReloads.inc({ result: 'success' });
+            metrics.rulesDomains.set(rules.domains.size);
+            app.log.info({ files: rules.files, domains: [...rules.domains.keys()] }, 'rules reloaded');
+            if (rules.domains.size === 0)
+              app.log.warn({ rules: settings.rulesPath }, 'the rules path holds no rules');
+            for (const warning of warnings) app.log.warn({ warning }, 'rules: ignored key');
+          },
+          onError: (error) => {
+            metrics.rulesReloads.inc({ result: 'error' });
+            app.log.error(
+              { file: error.file, line: error.line, reason: error.reason },
+              `rules not reloaded, the previous rules stay: ${error.message}`,
+            );
+          },
+        });
+  const rulesWatcher = rulesStart?.watcher;
+  const currentRules = (): RuleSet => rulesWatcher?.current ?? EMPTY_RULES;
+  metrics.rulesDomains.set(currentRules().domains.size);
+  // The app's logger exists only once the app is built; pressure before that is not logged.
+  const pressure: { warning?: ThrottledWarning<'evicted' | 'refused'> } = {};
+  const { store, registry } = openStore(settings, metrics, (event) => pressure.warning?.note(event));
   if (store.stats) metrics.watchStore(() => store.stats?.() ?? {});
   if (settings.redisUrl !== undefined) {
     try {
@@ -128,6 +179,14 @@ export async function startService(settings: Settings): Promise<RunningService> 
       'store unavailable; decisions follow the failure mode',
     );
   });
+  pressure.warning = new ThrottledWarning(STORE_WARNING_INTERVAL_MS, (event, suppressed) => {
+    app.log.warn(
+      { event, suppressed, whenFull: settings.memoryWhenFull, maxMb: settings.memoryMaxMb },
+      event === 'evicted'
+        ? 'memory store full: evicted counters that still counted (their clients get quota back)'
+        : 'memory store full: refused checks of new counters (503 overloaded)',
+    );
+  });
   // The `local` failure mode gives each node limit / live nodes; the last count survives an outage.
   let liveNodes = 1;
   const rateLimiter = new RateLimiter({
@@ -141,11 +200,30 @@ export async function startService(settings: Settings): Promise<RunningService> 
     },
   });
   const limiter = new MeteredLimiter(rateLimiter, metrics, store.kind);
+  const shadowWarning = new ThrottledWarning<{ domain: string; rule: string }>(
+    SHADOW_LOG_INTERVAL_MS,
+    (latest, suppressed) => {
+      app.log.warn({ ...latest, suppressed }, 'over the limit, answered OK by shadow mode');
+    },
+  );
+  const rateLimitService = new RateLimitService({
+    limiter,
+    rules: currentRules,
+    shadowMode: settings.shadowMode,
+    quotaMode: settings.quotaMode,
+    responseHeaders: settings.responseHeaders,
+    stats: new RuleSeries(metrics, (domain) => currentRules().domains.has(domain)),
+    onShadowed: (domain, rule) => {
+      shadowWarning.note({ domain, rule });
+    },
+  });
   // The heartbeat knows the node only once it listens; readiness needs its registry write before.
   const registration: { heartbeat?: NodeHeartbeat } = {};
   // Ready means a decision can be made and recorded: the check script runs, the registry takes a write.
+  const rulesLoaded = () => settings.rulesPath === undefined || rulesWatcher !== undefined;
   const readiness = new DecisionReadiness(
     [
+      rulesLoadedCheck(rulesLoaded),
       counterScriptCheck(store),
       registryWriteCheck(() => registration.heartbeat?.announceNow() ?? Promise.resolve()),
     ],
@@ -167,6 +245,12 @@ export async function startService(settings: Settings): Promise<RunningService> 
     readiness,
     adminToken: settings.adminToken,
     apiToken: settings.apiToken,
+    envoy: {
+      service: rateLimitService,
+      forwardAuthDescriptors: settings.forwardAuthDescriptors,
+      trustedProxies: settings.trustedProxies,
+    },
+    rulesLoaded,
     version: PACKAGE_VERSION,
     maxInFlight: settings.maxInFlight,
     logger: serviceLoggerOptions(settings.logLevel, settings.nodeId, logDestination),
@@ -177,13 +261,31 @@ export async function startService(settings: Settings): Promise<RunningService> 
       maxConnections: settings.maxConnections,
     },
   });
+  for (const warning of rulesStart?.warnings ?? []) app.log.warn({ warning }, 'rules: ignored key');
+  if (settings.rulesPath === undefined) {
+    app.log.warn('no rules file (RATELIMITER_RULES): Envoy rate-limit requests get no limits');
+  } else if (currentRules().domains.size === 0) {
+    app.log.warn({ rules: settings.rulesPath }, 'the rules path holds no rules');
+  }
   let url: string;
+  let grpc: RunningGrpcServer;
+  let listening: 'port' | 'grpcPort' = 'port';
   try {
     url = await app.listen({ host: settings.host, port: settings.port });
+    listening = 'grpcPort';
+    grpc = await startGrpcServer({
+      host: settings.host,
+      port: settings.grpcPort,
+      service: rateLimitService,
+      // SERVING means what /readyz 200 means: a decision can be made and recorded.
+      healthy: async () => (await readiness.probe()).ready,
+      logger: app.log,
+    });
   } catch (error) {
+    rulesWatcher?.close();
     await app.close();
     await rateLimiter.close();
-    throw listenError(error, settings);
+    throw listenError(error, settings, listening);
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
@@ -211,6 +313,8 @@ export async function startService(settings: Settings): Promise<RunningService> 
   app.log.info(
     {
       url,
+      grpcPort: grpc.port,
+      rules: settings.rulesPath,
       store: store.kind,
       ...(settings.redisUrl === undefined ? {} : { redis: redactRedisUrl(settings.redisUrl) }),
       failureMode: settings.failureMode,
@@ -222,14 +326,15 @@ export async function startService(settings: Settings): Promise<RunningService> 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      await app.close();
+      rulesWatcher?.close();
+      await Promise.all([app.close(), grpc.stop(settings.shutdownTimeoutMs)]);
       await heartbeat.stop();
       await registry.close();
       await rateLimiter.close();
     })();
     return stopping;
   };
-  return { app, url, stop, flushLogs: (timeoutMs) => logDestination.flush(timeoutMs) };
+  return { app, url, grpcPort: grpc.port, stop, flushLogs: (timeoutMs) => logDestination.flush(timeoutMs) };
 }
 
 /**

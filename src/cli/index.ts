@@ -4,6 +4,7 @@ import { SettingError } from '../config/settings.js';
 import { PACKAGE_VERSION } from '../config/version.js';
 import { RateLimiterError } from '../core/errors.js';
 import { redactSecrets } from '../logging/redact.js';
+import { RulesError } from '../rules/types.js';
 import { CliError } from './backends.js';
 import { EXIT_ERROR, clientCommands } from './client-commands.js';
 import { serveCommand } from './serve-command.js';
@@ -36,6 +37,8 @@ try {
   if (error instanceof CommanderError) {
     // Commander has printed its own one-line message (or the help); only the exit code is ours.
     process.exitCode = error.exitCode === 0 ? 0 : EXIT_ERROR;
+  } else if (error instanceof RulesError) {
+    fail(`invalid rules: ${error.message}`);
   } else if (
     error instanceof SettingError ||
     error instanceof CliError ||

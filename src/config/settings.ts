@@ -1,10 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import type { BlockList } from 'node:net';
 import { hostname } from 'node:os';
 import { FAILURE_MODES } from '../failure-policy.js';
 import type { FailureMode } from '../failure-policy.js';
+import { getHeapStatistics } from 'node:v8';
+import type { WhenFull } from '../stores/memory/memory-store.js';
 import { DEFAULT_KEY_PREFIX, validateKeyPrefix } from '../stores/redis/keys.js';
 import { parseRedisUrl } from '../stores/redis/redis-url.js';
+import {
+  DEFAULT_DESCRIPTOR_SPEC,
+  DEFAULT_TRUSTED_PROXIES,
+  parseDescriptorSpec,
+  parseTrustedProxies,
+} from '../http/forward-auth.js';
+import type { DescriptorSpec } from '../http/forward-auth.js';
+import { RESPONSE_HEADER_MODES } from '../service/rate-limit-service.js';
+import type { ResponseHeaderMode } from '../service/rate-limit-service.js';
 
 /** A setting that could not be accepted; `name` is how the operator wrote it (env var or flag). */
 export class SettingError extends Error {
@@ -24,6 +36,13 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface Settings {
   host: string;
   port: number;
+  grpcPort: number;
+  rulesPath: string | undefined;
+  shadowMode: boolean;
+  quotaMode: boolean;
+  responseHeaders: ResponseHeaderMode;
+  forwardAuthDescriptors: DescriptorSpec;
+  trustedProxies: BlockList;
   redisUrl: string | undefined;
   failureMode: FailureMode;
   adminToken: string | undefined;
@@ -40,6 +59,9 @@ export interface Settings {
   storeQueueTimeoutMs: number;
   maxInFlight: number;
   denyCacheEntries: number;
+  memoryMaxMb: number;
+  memoryMaxCounters: number;
+  memoryWhenFull: WhenFull;
   shutdownTimeoutMs: number;
   /** The host other nodes and clients reach this one at; undefined: derived from the bind host. */
   advertiseAddress: string | undefined;
@@ -136,6 +158,16 @@ function readProcLimits(): string | undefined {
   }
 }
 
+function boolean(text: string): boolean {
+  if (/^(true|1|yes|on)$/i.test(text)) return true;
+  if (/^(false|0|no|off)$/i.test(text)) return false;
+  throw new RangeError(`must be true or false, got "${text}"`);
+}
+
+function optionalPath(text: string | undefined): string | undefined {
+  return text === undefined || text === '' ? undefined : text;
+}
+
 function withDefault<T>(fallback: string, parse: (text: string) => T) {
   return (text: string | undefined): T => parse(text === undefined || text === '' ? fallback : text);
 }
@@ -157,6 +189,67 @@ export const SETTINGS: readonly SettingSpec[] = [
     description: 'HTTP port; 0 picks a free one (the "listening" log line says which).',
     defaultText: '8080',
     parse: withDefault('8080', integer(0, 65_535)),
+  },
+  {
+    name: 'grpcPort',
+    env: 'RATELIMITER_GRPC_PORT',
+    flag: '--grpc-port <port>',
+    description:
+      "gRPC port (Envoy's RateLimitService and grpc.health.v1) on the HTTP host; 0 picks a free one.",
+    defaultText: '8081',
+    parse: withDefault('8081', integer(0, 65_535)),
+  },
+  {
+    name: 'rulesPath',
+    env: 'RATELIMITER_RULES',
+    flag: '--rules <path>',
+    description:
+      "Rules file in the format of Envoy's reference rate-limit service, or a directory of them (one domain per file); reloaded on change.",
+    parse: optionalPath,
+  },
+  {
+    name: 'shadowMode',
+    env: 'RATELIMITER_SHADOW_MODE',
+    flag: '--shadow-mode <bool>',
+    description:
+      'Answer every over-limit rate-limit request OK (counted and logged), as the reference SHADOW_MODE.',
+    defaultText: 'false',
+    parse: withDefault('false', boolean),
+  },
+  {
+    name: 'quotaMode',
+    env: 'RATELIMITER_QUOTA_MODE',
+    flag: '--quota-mode <bool>',
+    description: 'Every rule in quota mode: a request is over limit only when all its quota descriptors are.',
+    defaultText: 'false',
+    parse: withDefault('false', boolean),
+  },
+  {
+    name: 'responseHeaders',
+    env: 'RATELIMITER_RESPONSE_HEADERS',
+    flag: '--response-headers <mode>',
+    description:
+      'Rate-limit headers in gRPC and /v1/ratelimit answers (response_headers_to_add): off, draft (RateLimit-Policy, RateLimit) or reference (RateLimit-Limit, -Remaining, -Reset).',
+    defaultText: 'off',
+    parse: withDefault('off', oneOf(RESPONSE_HEADER_MODES)),
+  },
+  {
+    name: 'forwardAuthDescriptors',
+    env: 'RATELIMITER_FORWARD_AUTH_DESCRIPTORS',
+    flag: '--forward-auth-descriptors <spec>',
+    description:
+      'Descriptors /v1/forward-auth builds: ";" between descriptors, "," between entries [key=]source, source one of remote_address, method, path, host, header:<name>.',
+    defaultText: DEFAULT_DESCRIPTOR_SPEC,
+    parse: withDefault(DEFAULT_DESCRIPTOR_SPEC, parseDescriptorSpec),
+  },
+  {
+    name: 'trustedProxies',
+    env: 'RATELIMITER_TRUSTED_PROXIES',
+    flag: '--trusted-proxies <list>',
+    description:
+      'Addresses or CIDR ranges whose X-Forwarded-For / X-Real-IP name the client for forward-auth; others are the client themselves.',
+    defaultText: DEFAULT_TRUSTED_PROXIES,
+    parse: withDefault(DEFAULT_TRUSTED_PROXIES, parseTrustedProxies),
   },
   {
     name: 'redisUrl',
@@ -278,6 +371,35 @@ export const SETTINGS: readonly SettingSpec[] = [
       'Denials remembered on this node and answered without Redis until they lapse (0 = off). Decisions and retry times stay exact; the count reported is that of the denial repeated.',
     defaultText: '0',
     parse: withDefault('0', integer(0, 10_000_000)),
+  },
+  {
+    name: 'memoryMaxMb',
+    env: 'RATELIMITER_MEMORY_MAX_MB',
+    flag: '--memory-max-mb <mb>',
+    description:
+      'Memory store: most megabytes of counter state (an estimate) before it makes room; default half the V8 heap limit.',
+    defaultText: 'half the heap limit',
+    parse: (text) =>
+      text === undefined || text === ''
+        ? Math.max(1, Math.floor(getHeapStatistics().heap_size_limit / 2 / 1024 / 1024))
+        : integer(1, 1_048_576)(text),
+  },
+  {
+    name: 'memoryMaxCounters',
+    env: 'RATELIMITER_MEMORY_MAX_COUNTERS',
+    flag: '--memory-max-counters <n>',
+    description: 'Memory store: most counters kept at once.',
+    defaultText: '10000000',
+    parse: withDefault('10000000', integer(1, 1_000_000_000)),
+  },
+  {
+    name: 'memoryWhenFull',
+    env: 'RATELIMITER_MEMORY_WHEN_FULL',
+    flag: '--memory-when-full <policy>',
+    description:
+      'Memory store, full: evict (drop the counters whose loss gives back least: expired, emptiest, least recently used) or refuse (503 overloaded for new counters rather than drop one that still counts).',
+    defaultText: 'evict',
+    parse: withDefault('evict', oneOf(['evict', 'refuse'] as const)),
   },
   {
     name: 'shutdownTimeoutMs',

@@ -45,3 +45,8 @@ export class OverloadedError extends RateLimiterError {
     super('overloaded', message);
   }
 }
+
+/** A thrown value as an Error, for a promise to reject with (JavaScript can throw anything). */
+export function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}

@@ -10,7 +10,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'f
 import type { Limiter } from '../limiter.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { NodeRegistry } from '../registry/node-registry.js';
-import { DecisionReadiness } from '../service/readiness.js';
+import { DecisionReadiness, rulesLoadedCheck } from '../service/readiness.js';
 import type { ReadinessProbe } from '../service/readiness.js';
 import { adminGuard, apiGuard } from './auth.js';
 import { handleError, handleNotFound } from './errors.js';
@@ -18,6 +18,8 @@ import { useStrictJsonBodies } from './json-body.js';
 import { DEFAULT_HTTP_LIMITS, guardServer, serverOptions } from './server-limits.js';
 import type { HttpRefusal, HttpServerLimits } from './server-limits.js';
 import { decisionRoutes } from './routes/decisions.js';
+import { envoyRoutes } from './routes/envoy.js';
+import type { EnvoyRoutesOptions } from './routes/envoy.js';
 import { operationRoutes } from './routes/operations.js';
 
 /** Largest request body accepted (a batch of 100 checks with long keys fits). */
@@ -35,11 +37,15 @@ export interface AppDeps {
   /** When set, decision routes need it as a bearer token. */
   apiToken?: string | undefined;
   version: string;
+  /** Envoy's rate-limit API as JSON and forward-auth; absent, those routes are not served. */
+  envoy?: Omit<EnvoyRoutesOptions, 'requireApiToken'> | undefined;
+  /** Readiness besides the store: false while the rules given by the settings are not loaded. */
+  rulesLoaded?: () => boolean;
   /** Most requests in flight on the listening server; past it a request answers 503 overloaded. */
   maxInFlight?: number;
   /** Fastify's logger option: false (default) for silence, or pino options. */
   logger?: FastifyServerOptions['logger'];
-  /** What `/readyz` runs. Default: a store ping through the limiter. */
+  /** What `/readyz` runs. Default: the rules loaded, then a store ping through the limiter. */
   readiness?: ReadinessProbe;
   /** Timeouts and the connection bound of the Node server. Default DEFAULT_HTTP_LIMITS. */
   httpLimits?: HttpServerLimits;
@@ -168,12 +174,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requireApiToken: apiGuard(deps.apiToken),
     requireAdminToken: adminGuard(deps.adminToken),
   });
+  if (deps.envoy) {
+    await app.register(envoyRoutes, { ...deps.envoy, requireApiToken: apiGuard(deps.apiToken) });
+  }
   await app.register(operationRoutes, {
     limiter: deps.limiter,
     storeKind: deps.storeKind,
     registry: deps.registry,
     metrics: deps.metrics,
-    readiness: deps.readiness ?? new DecisionReadiness([{ name: 'store', run: () => deps.limiter.ping() }]),
+    readiness:
+      deps.readiness ??
+      new DecisionReadiness([
+        rulesLoadedCheck(deps.rulesLoaded ?? (() => true)),
+        { name: 'store', run: () => deps.limiter.ping() },
+      ]),
   });
   return app;
 }

@@ -40,6 +40,23 @@ export const CheckBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** Units given back to a counter: the check's shape, with `cost` as what is returned. */
+export const RefundBody = Type.Object(
+  {
+    key: Key,
+    limit: Limit,
+    window: Window,
+    cost: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'Units to give back, newest first; never more than the window still counts. Default 1.',
+      }),
+    ),
+    algorithm: Type.Optional(Algorithm),
+  },
+  { additionalProperties: false },
+);
+
 /** Its own object so later fields (`atomic`) are one line each. */
 export const ChecksBody = Type.Object(
   {

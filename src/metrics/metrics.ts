@@ -1,6 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StoreStats } from '../stores/store.js';
 
+function ruleCounter(registry: Registry, name: string, help: string) {
+  return new Counter({ name, help, labelNames: ['domain', 'rule'] as const, registers: [registry] });
+}
+
 /** What a decision concluded; the only per-decision label besides the algorithm (never the key). */
 export type DecisionOutcome = 'allowed' | 'denied';
 
@@ -62,6 +66,56 @@ export class ServiceMetrics {
   readonly logLinesDropped = new Counter({
     name: 'ratelimiter_log_lines_dropped_total',
     help: 'Log lines dropped because the log output could not take them (buffer full, or the write failed).',
+    registers: [this.registry],
+  });
+
+  // Envoy's rate-limit API, per domain and rule (units, as the reference service counts them). The
+  // rule label is the rule's path in the rules file, bounded by RuleSeries (src/metrics/rule-stats.ts).
+  readonly ruleHits = ruleCounter(this.registry, 'ratelimiter_rule_hits_total', 'Units asked of a rule.');
+  readonly ruleOverLimit = ruleCounter(
+    this.registry,
+    'ratelimiter_rule_over_limit_total',
+    'Units a rule refused (shadow mode included).',
+  );
+  readonly ruleNearLimit = ruleCounter(
+    this.registry,
+    'ratelimiter_rule_near_limit_total',
+    'Units a rule admitted above 80 % of its limit.',
+  );
+  readonly ruleWithinLimit = ruleCounter(
+    this.registry,
+    'ratelimiter_rule_within_limit_total',
+    'Units a rule admitted.',
+  );
+  readonly ruleShadowMode = ruleCounter(
+    this.registry,
+    'ratelimiter_rule_shadow_mode_total',
+    'Units a rule in shadow mode would have refused (answered OK).',
+  );
+
+  readonly globalShadowMode = new Counter({
+    name: 'ratelimiter_global_shadow_mode_total',
+    help: 'Over-limit answers turned OK by RATELIMITER_SHADOW_MODE.',
+    labelNames: ['domain'] as const,
+    registers: [this.registry],
+  });
+
+  readonly domainNotFound = new Counter({
+    name: 'ratelimiter_domain_not_found_total',
+    help: 'Rate-limit requests for a domain the rules do not define (answered OK, no limit).',
+    registers: [this.registry],
+  });
+
+  readonly rulesReloads = new Counter({
+    name: 'ratelimiter_rules_reloads_total',
+    help: 'Reloads of the rules path: success, or error (the previous rules stay).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rulesDomains = new Gauge({
+    name: 'ratelimiter_rules_domains',
+    help: 'Domains in the rules in force.',
     registers: [this.registry],
   });
 

@@ -2,6 +2,17 @@ import { StoreUnavailableError } from '../core/errors.js';
 import { validateCheck } from '../core/validate.js';
 import type { Store } from '../stores/store.js';
 
+/** A readiness failure that is not the store's: its `code` is the error code the transports answer. */
+export class NotReadyError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NotReadyError';
+  }
+}
+
 /** One thing a decision needs, checked by doing it. */
 export interface ReadinessCheck {
   /** What is checked, for the reply and the log line: "counter script", "node registry". */
@@ -78,7 +89,7 @@ export class DecisionReadiness implements ReadinessProbe {
         readiness = {
           ready: false,
           check: check.name,
-          reason: error instanceof StoreUnavailableError ? (error.reason ?? 'unavailable') : 'error',
+          reason: reasonOf(error),
           message: error instanceof Error ? error.message : String(error),
           error,
         };
@@ -90,6 +101,12 @@ export class DecisionReadiness implements ReadinessProbe {
     if (!sameReadiness(before, readiness)) this.onChange(readiness, before);
     return readiness;
   }
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof StoreUnavailableError) return error.reason ?? 'unavailable';
+  if (error instanceof NotReadyError) return error.code;
+  return 'error';
 }
 
 function sameReadiness(a: Readiness | undefined, b: Readiness): boolean {
@@ -112,6 +129,17 @@ export function counterScriptCheck(store: Pick<Store, 'check'>): ReadinessCheck 
     run: async () => {
       await store.check(check);
     },
+  };
+}
+
+/** The rules file, when one is configured, has been loaded: Envoy's decisions need it. */
+export function rulesLoadedCheck(loaded: () => boolean): ReadinessCheck {
+  return {
+    name: 'rules',
+    run: () =>
+      loaded()
+        ? Promise.resolve()
+        : Promise.reject(new NotReadyError('rules_not_loaded', 'the rules file has not been loaded yet')),
   };
 }
 

@@ -43,6 +43,8 @@ export interface Algorithm<State> {
   refund(state: State | undefined, check: Check, nowUs: number): State | undefined;
   /** When the state can be forgotten because nothing recorded counts any more (µs). */
   expiresAtUs(state: State, check: Check): number;
+  /** About how many bytes of memory the state holds, for an in-process store's bound. */
+  stateBytes(state: State): number;
 }
 
 /** The outcome a store reports, whether or not the evaluated cost was recorded. */

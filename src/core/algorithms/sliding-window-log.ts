@@ -2,32 +2,38 @@ import type { Algorithm } from './algorithm.js';
 import { denied, fits } from './algorithm.js';
 
 /**
- * A weighted log: one entry per admitted check, not per unit. Entry i was recorded at `times[i]`
- * (µs, never decreasing) and holds `costs[i]` units; `starts[i]` is how many units the log had
- * recorded before it, so the units of any stretch of entries are a difference of two numbers and
- * the unit that must leave the window for a cost to fit is found by binary search. Entries
+ * A weighted log: one entry per admitted check, not per unit, three numbers an entry in one
+ * array: the time it was recorded (µs, never decreasing), how many units the log had recorded
+ * before it (so the units of any stretch of entries are a difference of two numbers, and the unit
+ * that must leave the window for a cost to fit is found by binary search) and its cost. Entries
  * before `head` have left the window.
  */
 export interface SlidingLogState {
-  times: number[];
-  starts: number[];
-  costs: number[];
+  log: number[];
+  /** Index in `log` of the oldest live entry (a multiple of 3). */
   head: number;
 }
 
-/** Compact the arrays once this many entries have left, so trimming stays O(1) amortised. */
-const COMPACT_AFTER = 64;
+const TIME = 0;
+const START = 1;
+const COST = 2;
+const ENTRY = 3;
+
+/** Compact the array once this many numbers have left, so trimming stays O(1) amortised. */
+const COMPACT_AFTER = 192;
+
+function at(state: SlidingLogState, index: number, field: number): number {
+  return state.log[index + field] ?? 0;
+}
 
 function trim(state: SlidingLogState, nowUs: number, windowUs: number): void {
-  const { times } = state;
-  // An entry recorded at t is in the window while t > now - window (Redis: ZREMRANGEBYSCORE -inf now-window).
+  const { log } = state;
+  // An entry recorded at t is in the window while t > now - window (Redis: LINDEX / LPOP).
   const edge = nowUs - windowUs;
   let head = state.head;
-  while (head < times.length && (times[head] ?? Infinity) <= edge) head++;
-  if (head >= COMPACT_AFTER && head * 2 >= times.length) {
-    times.splice(0, head);
-    state.starts.splice(0, head);
-    state.costs.splice(0, head);
+  while (head < log.length && (log[head] ?? Infinity) <= edge) head += ENTRY;
+  if (head >= COMPACT_AFTER && head * 2 >= log.length) {
+    log.splice(0, head);
     head = 0;
   }
   state.head = head;
@@ -35,20 +41,20 @@ function trim(state: SlidingLogState, nowUs: number, windowUs: number): void {
 
 /** Units recorded after the newest entry: where the next entry starts. */
 function endOf(state: SlidingLogState): number {
-  const last = state.times.length - 1;
-  return last < state.head ? 0 : (state.starts[last] ?? 0) + (state.costs[last] ?? 0);
+  const last = state.log.length - ENTRY;
+  return last < state.head ? 0 : at(state, last, START) + at(state, last, COST);
 }
 
-/** The first live entry whose units reach unit number `unit` (counted like `starts`). */
+/** The first live entry whose units reach unit number `unit` (counted like starts). */
 function entryReaching(state: SlidingLogState, unit: number): number {
-  let low = state.head;
-  let high = state.times.length - 1;
+  let low = state.head / ENTRY;
+  let high = state.log.length / ENTRY - 1;
   while (low < high) {
     const middle = (low + high) >> 1;
-    if ((state.starts[middle] ?? 0) + (state.costs[middle] ?? 0) >= unit) high = middle;
+    if (at(state, middle * ENTRY, START) + at(state, middle * ENTRY, COST) >= unit) high = middle;
     else low = middle + 1;
   }
-  return low;
+  return low * ENTRY;
 }
 
 /**
@@ -64,17 +70,17 @@ export const slidingWindowLog: Algorithm<SlidingLogState> = {
 
   evaluate(state, check, nowUs) {
     const windowUs = check.windowMs * 1000;
-    if (state === undefined || state.head >= state.times.length) {
+    if (state === undefined || state.head >= state.log.length) {
       const empty = { count: 0, resetAfterUs: 0 };
       if (check.cost === 0) return fits(empty, empty);
       return fits(empty, { count: check.cost, resetAfterUs: windowUs });
     }
     trim(state, nowUs, windowUs);
-    const { head, times } = state;
-    const live = head < times.length;
-    const oldestStart = live ? (state.starts[head] ?? 0) : 0;
+    const { head, log } = state;
+    const live = head < log.length;
+    const oldestStart = live ? at(state, head, START) : 0;
     const count = live ? endOf(state) - oldestStart : 0;
-    const newestUs = live ? (times[times.length - 1] ?? nowUs) : nowUs;
+    const newestUs = live ? at(state, log.length - ENTRY, TIME) : nowUs;
     const current = { count, resetAfterUs: live ? newestUs + windowUs - nowUs : 0 };
     if (count + check.cost <= check.limit) {
       if (check.cost === 0) return fits(current, current);
@@ -86,17 +92,21 @@ export const slidingWindowLog: Algorithm<SlidingLogState> = {
     }
     // The cost fits once the (count + cost - limit)-th oldest unit has left the window.
     const entry = entryReaching(state, oldestStart + count + check.cost - check.limit);
-    return denied((times[entry] ?? nowUs) + windowUs - nowUs, current);
+    return denied(at(state, entry, TIME) + windowUs - nowUs, current);
   },
 
   record(state, check, nowUs) {
-    const kept = state ?? { times: [], starts: [], costs: [], head: 0 };
-    const { times } = kept;
-    const newestUs = kept.head < times.length ? (times[times.length - 1] ?? nowUs) : nowUs;
+    const kept = state ?? { log: [], head: 0 };
+    const { log } = kept;
+    const live = kept.head < log.length;
+    const newestUs = live ? at(kept, log.length - ENTRY, TIME) : nowUs;
     const start = endOf(kept);
-    times.push(Math.max(nowUs, newestUs));
-    kept.starts.push(start);
-    kept.costs.push(check.cost);
+    if (!live && log.length > 0) {
+      // Every entry has left the window: start the log over (Redis: DEL before RPUSH).
+      log.length = 0;
+      kept.head = 0;
+    }
+    log.push(Math.max(nowUs, newestUs), start, check.cost);
     return kept;
   },
 
@@ -104,24 +114,27 @@ export const slidingWindowLog: Algorithm<SlidingLogState> = {
     if (state === undefined) return undefined;
     trim(state, nowUs, check.windowMs * 1000);
     // Newest units first: they are the ones a reservation or a failed request just spent.
+    const { log } = state;
     let owed = check.cost;
-    while (owed > 0 && state.times.length > state.head) {
-      const last = state.times.length - 1;
-      const cost = state.costs[last] ?? 0;
+    while (owed > 0 && log.length > state.head) {
+      const last = log.length - ENTRY;
+      const cost = at(state, last, COST);
       if (cost > owed) {
-        state.costs[last] = cost - owed;
+        log[last + COST] = cost - owed;
         owed = 0;
       } else {
         owed -= cost;
-        state.times.pop();
-        state.starts.pop();
-        state.costs.pop();
+        log.length = last;
       }
     }
     return state;
   },
 
   expiresAtUs(state, check) {
-    return (state.times[state.times.length - 1] ?? 0) + check.windowMs * 1000;
+    return at(state, state.log.length - ENTRY, TIME) + check.windowMs * 1000;
+  },
+
+  stateBytes(state) {
+    return 64 + 8 * state.log.length;
   },
 };

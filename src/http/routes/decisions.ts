@@ -9,6 +9,7 @@ import {
   CounterParams,
   Decision,
   PeekQuery,
+  RefundBody,
   ResetQuery,
   windowFromQuery,
   withErrors,
@@ -41,6 +42,29 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
     },
     async (request, reply) => {
       const decision = await limiter.check(request.body);
+      setRateLimitHeaders(reply, [decision]);
+      return decision;
+    },
+  );
+
+  app.post(
+    '/v1/refund',
+    {
+      onRequest: requireApiToken,
+      schema: {
+        summary: 'Give back units a request should not have spent',
+        description:
+          'Up to `cost` units (default 1) recorded in the current window, newest first, never below zero and never ' +
+          'units that already left the window (a failed request, an unused reservation). Answers the decision a ' +
+          'zero-cost check would then give. A store failure is a 503 whatever the failure mode: nothing is known ' +
+          'to have been given back.',
+        tags: ['decisions'],
+        body: RefundBody,
+        response: withErrors({ 200: Decision }, DECISION_ERRORS),
+      },
+    },
+    async (request, reply) => {
+      const decision = await limiter.refund(request.body);
       setRateLimitHeaders(reply, [decision]);
       return decision;
     },

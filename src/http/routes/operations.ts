@@ -4,6 +4,7 @@ import { RateLimiterError, StoreUnavailableError } from '../../core/errors.js';
 import type { Limiter } from '../../limiter.js';
 import type { ServiceMetrics } from '../../metrics/metrics.js';
 import type { NodeRegistry } from '../../registry/node-registry.js';
+import { NotReadyError } from '../../service/readiness.js';
 import type { ReadinessProbe } from '../../service/readiness.js';
 import { HttpError } from '../errors.js';
 import { NodesReply, StatusReply, withErrors } from '../schemas.js';
@@ -48,7 +49,11 @@ export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> 
       if (state.error instanceof StoreUnavailableError) {
         throw new StoreUnavailableError(message, { cause: state.error, reason: state.reason });
       }
-      throw new HttpError(503, 'not_ready', message);
+      throw new HttpError(
+        503,
+        state.error instanceof NotReadyError ? state.error.code : 'not_ready',
+        message,
+      );
     },
   );
 

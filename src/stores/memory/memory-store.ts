@@ -1,190 +1,390 @@
+import { getHeapStatistics } from 'node:v8';
 import { algorithmFor, outcomeOf } from '../../core/algorithms/index.js';
+import type { Algorithm, AlgorithmName, Evaluation } from '../../core/algorithms/index.js';
 import { systemClock } from '../../core/clock.js';
 import type { Clock } from '../../core/clock.js';
-import { StoreUnavailableError } from '../../core/errors.js';
+import { OverloadedError, StoreUnavailableError, asError } from '../../core/errors.js';
 import type { Check, CounterRef, Outcome } from '../../core/types.js';
 import type { Store } from '../store.js';
-import { LruMap } from './lru-map.js';
+
+/** What the store does when it is full and a check needs room: see MemoryStoreOptions.whenFull. */
+export type WhenFull = 'evict' | 'refuse';
 
 export interface MemoryStoreOptions {
   /** Time source; defaults to the process clock. */
   clock?: Clock;
-  /** Most counters kept at once; past it the least recently used counter is evicted. Default 1,000,000. */
+  /** Most bytes of counter state kept (an estimate of what the counters hold). Default: half the V8 heap limit. */
+  maxBytes?: number;
+  /** Most counters kept at once. Default 10,000,000. */
   maxKeys?: number;
+  /**
+   * Full, and a check needs room: `evict` (default) drops the counters whose loss gives back the
+   * least (expired ones first, then the emptiest, then the least recently used of a sample);
+   * `refuse` drops only counters that hold nothing any more and otherwise fails the check with
+   * OverloadedError, so no one's used quota is ever handed back.
+   */
+  whenFull?: WhenFull;
   /** How often expired counters are swept; 0 disables the timer (they are still dropped on access). Default 10 s. */
   sweepIntervalMs?: number;
-}
-
-interface Counter {
-  state: unknown;
-  expiresAtUs: number;
+  /** Told each time the bound costs something: a counter that still counted was evicted, or a check refused. */
+  onPressure?: (event: 'evicted' | 'refused') => void;
 }
 
 export interface MemoryStoreStats {
   /** Counters held. */
   counters: number;
+  /** Estimated bytes they hold. */
+  bytes: number;
   /** Counters dropped to stay within the bound before their window passed. */
   evictions: number;
+  /** Checks refused because the store was full (whenFull: refuse). */
+  shed: number;
 }
+
+/** One counter; the counters of one key form a chain from the one the map holds. */
+interface Counter {
+  readonly key: string;
+  readonly algorithm: AlgorithmName;
+  readonly windowMs: number;
+  state: unknown;
+  expiresAtUs: number;
+  bytes: number;
+  /** count / limit as of its last check: how much quota evicting it would hand back. */
+  fill: number;
+  usedAtUs: number;
+  next: Counter | undefined;
+  /** Removed from the store: a sweep or eviction hand still holding it must pass it by. */
+  gone: boolean;
+}
+
+/** Bytes of a counter beside its state: its object, its map entry, and its key (for the first). */
+const COUNTER_BYTES = 160;
+
+/** Counters looked at to choose one to evict. */
+const EVICTION_SAMPLE = 16;
+
+/** Counters a sweep tick looks at, so a sweep of millions never holds the event loop long. */
+const SWEEP_BATCH = 20_000;
 
 /**
  * Counters in this process, with the same semantics as the Redis store. A check runs
- * synchronously between awaits, so it is atomic within the process.
+ * synchronously between awaits, so it is atomic within the process. Memory is bounded by an
+ * estimate of the bytes the counters hold as well as by their number; a weighted log holds one
+ * entry per admitted check, whatever its cost.
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory';
   private readonly clock: Clock;
+  private readonly maxBytes: number;
   private readonly maxKeys: number;
-  private readonly counters = new LruMap<Counter>();
+  private readonly whenFull: WhenFull;
+  private readonly onPressure: (event: 'evicted' | 'refused') => void;
+  private readonly counters = new Map<string, Counter>();
   private readonly sweepTimer: NodeJS.Timeout | undefined;
+  /** Where the sweep and the eviction sample go on from: a clock hand over the counters. */
+  private hand: Iterator<Counter> | undefined;
+  private count = 0;
+  private bytes = 0;
   private evictions = 0;
+  private shed = 0;
   private closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.clock = options.clock ?? systemClock;
-    this.maxKeys = options.maxKeys ?? 1_000_000;
+    this.maxKeys = options.maxKeys ?? 10_000_000;
     if (!Number.isInteger(this.maxKeys) || this.maxKeys < 1)
       throw new RangeError('maxKeys must be an integer >= 1');
+    this.maxBytes = options.maxBytes ?? Math.floor(getHeapStatistics().heap_size_limit / 2);
+    if (!Number.isInteger(this.maxBytes) || this.maxBytes < 1)
+      throw new RangeError('maxBytes must be an integer >= 1');
+    this.whenFull = options.whenFull ?? 'evict';
+    if (!['evict', 'refuse'].includes(this.whenFull))
+      throw new RangeError('whenFull must be evict or refuse');
+    this.onPressure = options.onPressure ?? (() => undefined);
     const sweepIntervalMs = options.sweepIntervalMs ?? 10_000;
     if (sweepIntervalMs > 0) {
       this.sweepTimer = setInterval(() => {
-        this.sweep();
+        this.sweepSome(SWEEP_BATCH);
       }, sweepIntervalMs);
       this.sweepTimer.unref();
     }
   }
 
   check(check: Check): Promise<Outcome> {
-    return settle(() => this.checkNow(check));
+    try {
+      return Promise.resolve(this.checkNow(check, this.now()));
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
   }
 
   checkMany(checks: readonly Check[]): Promise<Outcome[]> {
-    return settle(() => checks.map((check) => this.checkNow(check)));
+    try {
+      const nowUs = this.now();
+      return Promise.resolve(checks.map((check) => this.checkNow(check, nowUs)));
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
   }
 
   checkAll(checks: readonly Check[]): Promise<Outcome[]> {
-    return settle(() => {
-      this.assertOpen();
-      const nowUs = this.clock.nowUs();
-      const evaluations = checks.map((check) => this.evaluate(check, nowUs));
-      const admitted = evaluations.every(({ evaluation }) => evaluation.allowed);
-      return evaluations.map(({ check, evaluation }) => {
-        if (admitted) this.record(check, nowUs);
-        return outcomeOf(evaluation, admitted);
+    try {
+      const nowUs = this.now();
+      const evaluated = checks.map((check) => {
+        const counter = this.live(check, nowUs);
+        const algorithm = algorithmFor(check.algorithm);
+        return { check, counter, algorithm, evaluation: algorithm.evaluate(counter?.state, check, nowUs) };
       });
-    });
+      const admitted = evaluated.every(({ evaluation }) => evaluation.allowed);
+      // All or none: room for every new counter is made before the first is recorded.
+      if (admitted) this.makeRoom(evaluated.filter((e) => !e.counter && e.check.cost > 0).length, undefined);
+      return Promise.resolve(
+        evaluated.map(({ check, counter, algorithm, evaluation }) => {
+          if (admitted && check.cost > 0) this.record(counter, check, algorithm, evaluation, nowUs);
+          else this.touch(counter, check, evaluation, nowUs);
+          return outcomeOf(evaluation, admitted);
+        }),
+      );
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
   }
 
   refund(check: Check): Promise<Outcome> {
-    return settle(() => {
-      this.assertOpen();
-      const nowUs = this.clock.nowUs();
+    try {
+      const nowUs = this.now();
       const algorithm = algorithmFor(check.algorithm);
-      const id = counterId(check);
-      const counter = this.live(id, nowUs);
+      const counter = this.live(check, nowUs);
       if (counter) {
         const state = algorithm.refund(counter.state, check, nowUs);
-        if (state === undefined) this.counters.delete(id);
-        else this.counters.set(id, { state, expiresAtUs: algorithm.expiresAtUs(state, check) });
+        if (state === undefined) this.remove(counter);
+        else this.store(counter, state, algorithm, check);
       }
-      const look = algorithm.evaluate(this.counters.get(id)?.state, { ...check, cost: 0 }, nowUs);
-      return outcomeOf(look, look.allowed);
-    });
+      const look = algorithm.evaluate(counter?.state, { ...check, cost: 0 }, nowUs);
+      return Promise.resolve(outcomeOf(look, look.allowed));
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
   }
 
   reset(counter: CounterRef): Promise<void> {
-    return settle(() => {
+    try {
       this.assertOpen();
-      this.counters.delete(counterId(counter));
-    });
+      const found = this.find(counter);
+      if (found) this.remove(found);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
   }
 
   ping(): Promise<void> {
-    return settle(() => {
-      this.assertOpen();
-    });
+    return this.closed ? Promise.reject(closedError()) : Promise.resolve();
   }
 
   close(): Promise<void> {
     this.closed = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.counters.clear();
+    this.count = 0;
+    this.bytes = 0;
+    this.hand = undefined;
     return Promise.resolve();
   }
 
-  /** Drop every counter whose units have all left their window. */
+  /** Drop every counter whose units have all left their window; returns how many went. */
   sweep(): number {
+    return this.sweepSome(this.count);
+  }
+
+  stats(): MemoryStoreStats {
+    return { counters: this.count, bytes: this.bytes, evictions: this.evictions, shed: this.shed };
+  }
+
+  private now(): number {
+    this.assertOpen();
+    return this.clock.nowUs();
+  }
+
+  private checkNow(check: Check, nowUs: number): Outcome {
+    const counter = this.live(check, nowUs);
+    const algorithm = algorithmFor(check.algorithm);
+    const evaluation = algorithm.evaluate(counter?.state, check, nowUs);
+    if (evaluation.allowed && check.cost > 0) this.record(counter, check, algorithm, evaluation, nowUs);
+    else this.touch(counter, check, evaluation, nowUs);
+    return outcomeOf(evaluation, evaluation.allowed);
+  }
+
+  /** The counter of `ref`, unless its units have all left the window (then it is dropped). */
+  private live(ref: CounterRef, nowUs: number): Counter | undefined {
+    const counter = this.find(ref);
+    if (counter && counter.expiresAtUs <= nowUs) {
+      this.remove(counter);
+      return undefined;
+    }
+    return counter;
+  }
+
+  private find(ref: CounterRef): Counter | undefined {
+    let counter = this.counters.get(ref.key);
+    while (counter && (counter.algorithm !== ref.algorithm || counter.windowMs !== ref.windowMs)) {
+      counter = counter.next;
+    }
+    return counter;
+  }
+
+  /** Spend an admitted check, creating its counter if it has none (room is made first). */
+  private record(
+    counter: Counter | undefined,
+    check: Check,
+    algorithm: Algorithm<unknown>,
+    evaluation: Evaluation,
+    nowUs: number,
+  ): void {
+    const fill = evaluation.ifRecorded.count / check.limit;
+    if (counter) {
+      this.store(counter, algorithm.record(counter.state, check, nowUs), algorithm, check);
+      counter.usedAtUs = nowUs;
+      counter.fill = fill;
+      // A log that grows makes room by dropping others, but is never refused: it is already counted.
+      if (this.bytes > this.maxBytes) this.makeRoom(0, counter);
+      return;
+    }
+    this.makeRoom(1, undefined);
+    const state = algorithm.record(undefined, check, nowUs);
+    const created: Counter = {
+      key: check.key,
+      algorithm: check.algorithm,
+      windowMs: check.windowMs,
+      state,
+      expiresAtUs: algorithm.expiresAtUs(state, check),
+      bytes: 0,
+      fill,
+      usedAtUs: nowUs,
+      next: this.counters.get(check.key),
+      gone: false,
+    };
+    this.counters.set(check.key, created);
+    this.count++;
+    this.store(created, state, algorithm, check);
+  }
+
+  /** A decision without a record still tells how full the counter is, and that it is in use. */
+  private touch(counter: Counter | undefined, check: Check, evaluation: Evaluation, nowUs: number): void {
+    if (!counter) return;
+    counter.usedAtUs = nowUs;
+    // A denied check means the counter is full for that cost: evicting it would hand quota back.
+    counter.fill = evaluation.allowed ? evaluation.current.count / Math.max(1, check.limit) : 1;
+  }
+
+  private store(counter: Counter, state: unknown, algorithm: Algorithm<unknown>, check: Check): void {
+    counter.state = state;
+    counter.expiresAtUs = algorithm.expiresAtUs(state, check);
+    const bytes =
+      COUNTER_BYTES +
+      algorithm.stateBytes(state) +
+      (this.counters.get(counter.key) === counter ? 2 * counter.key.length : 0);
+    this.bytes += bytes - counter.bytes;
+    counter.bytes = bytes;
+  }
+
+  private remove(counter: Counter): void {
+    if (counter.gone) return;
+    counter.gone = true;
+    const first = this.counters.get(counter.key);
+    if (first === counter) {
+      if (counter.next) this.counters.set(counter.key, counter.next);
+      else this.counters.delete(counter.key);
+    } else {
+      let before = first;
+      while (before && before.next !== counter) before = before.next;
+      if (before) before.next = counter.next;
+    }
+    this.count--;
+    this.bytes -= counter.bytes;
+  }
+
+  /**
+   * Make room for `adding` new counters (or for `growing`'s new size): expired counters go first;
+   * then, with `evict`, the one of a sample whose loss hands back least; with `refuse`, only
+   * counters that hold nothing, and failing that the check is refused.
+   */
+  private makeRoom(adding: number, growing: Counter | undefined): void {
+    const nowUs = this.clock.nowUs();
+    const needBytes = adding * COUNTER_BYTES;
+    while (this.count + adding > this.maxKeys || this.bytes + needBytes > this.maxBytes) {
+      let victim: Counter | undefined;
+      for (let looked = 0; looked < EVICTION_SAMPLE && looked < this.count; looked++) {
+        const candidate = this.nextOnHand();
+        if (!candidate || candidate === growing || candidate.gone) continue;
+        if (candidate.expiresAtUs <= nowUs || candidate.fill === 0) {
+          victim = candidate;
+          break;
+        }
+        if (!victim || harm(candidate) < harm(victim)) victim = candidate;
+      }
+      if (!victim) return; // nothing else to drop: only the counter that grows is left
+      const harmless = victim.expiresAtUs <= nowUs || victim.fill === 0;
+      if (!harmless && this.whenFull === 'refuse') {
+        if (growing) return;
+        this.shed++;
+        this.onPressure('refused');
+        throw new OverloadedError('the memory store is full of counters that still count', 1000);
+      }
+      this.remove(victim);
+      if (!harmless) {
+        this.evictions++;
+        this.onPressure('evicted');
+      }
+    }
+  }
+
+  /** The next counter under the hand, wrapping around; the hand survives additions and removals. */
+  private nextOnHand(): Counter | undefined {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      this.hand ??= chains(this.counters);
+      const next = this.hand.next();
+      if (!next.done) return next.value;
+      this.hand = undefined;
+    }
+    return undefined;
+  }
+
+  private sweepSome(limit: number): number {
+    if (this.closed) return 0;
     const nowUs = this.clock.nowUs();
     let dropped = 0;
-    for (const [id, counter] of this.counters) {
-      if (counter.expiresAtUs <= nowUs) {
-        this.counters.delete(id);
+    const budget = Math.min(limit, this.count);
+    for (let looked = 0; looked < budget; looked++) {
+      const counter = this.nextOnHand();
+      if (!counter) break;
+      if (!counter.gone && counter.expiresAtUs <= nowUs) {
+        this.remove(counter);
         dropped++;
       }
     }
     return dropped;
   }
 
-  stats(): MemoryStoreStats {
-    return { counters: this.counters.size, evictions: this.evictions };
-  }
-
-  private checkNow(check: Check): Outcome {
-    this.assertOpen();
-    const nowUs = this.clock.nowUs();
-    const { evaluation } = this.evaluate(check, nowUs);
-    if (evaluation.allowed) this.record(check, nowUs);
-    return outcomeOf(evaluation, evaluation.allowed);
-  }
-
-  private evaluate(check: Check, nowUs: number) {
-    const counter = this.live(counterId(check), nowUs);
-    return { check, evaluation: algorithmFor(check.algorithm).evaluate(counter?.state, check, nowUs) };
-  }
-
-  /** The counter, unless its units have all left the window (then it is dropped). */
-  private live(id: string, nowUs: number): Counter | undefined {
-    // get() also marks the counter as just used, for least-recently-used eviction.
-    const counter = this.counters.get(id);
-    if (counter && counter.expiresAtUs <= nowUs) {
-      this.counters.delete(id);
-      return undefined;
-    }
-    return counter;
-  }
-
-  /** Spend an evaluated, admitted check. */
-  private record(check: Check, nowUs: number): void {
-    if (check.cost === 0) return;
-    const algorithm = algorithmFor(check.algorithm);
-    const id = counterId(check);
-    const state = algorithm.record(this.counters.get(id)?.state, check, nowUs);
-    this.counters.set(id, { state, expiresAtUs: algorithm.expiresAtUs(state, check) });
-    this.evictOverflow();
-  }
-
-  private evictOverflow(): void {
-    while (this.counters.size > this.maxKeys) {
-      const oldest = this.counters.oldestKey();
-      if (oldest === undefined) return;
-      this.counters.delete(oldest);
-      this.evictions++;
-    }
-  }
-
   private assertOpen(): void {
-    if (this.closed) throw new StoreUnavailableError('the memory store is closed');
+    if (this.closed) throw closedError();
   }
 }
 
-function counterId(counter: CounterRef): string {
-  // NUL cannot be confused with the parts around it: algorithm names and windows never contain it.
-  return `${counter.algorithm}\u0000${counter.windowMs}\u0000${counter.key}`;
+/** Evicting the fuller, more recently used counter hands back more. */
+function harm(counter: Counter): number {
+  return counter.fill * 1e18 + counter.usedAtUs / 1e3;
 }
 
-/** Run synchronous work behind the Store's promise interface; a throw becomes a rejection. */
-function settle<T>(work: () => T): Promise<T> {
-  return new Promise((resolve) => {
-    resolve(work());
-  });
+/** Every counter, chain by chain; a live iterator, so it sees the map as it changes. */
+function* chains(counters: Map<string, Counter>): Generator<Counter> {
+  for (const first of counters.values()) {
+    for (let counter: Counter | undefined = first; counter; counter = counter.next) {
+      if (!counter.gone) yield counter;
+    }
+  }
+}
+
+function closedError(): StoreUnavailableError {
+  return new StoreUnavailableError('the memory store is closed');
 }

@@ -16,12 +16,15 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 }
 
 const LISTENING = /listening at (http:\/\/[\d.]+:\d+)/i;
+const GRPC_LISTENING = /gRPC listening at [^"]*:(\d+)/;
 
 /** `ratelimiter serve --port 0 ...` as a child process; stop it by PID in afterAll. */
 export class ServiceProcess {
   private constructor(
     private readonly child: ChildProcess,
     readonly url: string,
+    /** The gRPC port (Envoy's RateLimitService and grpc.health.v1). */
+    readonly grpcPort: number,
     private readonly exited: Promise<number | null>,
     /** Every stdout line so far (JSON log lines). */
     readonly logLines: string[],
@@ -32,7 +35,10 @@ export class ServiceProcess {
   }
 
   static async start(args: string[] = [], env: Record<string, string> = {}): Promise<ServiceProcess> {
-    const child = spawn(process.execPath, [CLI_PATH, 'serve', '--port', '0', ...args], {
+    // A free gRPC port too, unless the test chose one: parallel services must not race for 8081.
+    const grpcArgs =
+      args.includes('--grpc-port') || 'RATELIMITER_GRPC_PORT' in env ? [] : ['--grpc-port', '0'];
+    const child = spawn(process.execPath, [CLI_PATH, 'serve', '--port', '0', ...grpcArgs, ...args], {
       env: cleanEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -40,7 +46,9 @@ export class ServiceProcess {
     let stderr = '';
     // 'close', not 'exit': the exit code is known only once stdout is drained into logLines.
     const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
-    const url = await new Promise<string>((resolve, reject) => {
+    const { url, grpcPort } = await new Promise<{ url: string; grpcPort: number }>((resolve, reject) => {
+      let httpUrl: string | undefined;
+      let grpcPort: number | undefined;
       let partial = '';
       const timer = setTimeout(() => {
         // Never leave a process behind that no test will stop.
@@ -53,10 +61,12 @@ export class ServiceProcess {
         partial = lines.pop() ?? '';
         for (const line of lines) {
           logLines.push(line);
-          const match = LISTENING.exec(line);
-          if (match?.[1] !== undefined) {
+          httpUrl ??= LISTENING.exec(line)?.[1];
+          const grpcMatch = GRPC_LISTENING.exec(line)?.[1];
+          if (grpcMatch !== undefined) grpcPort ??= Number(grpcMatch);
+          if (httpUrl !== undefined && grpcPort !== undefined) {
             clearTimeout(timer);
-            resolve(match[1]);
+            resolve({ url: httpUrl, grpcPort });
           }
         }
       });
@@ -65,7 +75,7 @@ export class ServiceProcess {
         reject(new Error(`service exited with ${code} before listening; stderr: ${stderr}`));
       });
     });
-    return new ServiceProcess(child, url, exited, logLines);
+    return new ServiceProcess(child, url, grpcPort, exited, logLines);
   }
 
   /** Send a signal and wait for the exit code. */

@@ -1,0 +1,66 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { RateLimitCore } from '../shared/middleware.js';
+import type { MiddlewareOptions } from '../shared/middleware.js';
+import type { Admission } from '../shared/rules.js';
+
+export { HonoRateLimiterStore } from './store.js';
+export type { HonoRateLimiterStoreOptions } from './store.js';
+export type { AdapterLimiter, RefundRequest } from '../shared/limiter.js';
+export type { LimitRule, Admission } from '../shared/rules.js';
+export type { HeaderMode } from '../shared/headers.js';
+
+export interface HonoRateLimitOptions extends MiddlewareOptions<Context> {
+  /** Answers a limited request instead of the default (status, headers already set, JSON body). */
+  onLimited?: (c: Context, admission: Admission) => Response | Promise<Response>;
+  /** Answers a request the limiter could not decide. Default: 503 with the error body; throw to hand it to `app.onError`. */
+  onError?: (error: Error, c: Context) => Response | Promise<Response>;
+}
+
+/**
+ * The peer address as @hono/node-server exposes it (`c.env.incoming`). Hono has no trust-proxy
+ * setting, so forwarded headers are never read: behind a proxy, pass `key` (e.g. with
+ * `getConnInfo` or the header your own proxy sets, overwriting the client's).
+ */
+function nodePeerAddress(c: Context): string | undefined {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress;
+}
+
+function respond(c: Context, statusCode: number, body: unknown): Response {
+  const status = statusCode as ContentfulStatusCode;
+  return typeof body === 'string' ? c.text(body, status) : c.json(body, status);
+}
+
+/** Hono middleware: `app.use(rateLimit({ limiter, limit: 100, window: '1m' }))`. */
+export function rateLimit(options: HonoRateLimitOptions): MiddlewareHandler {
+  const core = new RateLimitCore<Context>(options, nodePeerAddress);
+  return async (c, next) => {
+    const verdict = await core.evaluate(c);
+    if (verdict.kind === 'skip') {
+      await next();
+      return;
+    }
+    for (const [name, value] of verdict.headers) c.header(name, value);
+    if (verdict.kind === 'failed') {
+      return options.onError
+        ? options.onError(verdict.error, c)
+        : respond(c, verdict.statusCode, verdict.body);
+    }
+    c.set('rateLimit' as never, verdict.admission as never);
+    if (verdict.kind === 'limited') {
+      return options.onLimited
+        ? options.onLimited(c, verdict.admission)
+        : respond(c, verdict.statusCode, verdict.body);
+    }
+    try {
+      await next();
+    } catch (error) {
+      core.settle(verdict.admission, undefined);
+      throw error;
+    }
+    // Hono turns a handler's throw into c.error and a 500 response without rethrowing.
+    core.settle(verdict.admission, c.error === undefined ? c.res.status : undefined);
+    return undefined;
+  };
+}

@@ -1,0 +1,9 @@
+import type { Limiter } from '../../limiter.js';
+
+export type { RefundRequest } from '../../core/types.js';
+
+/**
+ * What the adapters use of a limiter: RateLimiter and MeteredLimiter both fit, over any store
+ * (memory, Redis, Cluster, Sentinel, the service client).
+ */
+export type AdapterLimiter = Pick<Limiter, 'check' | 'checkAll' | 'peek' | 'reset' | 'refund'>;

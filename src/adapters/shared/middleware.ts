@@ -1,0 +1,167 @@
+import { InvalidArgumentError } from '../../core/errors.js';
+import { validateKey } from '../../core/validate.js';
+import type { HeaderPair } from '../../service/headers.js';
+import { clientAddressKey, DEFAULT_IPV6_SUBNET } from './client-address.js';
+import { failureResponse } from './errors.js';
+import type { FailureResponse } from './errors.js';
+import { HEADER_MODES, admissionHeaders } from './headers.js';
+import type { HeaderMode } from './headers.js';
+import type { AdapterLimiter } from './limiter.js';
+import { admit, refund, resolveRules } from './rules.js';
+import type { Admission, ResolvedRule, RuleOptions } from './rules.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** The options every framework's middleware shares; `Req` is that framework's request (or context). */
+export interface MiddlewareOptions<Req> extends RuleOptions {
+  /** A RateLimiter (or MeteredLimiter) over any store. */
+  limiter: AdapterLimiter;
+  /** The counter's key. Default: the client address as the framework resolves it (its trust-proxy setting). */
+  key?: (request: Req) => MaybePromise<string>;
+  /**
+   * With the default key, an IPv6 client counts by this prefix of its address (default 56): one
+   * client can take any address of its subnet. `false` counts each address alone.
+   */
+  ipv6Subnet?: number | false;
+  /**
+   * Prepended to every key, so that two middlewares on one limiter (a login route at 5 per minute,
+   * the whole API at 100 per minute) never share a counter. Default "".
+   */
+  prefix?: string;
+  /** Units this request spends. Default 1; 0 looks without spending. */
+  cost?: (request: Req) => MaybePromise<number>;
+  /** Which headers to send. Default `draft-10`. */
+  headers?: HeaderMode;
+  /** Requests for which this returns true are neither counted nor limited. */
+  skip?: (request: Req) => MaybePromise<boolean>;
+  /** Give the units back when the response failed (status >= 400, or the client went away). */
+  skipFailedRequests?: boolean;
+  /** Give the units back when the response succeeded (status < 400). */
+  skipSuccessfulRequests?: boolean;
+  /** Decides what `skipFailedRequests` / `skipSuccessfulRequests` call a success. Default: status < 400. */
+  requestWasSuccessful?: (statusCode: number) => boolean;
+  /** Status of a limited request. Default 429. */
+  statusCode?: number;
+  /** Body of a limited request. Default: the product's JSON error shape with code `rate_limited`. */
+  message?: unknown;
+  /** Status when the limiter cannot decide (store unreachable in the closed mode, or overloaded). Default 503. */
+  unavailableStatusCode?: number;
+  /** Told of refunds that failed; they never fail the request. Default: ignored. */
+  onRefundError?: (error: unknown) => void;
+}
+
+/** What the middleware does with one request. */
+export type Verdict =
+  | { kind: 'skip' }
+  | { kind: 'pass'; admission: Admission; headers: HeaderPair[] }
+  | { kind: 'limited'; admission: Admission; headers: HeaderPair[]; statusCode: number; body: unknown }
+  | ({ kind: 'failed' } & FailureResponse);
+
+/** The default body of a limited request: the product's one error shape. */
+export function limitedBody(admission: Admission): { error: { code: string; message: string } } {
+  const waitMs = Math.max(0, ...admission.decisions.filter((d) => !d.allowed).map((d) => d.retryAfterMs));
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return { error: { code: 'rate_limited', message: `too many requests: retry in ${seconds} s` } };
+}
+
+function statusOption(value: number | undefined, fallback: number, field: string): number {
+  const status = value ?? fallback;
+  if (!Number.isInteger(status) || status < 400 || status > 599) {
+    throw new InvalidArgumentError(field, `${field} must be an HTTP error status (400..599)`);
+  }
+  return status;
+}
+
+/**
+ * The framework-free middle of every middleware: skip, key, cost, the checks, the headers, the
+ * answer to a limited request, the refunds of skipped outcomes. Each framework adapter only reads
+ * its request and writes its response.
+ */
+export class RateLimitCore<Req> {
+  readonly rules: readonly ResolvedRule[];
+  private readonly limiter: AdapterLimiter;
+  private readonly headerMode: HeaderMode;
+  private readonly statusCode: number;
+  private readonly unavailableStatus: number;
+  private readonly succeeded: (statusCode: number) => boolean;
+  private readonly ipv6Subnet: number | false;
+
+  constructor(
+    private readonly options: MiddlewareOptions<Req>,
+    private readonly defaultKey: (request: Req) => string | undefined,
+  ) {
+    if (typeof options.limiter !== 'object' || typeof options.limiter.check !== 'function') {
+      throw new InvalidArgumentError('limiter', 'limiter must be a RateLimiter');
+    }
+    this.limiter = options.limiter;
+    this.rules = resolveRules(options);
+    this.headerMode = options.headers ?? 'draft-10';
+    if (!HEADER_MODES.includes(this.headerMode)) {
+      throw new InvalidArgumentError('headers', "headers must be 'draft-10', 'legacy', 'both' or false");
+    }
+    this.statusCode = statusOption(options.statusCode, 429, 'statusCode');
+    this.unavailableStatus = statusOption(options.unavailableStatusCode, 503, 'unavailableStatusCode');
+    this.succeeded = options.requestWasSuccessful ?? ((status) => status < 400);
+    this.ipv6Subnet = options.ipv6Subnet ?? DEFAULT_IPV6_SUBNET;
+    if (
+      this.ipv6Subnet !== false &&
+      (!Number.isInteger(this.ipv6Subnet) || this.ipv6Subnet < 1 || this.ipv6Subnet > 128)
+    ) {
+      throw new InvalidArgumentError('ipv6Subnet', 'ipv6Subnet must be an integer 1..128, or false');
+    }
+  }
+
+  /** True when some outcome of the response may give the units back: the adapter must report it. */
+  get settles(): boolean {
+    return this.options.skipFailedRequests === true || this.options.skipSuccessfulRequests === true;
+  }
+
+  async evaluate(request: Req): Promise<Verdict> {
+    if ((await this.options.skip?.(request)) === true) return { kind: 'skip' };
+    try {
+      const key = await this.keyOf(request);
+      const cost = (await this.options.cost?.(request)) ?? 1;
+      if (!Number.isInteger(cost) || cost < 0) {
+        throw new InvalidArgumentError('cost', 'cost must be an integer >= 0');
+      }
+      const admission = await admit(this.limiter, this.rules, key, cost);
+      const headers = admissionHeaders(this.headerMode, admission);
+      if (admission.allowed) return { kind: 'pass', admission, headers };
+      const body = this.options.message === undefined ? limitedBody(admission) : this.options.message;
+      return { kind: 'limited', admission, headers, statusCode: this.statusCode, body };
+    } catch (error) {
+      const failure = failureResponse(error, this.unavailableStatus);
+      if (failure) return { kind: 'failed', ...failure };
+      throw error;
+    }
+  }
+
+  /**
+   * The response is over: `statusCode`, or undefined when it never completed (the client went
+   * away, the handler threw). Refunds run in the background; they never fail the request.
+   */
+  settle(admission: Admission, statusCode: number | undefined): void {
+    if (!this.settles || !admission.allowed) return;
+    const success = statusCode !== undefined && this.succeeded(statusCode);
+    const giveBack = success
+      ? this.options.skipSuccessfulRequests === true
+      : this.options.skipFailedRequests === true;
+    if (!giveBack) return;
+    refund(this.limiter, admission).catch((error: unknown) => {
+      this.options.onRefundError?.(error);
+    });
+  }
+
+  private async keyOf(request: Req): Promise<string> {
+    let key: string;
+    if (this.options.key) key = await this.options.key(request);
+    else {
+      const address = this.defaultKey(request);
+      if (address === undefined) {
+        throw new InvalidArgumentError('key', 'the client address is unknown: pass a `key` function');
+      }
+      key = clientAddressKey(address, this.ipv6Subnet);
+    }
+    return validateKey(`${this.options.prefix ?? ''}${key}`);
+  }
+}

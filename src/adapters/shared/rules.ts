@@ -1,0 +1,154 @@
+import type { AlgorithmName } from '../../core/algorithms/index.js';
+import { parseWindow } from '../../core/duration.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { Decision } from '../../core/types.js';
+import { validateAlgorithm, validateLimit } from '../../core/validate.js';
+import type { AdapterLimiter } from './limiter.js';
+
+/** One limit of a middleware: `limit` units per `window`, counted by `algorithm`. */
+export interface LimitRule {
+  limit: number;
+  /** Seconds (number) or a duration string: "500ms", "10s", "1m", "1h", "1d". */
+  window: number | string;
+  algorithm?: AlgorithmName;
+  /** The policy's name in the RateLimit headers. Default "default" (one limit) or "limit-<i>". */
+  name?: string;
+}
+
+/** A rule after validation at build time, so that a bad option fails at start, not per request. */
+export interface ResolvedRule {
+  limit: number;
+  windowMs: number;
+  algorithm: AlgorithmName;
+  name: string;
+}
+
+/** What one request was charged, and what the limiter said. */
+export interface Admission {
+  allowed: boolean;
+  key: string;
+  cost: number;
+  rules: readonly ResolvedRule[];
+  decisions: readonly Decision[];
+}
+
+export interface RuleOptions {
+  limit?: number;
+  window?: number | string;
+  algorithm?: AlgorithmName;
+  /** Several limits on one key, checked atomically: all admit and record the cost, or none does. */
+  limits?: readonly LimitRule[];
+}
+
+const POLICY_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** `limit` / `window` / `algorithm`, or `limits: [...]`: validated once, when the middleware is built. */
+export function resolveRules(options: RuleOptions): ResolvedRule[] {
+  const given =
+    options.limits ??
+    (options.limit === undefined && options.window === undefined
+      ? []
+      : [{ limit: options.limit, window: options.window, algorithm: options.algorithm }]);
+  if (given.length === 0) {
+    throw new InvalidArgumentError('limit', 'give `limit` and `window`, or `limits: [{ limit, window }]`');
+  }
+  const rules = given.map((rule, index) => {
+    const field = options.limits ? `limits[${index}]` : '';
+    const at = (name: string) => (field === '' ? name : `${field}.${name}`);
+    const algorithm = validateAlgorithm(rule.algorithm ?? options.algorithm, at('algorithm'));
+    if (rule.window === undefined)
+      throw new InvalidArgumentError(at('window'), `${at('window')} is required`);
+    const name = (rule as LimitRule).name ?? (given.length === 1 ? 'default' : `limit-${index}`);
+    if (!POLICY_NAME.test(name)) {
+      throw new InvalidArgumentError(at('name'), `${at('name')} must be 1..64 of A-Z a-z 0-9 _ . : -`);
+    }
+    return {
+      limit: validateLimit(rule.limit, algorithm, at('limit')),
+      windowMs: parseWindowAt(rule.window, at('window')),
+      algorithm,
+      name,
+    };
+  });
+  const seen = new Set(rules.map((rule) => `${rule.algorithm}:${rule.windowMs}`));
+  if (seen.size !== rules.length) {
+    throw new InvalidArgumentError(
+      'limits',
+      'two limits share an algorithm and a window: they would share a counter',
+    );
+  }
+  return rules;
+}
+
+function parseWindowAt(window: number | string, field: string): number {
+  try {
+    return parseWindow(window);
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw new InvalidArgumentError(field, error.message);
+    throw error;
+  }
+}
+
+/** A request whose cost exceeds a limit can never pass: deny it without spending anything. */
+function unaffordable(rule: ResolvedRule): Decision {
+  return {
+    allowed: false,
+    limit: rule.limit,
+    remaining: 0,
+    count: 0,
+    retryAfterMs: rule.windowMs,
+    resetAfterMs: 0,
+    windowMs: rule.windowMs,
+    algorithm: rule.algorithm,
+  };
+}
+
+/**
+ * Charge `cost` to `key` under every rule: one check, or one atomic checkAll for several limits.
+ * A cost above a limit is a denial (it could never be admitted), not an error.
+ */
+export async function admit(
+  limiter: AdapterLimiter,
+  rules: readonly ResolvedRule[],
+  key: string,
+  cost: number,
+): Promise<Admission> {
+  if (rules.some((rule) => cost > rule.limit)) {
+    const decisions = rules.map((rule) => unaffordable(rule));
+    return { allowed: false, key, cost, rules, decisions };
+  }
+  const checks = rules.map((rule) => ({
+    key,
+    limit: rule.limit,
+    window: `${rule.windowMs}ms`,
+    algorithm: rule.algorithm,
+    cost,
+  }));
+  const [single] = checks;
+  if (checks.length === 1 && single) {
+    const decision = await limiter.check(single);
+    return { allowed: decision.allowed, key, cost, rules, decisions: [decision] };
+  }
+  const batch = await limiter.checkAll(checks);
+  return { allowed: batch.allowed, key, cost, rules, decisions: batch.results };
+}
+
+/**
+ * Give back what an admitted request spent (skipFailedRequests / skipSuccessfulRequests). Only
+ * allowed, counted decisions are refunded: a denied request recorded nothing, and a degraded one
+ * was never counted.
+ */
+export async function refund(limiter: AdapterLimiter, admission: Admission): Promise<void> {
+  if (!admission.allowed || admission.cost === 0) return;
+  await Promise.all(
+    admission.rules.map((rule, index) => {
+      if (admission.decisions[index]?.degraded === true) return Promise.resolve();
+      return limiter.refund({
+        key: admission.key,
+        limit: rule.limit,
+        window: `${rule.windowMs}ms`,
+        algorithm: rule.algorithm,
+        cost: admission.cost,
+      });
+    }),
+  );
+}

@@ -1,0 +1,168 @@
+import { Metadata, Server, ServerCredentials, status } from '@grpc/grpc-js';
+import type {
+  ServerUnaryCall,
+  ServerWritableStream,
+  ServiceError,
+  UntypedServiceImplementation,
+  sendUnaryData,
+} from '@grpc/grpc-js';
+import { OverloadedError, RateLimiterError } from '../core/errors.js';
+import type { RateLimitService } from '../service/rate-limit-service.js';
+import { requestFromWire, responseToWire } from './codec.js';
+import type { WireRequest, WireResponse } from './codec.js';
+import { loadProtos } from './protos.js';
+
+/** The largest request accepted, as on HTTP: Envoy's requests are a few hundred bytes. */
+export const MAX_GRPC_MESSAGE_BYTES = 64 * 1024;
+
+/** The names a health check may ask about; "" is the whole server. */
+export const HEALTH_SERVICES = ['', 'envoy.service.ratelimit.v3.RateLimitService'];
+
+const WATCH_INTERVAL_MS = 1000;
+
+export interface GrpcLogger {
+  info(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+export interface GrpcServerOptions {
+  host: string;
+  port: number;
+  service: RateLimitService;
+  /** SERVING only while this resolves true (the store answers, the rules are loaded). */
+  healthy: () => Promise<boolean>;
+  logger: GrpcLogger;
+}
+
+export interface RunningGrpcServer {
+  port: number;
+  /** Refuse new calls, let in-flight ones finish (at most `timeoutMs`), then close. */
+  stop(timeoutMs: number): Promise<void>;
+}
+
+/** A failure as a gRPC status, mapped once: bad input, store down, shedding load, or our bug. */
+export function toServiceError(error: unknown): Partial<ServiceError> {
+  if (error instanceof RateLimiterError) {
+    if (error.code === 'invalid_argument') return { code: status.INVALID_ARGUMENT, details: error.message };
+    // Shedding load (`overloaded`) and a store outage in fail-closed mode: both are worth a retry,
+    // so UNAVAILABLE (gRPC's "try again"), not RESOURCE_EXHAUSTED (a quota the caller used up).
+    const metadata = new Metadata();
+    if (error instanceof OverloadedError)
+      metadata.set('retry-after-ms', String(Math.ceil(error.retryAfterMs)));
+    return { code: status.UNAVAILABLE, details: `${error.code}: ${error.message}`, metadata };
+  }
+  return { code: status.INTERNAL, details: 'internal error' };
+}
+
+/** Envoy's RateLimitService and grpc.health.v1.Health, on one port. */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const { rateLimitService, health } = loadProtos();
+  const server = new Server({
+    'grpc.max_receive_message_length': MAX_GRPC_MESSAGE_BYTES,
+    'grpc.max_send_message_length': 4 * MAX_GRPC_MESSAGE_BYTES,
+    'grpc.enable_channelz': 0,
+  });
+  let stopping = false;
+  const watchers = new Set<ServerWritableStream<{ service?: string }, { status: string }>>();
+
+  const rateLimit: UntypedServiceImplementation = {
+    ShouldRateLimit(call: ServerUnaryCall<WireRequest, WireResponse>, callback: sendUnaryData<WireResponse>) {
+      // Decoding may refuse the request too: inside the promise, so it is answered like any failure.
+      Promise.resolve(call.request)
+        .then((request) => options.service.shouldRateLimit(requestFromWire(request)))
+        .then(
+          (response) => {
+            callback(null, responseToWire(response));
+          },
+          (error: unknown) => {
+            const mapped = toServiceError(error);
+            if (mapped.code === status.INTERNAL)
+              options.logger.error({ err: error }, 'ShouldRateLimit failed');
+            callback(mapped);
+          },
+        );
+    },
+  };
+
+  const servingStatus = async (): Promise<string> => {
+    if (stopping) return 'NOT_SERVING';
+    return (await options.healthy().catch(() => false)) ? 'SERVING' : 'NOT_SERVING';
+  };
+  const healthService: UntypedServiceImplementation = {
+    Check(
+      call: ServerUnaryCall<{ service?: string }, { status: string }>,
+      callback: sendUnaryData<{ status: string }>,
+    ) {
+      if (!HEALTH_SERVICES.includes(call.request.service ?? '')) {
+        callback({ code: status.NOT_FOUND, details: 'unknown service' });
+        return;
+      }
+      void servingStatus().then((serving) => {
+        callback(null, { status: serving });
+      });
+    },
+    Watch(call: ServerWritableStream<{ service?: string }, { status: string }>) {
+      if (!HEALTH_SERVICES.includes(call.request.service ?? '')) {
+        call.write({ status: 'SERVICE_UNKNOWN' });
+      }
+      watchers.add(call);
+      let last: string | undefined;
+      const tell = async () => {
+        const serving = await servingStatus();
+        if (serving !== last && !call.cancelled) call.write({ status: serving });
+        last = serving;
+      };
+      void tell();
+      const timer = setInterval(() => void tell(), WATCH_INTERVAL_MS);
+      call.on('cancelled', () => {
+        clearInterval(timer);
+        watchers.delete(call);
+      });
+      call.on('close', () => {
+        clearInterval(timer);
+        watchers.delete(call);
+      });
+    },
+  };
+
+  server.addService(rateLimitService.service, rateLimit);
+  server.addService(health.service, healthService);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(
+      `${bracketed(options.host)}:${options.port}`,
+      ServerCredentials.createInsecure(),
+      (error, bound) => {
+        if (error) reject(error);
+        else resolve(bound);
+      },
+    );
+  });
+  options.logger.info({ grpcPort: port }, `gRPC listening at ${bracketed(options.host)}:${port}`);
+
+  let stopped: Promise<void> | undefined;
+  const stop = (timeoutMs: number) => {
+    stopped ??= new Promise<void>((resolve) => {
+      stopping = true;
+      // A health watch never ends by itself: end them, or the drain would wait for them forever.
+      for (const watcher of watchers) {
+        watcher.write({ status: 'NOT_SERVING' });
+        watcher.end();
+      }
+      const deadline = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, timeoutMs);
+      deadline.unref();
+      server.tryShutdown(() => {
+        clearTimeout(deadline);
+        resolve();
+      });
+    });
+    return stopped;
+  };
+  return { port, stop };
+}
+
+function bracketed(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}

@@ -1,0 +1,362 @@
+import { createHash } from 'node:crypto';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { CheckRequest, Decision } from '../core/types.js';
+import { MAX_KEY_BYTES } from '../core/validate.js';
+import type { Limiter } from '../limiter.js';
+import { matchDescriptor } from '../rules/match.js';
+import type { DescriptorEntry, MatchedRule } from '../rules/match.js';
+import type { RuleLimit, RuleSet } from '../rules/types.js';
+import { asHeaderValues, ceilSeconds, rateLimitHeaders } from './headers.js';
+import type { AppliedPolicy, HeaderValue } from './headers.js';
+import { validateRateLimitRequest } from './validate-request.js';
+import { MAX_UINT32 } from './types.js';
+import type { DescriptorStatus, RateLimitRequest, RateLimitResponse, ResponseCode } from './types.js';
+
+/** What the service needs of the limiter: independent checks, and atomic ones for `rate_limits`. */
+export type DescriptorLimiter = Pick<Limiter, 'checkMany' | 'checkAll'>;
+
+/** `off`; `draft`: RateLimit-Policy / RateLimit; `reference`: the reference service's three headers. */
+export const RESPONSE_HEADER_MODES = ['off', 'draft', 'reference'] as const;
+export type ResponseHeaderMode = (typeof RESPONSE_HEADER_MODES)[number];
+
+/** What one descriptor's rule did, for per-rule metrics (units, as the reference service counts). */
+export interface RuleOutcome {
+  domain: string;
+  rule: string;
+  hits: number;
+  overLimit: number;
+  nearLimit: number;
+  withinLimit: number;
+  shadowMode: number;
+}
+
+export interface RuleStats {
+  record(outcome: RuleOutcome): void;
+  /** A request for a domain the rules do not know. */
+  domainNotFound(): void;
+  /** An over-limit answer turned OK by the global shadow mode. */
+  globalShadowMode(domain: string): void;
+}
+
+export interface RateLimitServiceOptions {
+  limiter: DescriptorLimiter;
+  /** The rules in force now (they may be reloaded between two requests). */
+  rules: () => RuleSet;
+  /** Every over-limit answer becomes OK (counted). */
+  shadowMode?: boolean;
+  /** Every rule in quota mode. */
+  quotaMode?: boolean;
+  responseHeaders?: ResponseHeaderMode;
+  stats?: RuleStats;
+  /** Told of each over-limit answer that a shadow mode turned OK (for a throttled log line). */
+  onShadowed?: (domain: string, rule: string) => void;
+}
+
+/** The reference service's near-limit ratio. */
+const NEAR_LIMIT_RATIO = 0.8;
+
+/** One limit to check for one descriptor. */
+interface PlannedCheck {
+  limit: RuleLimit;
+  request: CheckRequest;
+  /** hits_addend exceeds the limit: never admissible, so only looked at (cost 0) and denied. */
+  impossible: boolean;
+}
+
+interface Plan {
+  match: MatchedRule;
+  checks: PlannedCheck[];
+  hits: number;
+}
+
+/**
+ * Envoy's ShouldRateLimit without a transport: descriptors → rules → checks → statuses. gRPC,
+ * `POST /v1/ratelimit` and `/v1/forward-auth` all call this, so they decide identically.
+ */
+export class RateLimitService {
+  private readonly limiter: DescriptorLimiter;
+
+  constructor(private readonly options: RateLimitServiceOptions) {
+    this.limiter = options.limiter;
+  }
+
+  async shouldRateLimit(input: RateLimitRequest): Promise<RateLimitResponse> {
+    const request = validateRateLimitRequest(input);
+    const rules = this.options.rules();
+    if (!rules.domains.has(request.domain)) this.options.stats?.domainNotFound();
+    const matches = request.descriptors.map((descriptor) =>
+      matchDescriptor(rules, request.domain, descriptor.entries, descriptor.limit),
+    );
+    const replaced = new Set(matches.flatMap((match) => match?.replaces ?? []));
+    const plans = request.descriptors.map((descriptor, index): Plan | undefined => {
+      const match = matches[index];
+      if (!match || match.unlimited) return undefined;
+      const limits = match.limits.filter(({ name }) => name === undefined || !replaced.has(name));
+      if (limits.length === 0) return undefined;
+      const hits = descriptor.hitsAddend ?? Math.max(1, request.hitsAddend ?? 0);
+      const key = counterKey(request.domain, descriptor.entries, match.sharedValues);
+      const checks = limits.map((limit) => {
+        const impossible = hits > limit.requestsPerUnit;
+        return {
+          limit,
+          impossible,
+          request: {
+            key,
+            limit: limit.requestsPerUnit,
+            window: limit.windowMs / 1000,
+            cost: impossible ? 0 : hits,
+            algorithm: limit.algorithm,
+          },
+        };
+      });
+      return { match, checks, hits };
+    });
+    const decisions = await this.decide(plans);
+    const statuses: DescriptorStatus[] = [];
+    const policies: AppliedPolicy[] = [];
+    let failedRateLimits = 0;
+    let quotaDescriptors = 0;
+    let failedQuotas = 0;
+    request.descriptors.forEach((_descriptor, index) => {
+      const match = matches[index];
+      const plan = plans[index];
+      if (match?.unlimited) {
+        statuses.push({ code: 'OK', limitRemaining: MAX_UINT32 });
+        return;
+      }
+      const status = plan
+        ? this.status(request.domain, plan, decisions[index] ?? [], index, policies)
+        : noLimit();
+      statuses.push(status);
+      const quota = this.options.quotaMode === true || match?.quotaMode === true;
+      if (quota) quotaDescriptors++;
+      if (status.code === 'OVER_LIMIT') {
+        if (quota) failedQuotas++;
+        else failedRateLimits++;
+      }
+    });
+    // As the reference service: over limit if any rate limit is, or every quota-mode descriptor is.
+    let overallCode: ResponseCode =
+      failedRateLimits > 0 || (quotaDescriptors > 0 && failedQuotas === quotaDescriptors)
+        ? 'OVER_LIMIT'
+        : 'OK';
+    if (overallCode === 'OVER_LIMIT' && this.options.shadowMode === true) {
+      overallCode = 'OK';
+      this.options.stats?.globalShadowMode(request.domain);
+      this.options.onShadowed?.(request.domain, '*');
+    }
+    // Answered OK (shadow or quota mode): the headers must not tell the client to go away.
+    const applied =
+      overallCode === 'OK'
+        ? policies.map((policy) => ({
+            ...policy,
+            decision: { ...policy.decision, allowed: true, retryAfterMs: 0 },
+          }))
+        : policies;
+    return {
+      overallCode,
+      statuses,
+      responseHeadersToAdd: this.responseHeaders(statuses, applied),
+      policies: applied,
+      degraded: decisions.some((list) => list?.some((decision) => decision.degraded === true) === true),
+    };
+  }
+
+  /** Single limits in one round trip; each `rate_limits` list atomically, all at once. */
+  private async decide(plans: readonly (Plan | undefined)[]): Promise<(Decision[] | undefined)[]> {
+    const singles: { index: number; check: PlannedCheck }[] = [];
+    const lists: { index: number; checks: PlannedCheck[] }[] = [];
+    plans.forEach((plan, index) => {
+      if (!plan) return;
+      const [first] = plan.checks;
+      if (plan.checks.length === 1 && first) singles.push({ index, check: first });
+      else lists.push({ index, checks: plan.checks });
+    });
+    const results: (Decision[] | undefined)[] = plans.map(() => undefined);
+    await Promise.all([
+      singles.length === 0
+        ? undefined
+        : this.limiter
+            .checkMany(singles.map(({ check }) => check.request))
+            .catch((error: unknown) => {
+              throw renamed(error, (position) => singles[position]?.index);
+            })
+            .then((decisions) => {
+              singles.forEach(({ index }, position) => {
+                const decision = decisions[position];
+                if (decision) results[index] = [decision];
+              });
+            }),
+      ...lists.map(async ({ index, checks }) => {
+        const batch = await this.limiter
+          .checkAll(checks.map(({ request }) => request))
+          .catch((error: unknown) => {
+            throw renamed(error, () => index);
+          });
+        results[index] = batch.results;
+      }),
+    ]);
+    return results;
+  }
+
+  private status(
+    domain: string,
+    plan: Plan,
+    decisions: readonly Decision[],
+    index: number,
+    policies: AppliedPolicy[],
+  ): DescriptorStatus {
+    const { match, checks } = plan;
+    const denied = checks.some(
+      ({ impossible }, position) => impossible || decisions[position]?.allowed === false,
+    );
+    // Report the limit that decided: one with no room for the cost (in an atomic batch the others
+    // are refused too), else the one with least room left.
+    const tooFull = (position: number) => {
+      const check = checks[position];
+      const decision = decisions[position];
+      if (!check || !decision) return false;
+      return check.impossible || (!decision.allowed && decision.remaining < (check.request.cost ?? 1));
+    };
+    let reported = 0;
+    for (let position = 1; position < checks.length; position++) {
+      const current = decisions[reported];
+      const candidate = decisions[position];
+      if (!candidate || !current) continue;
+      if (denied ? tooFull(position) && !tooFull(reported) : candidate.remaining < current.remaining)
+        reported = position;
+    }
+    const check = checks[reported];
+    const decision = decisions[reported];
+    if (!check || !decision) return noLimit();
+    const { limit } = check;
+    const durationUntilResetMs = resetAfterOf(decision, limit);
+    const retryAfterMs = check.impossible ? limit.windowMs : decision.retryAfterMs;
+    checks.forEach(({ limit: applied }, position) => {
+      const each = decisions[position];
+      if (!each) return;
+      const impossible = checks[position]?.impossible === true;
+      policies.push({
+        name:
+          applied.name ?? (checks.length === 1 ? `descriptor-${index}` : `descriptor-${index}-${position}`),
+        windowMs: applied.windowMs,
+        decision: {
+          ...each,
+          allowed: !denied,
+          remaining: denied ? 0 : each.remaining,
+          retryAfterMs: impossible ? applied.windowMs : each.retryAfterMs,
+        },
+      });
+    });
+    this.record(domain, match, plan, decisions, denied);
+    let code: ResponseCode = denied ? 'OVER_LIMIT' : 'OK';
+    if (denied && match.shadowMode) {
+      code = 'OK';
+      this.options.onShadowed?.(domain, match.statKey);
+    }
+    return {
+      code,
+      currentLimit: { name: limit.name, requestsPerUnit: limit.requestsPerUnit, unit: limit.unit },
+      // The reference service reports 0 left once over the limit, whatever the cost asked.
+      limitRemaining: denied ? 0 : Math.min(MAX_UINT32, decision.remaining),
+      durationUntilResetMs: denied ? Math.max(durationUntilResetMs, retryAfterMs) : durationUntilResetMs,
+    };
+  }
+
+  private record(
+    domain: string,
+    match: MatchedRule,
+    plan: Plan,
+    decisions: readonly Decision[],
+    denied: boolean,
+  ): void {
+    const stats = this.options.stats;
+    if (!stats) return;
+    const { hits } = plan;
+    let nearLimit = 0;
+    if (!denied) {
+      // Units of this request that landed above 80 % of the tightest limit.
+      for (const [position, { limit }] of plan.checks.entries()) {
+        const count = decisions[position]?.count ?? 0;
+        const threshold = Math.floor(limit.requestsPerUnit * NEAR_LIMIT_RATIO);
+        nearLimit = Math.max(nearLimit, Math.min(hits, Math.max(0, count - threshold)));
+      }
+    }
+    stats.record({
+      domain,
+      rule: match.statKey,
+      hits,
+      overLimit: denied ? hits : 0,
+      nearLimit,
+      withinLimit: denied ? 0 : hits,
+      shadowMode: denied && match.shadowMode ? hits : 0,
+    });
+  }
+
+  private responseHeaders(
+    statuses: readonly DescriptorStatus[],
+    policies: readonly AppliedPolicy[],
+  ): HeaderValue[] {
+    const mode = this.options.responseHeaders ?? 'off';
+    if (mode === 'off') return [];
+    if (mode === 'draft') return asHeaderValues(rateLimitHeaders(policies));
+    // The reference service's three headers, for the descriptor closest to (or over) its limit.
+    let closest: DescriptorStatus | undefined;
+    for (const status of statuses) {
+      if (!status.currentLimit) continue;
+      if (status.code === 'OVER_LIMIT') {
+        closest = status;
+        break;
+      }
+      if (!closest || status.limitRemaining < closest.limitRemaining) closest = status;
+    }
+    if (!closest?.currentLimit) return [];
+    return [
+      { key: 'RateLimit-Limit', value: String(closest.currentLimit.requestsPerUnit) },
+      { key: 'RateLimit-Remaining', value: String(closest.limitRemaining) },
+      { key: 'RateLimit-Reset', value: String(ceilSeconds(closest.durationUntilResetMs ?? 0)) },
+    ];
+  }
+}
+
+function noLimit(): DescriptorStatus {
+  return { code: 'OK', limitRemaining: 0 };
+}
+
+/**
+ * Until the window resets. A fixed window always has an end, even when nothing is counted yet
+ * (the reference service always reports it); the other algorithms report when the counter empties.
+ */
+function resetAfterOf(decision: Decision, limit: RuleLimit): number {
+  if (decision.resetAfterMs > 0 || limit.algorithm !== 'fixed-window') return decision.resetAfterMs;
+  return limit.windowMs - (Date.now() % limit.windowMs);
+}
+
+/**
+ * The counter of a descriptor: its domain and entries, each part percent-encoded so that no two
+ * descriptors share one (the reference service's `key_value_` joins can collide). A share_threshold
+ * entry counts under its wildcard value. Longer than a key may be: hashed, still distinct.
+ */
+export function counterKey(
+  domain: string,
+  entries: readonly DescriptorEntry[],
+  sharedValues: ReadonlyMap<number, string>,
+): string {
+  const encode = (text: string) =>
+    text.replace(/[%|=]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+  const parts = entries.map(
+    ({ key, value }, index) => `${encode(key)}=${encode(sharedValues.get(index) ?? value)}`,
+  );
+  const key = `rls|${encode(domain)}|${parts.join('|')}`;
+  if (Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES) return key;
+  return `rls|${encode(domain).slice(0, 256)}|#${createHash('sha256').update(key).digest('hex')}`;
+}
+
+/** A limiter refusal names the descriptor it came from: `descriptors[2].hitsAddend`. */
+function renamed(error: unknown, descriptorOf: (position: number) => number | undefined): unknown {
+  if (!(error instanceof InvalidArgumentError)) return error;
+  const position = /^checks\[(\d+)\]/.exec(error.field ?? '');
+  const index = descriptorOf(position ? Number(position[1]) : 0) ?? 0;
+  const field = /cost/.test(error.field ?? '') ? `descriptors[${index}].hitsAddend` : `descriptors[${index}]`;
+  return new InvalidArgumentError(field, error.message.replaceAll('cost', 'hits_addend'));
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import type { Check } from '../../src/index.js';
+import { algorithmFor } from '../../src/core/algorithms/index.js';
+import { chunkChecks } from '../../src/stores/service/check-batcher.js';
+
+function check(overrides: Partial<Check> = {}): { check: Check } {
+  return {
+    check: {
+      key: 'k',
+      limit: 10_000,
+      windowMs: 1000,
+      cost: 1,
+      algorithm: 'sliding-window-log',
+      ...overrides,
+    },
+  };
+}
+
+describe('chunkChecks: calls the service accepts', () => {
+  it('at most 100 checks per call, in order', () => {
+    const items = Array.from({ length: 250 }, (_, i) => check({ key: `k${i}` }));
+    const chunks = chunkChecks(items);
+    expect(chunks.map((chunk) => chunk.length)).toEqual([100, 100, 50]);
+    expect(chunks.flat()).toEqual(items);
+  });
+
+  it("per algorithm, costs within that algorithm's per-batch maximum", () => {
+    const { maxCost } = algorithmFor('sliding-window-log');
+    const big = { cost: Math.ceil(maxCost * 0.6), limit: maxCost };
+    const items = [check(big), check(big), check({ ...big, algorithm: 'token-bucket' })];
+    expect(chunkChecks(items).map((chunk) => chunk.length)).toEqual([1, 2]);
+  });
+
+  it('a body under the 64 KiB limit, counting JSON escapes', () => {
+    const escaped = '\u0001'.repeat(512);
+    const items = Array.from({ length: 40 }, () => check({ key: escaped }));
+    const chunks = chunkChecks(items);
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const chunk of chunks) {
+      expect(JSON.stringify({ checks: chunk.map(({ check: c }) => c) }).length).toBeLessThan(64 * 1024);
+    }
+  });
+
+  it('nothing in, nothing out', () => {
+    expect(chunkChecks([])).toEqual([]);
+  });
+});
