@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { NetworkInterfaceInfo } from 'node:os';
 
@@ -24,4 +25,18 @@ export function advertisedHost(
     external.find((address) => address.family === 'IPv6' && !address.address.startsWith('fe80:'));
   if (preferred) return preferred.address;
   return bindHost === '::' || bindHost === '[::]' ? '::1' : '127.0.0.1';
+}
+
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+/** The RATELIMITER_ADVERTISE_ADDRESS setting: a host name or an IP address peers can reach. */
+export function advertiseAddress(text: string | undefined): string | undefined {
+  if (text === undefined || text === '') return undefined;
+  if (text === '0.0.0.0' || text === '::')
+    throw new RangeError('must be an address peers can reach, not a wildcard');
+  if (isIP(text) === 0 && !HOST_NAME.test(text)) {
+    throw new RangeError(`must be a host name or an IP address (no scheme, no port), got "${text}"`);
+  }
+  return text;
 }

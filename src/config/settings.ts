@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import type { BlockList } from 'node:net';
 import { hostname } from 'node:os';
+import { advertiseAddress } from './advertise.js';
+import { defaultMaxConnections } from './connection-limit.js';
 import { FAILURE_MODES } from '../failure-policy.js';
 import type { FailureMode } from '../failure-policy.js';
 import { getHeapStatistics } from 'node:v8';
@@ -121,41 +121,6 @@ function nodeId(text: string | undefined): string {
     throw new RangeError('must be 1..128 characters of letters, digits, ".", "_", ":" or "-"');
   }
   return id;
-}
-
-const HOST_NAME =
-  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
-
-function advertiseAddress(text: string | undefined): string | undefined {
-  if (text === undefined || text === '') return undefined;
-  if (text === '0.0.0.0' || text === '::')
-    throw new RangeError('must be an address peers can reach, not a wildcard');
-  if (isIP(text) === 0 && !HOST_NAME.test(text)) {
-    throw new RangeError(`must be a host name or an IP address (no scheme, no port), got "${text}"`);
-  }
-  return text;
-}
-
-/** Descriptors kept for Redis connections, logs and files beside the HTTP connections. */
-const RESERVED_DESCRIPTORS = 128;
-const MAX_CONNECTIONS_WITHOUT_LIMIT = 10_000;
-
-/**
- * The open-file limit less a reserve, so that HTTP connections alone can never exhaust the
- * descriptors Redis reconnects and logs need (Linux: /proc/self/limits; elsewhere 10,000).
- */
-export function defaultMaxConnections(limits = readProcLimits()): number {
-  const soft = /^Max open files\s+(\d+)/m.exec(limits ?? '')?.[1];
-  if (soft === undefined) return MAX_CONNECTIONS_WITHOUT_LIMIT;
-  return Math.max(16, Math.min(MAX_CONNECTIONS_WITHOUT_LIMIT, Number(soft) - RESERVED_DESCRIPTORS));
-}
-
-function readProcLimits(): string | undefined {
-  try {
-    return readFileSync('/proc/self/limits', 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 function boolean(text: string): boolean {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SETTINGS, SettingError, defaultMaxConnections, resolveSettings } from '../../src/config/settings.js';
+import { defaultMaxConnections } from '../../src/config/connection-limit.js';
+import { SETTINGS, SettingError, resolveSettings } from '../../src/config/settings.js';
 import type { RawSetting, SettingSpec } from '../../src/config/settings.js';
 
 /** Raw settings as the CLI hands them over: by env var name, with where each came from. */
