@@ -15,7 +15,7 @@ import { cpus } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closedLoop } from './harness.js';
+import { answeredPerSecond, answering, closedLoop, errorCount } from './harness.js';
 import type { LoadResult } from './harness.js';
 import { RedisServer } from '../test/support/redis-server.js';
 import { RlsClient } from '../test/support/rls-client.js';
@@ -108,6 +108,8 @@ function cpuMs(pid: number): number {
 }
 
 interface Round extends LoadResult {
+  opsPerSecond: number;
+  errorTotal: number;
   serverCpuUsPerDecision: number;
 }
 
@@ -125,17 +127,22 @@ async function benchStore(label: string, args: string[], rulesFile: string): Pro
     const list = targets(service, grpc, agent);
     // Warm-up: connections open, JIT warm, Lua loaded.
     for (const target of list)
-      await closedLoop(target.name, target.op, { inFlight: IN_FLIGHT, durationMs: 500 });
+      await closedLoop(answering(target.op), { inFlight: IN_FLIGHT, durationMs: 500 });
     const rounds = new Map<string, Round[]>(list.map((target) => [target.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const target of list) {
         const before = cpuMs(service.pid);
-        const result = await closedLoop(target.name, target.op, {
+        const result = await closedLoop(answering(target.op), {
           inFlight: IN_FLIGHT,
           durationMs: ROUND_MS,
         });
-        const serverCpuUsPerDecision = ((cpuMs(service.pid) - before) * 1000) / Math.max(1, result.ops);
-        rounds.get(target.name)?.push({ ...result, serverCpuUsPerDecision });
+        const serverCpuUsPerDecision = ((cpuMs(service.pid) - before) * 1000) / Math.max(1, result.answered);
+        rounds.get(target.name)?.push({
+          ...result,
+          opsPerSecond: answeredPerSecond(result),
+          errorTotal: errorCount(result),
+          serverCpuUsPerDecision,
+        });
       }
     }
     const baseline = median((rounds.get(list[0]?.name ?? '') ?? []).map(({ opsPerSecond }) => opsPerSecond));
@@ -153,7 +160,7 @@ async function benchStore(label: string, args: string[], rulesFile: string): Pro
       const perSecond = median(results.map(({ opsPerSecond }) => opsPerSecond));
       const p50 = median(results.map(({ p50Ms }) => p50Ms));
       const p99 = median(results.map(({ p99Ms }) => p99Ms));
-      const errors = results.reduce((total, { errors: each }) => total + each, 0);
+      const errors = results.reduce((total, { errorTotal }) => total + errorTotal, 0);
       const cpu = median(results.map((each) => each.serverCpuUsPerDecision));
       console.log(
         `| ${name} | ${Math.round(perSecond).toLocaleString('en-US')} | ${(perSecond / baseline).toFixed(2)} | ${cpu.toFixed(0)} | ${(cpu / baselineCpu).toFixed(2)} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ${errors} |`,

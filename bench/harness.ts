@@ -1,58 +1,146 @@
-/** A bounded closed-loop load: `inFlight` workers call `op` back to back until the time is up. */
+/**
+ * Bounded load: a closed loop (`inFlight` workers calling back to back until the time or the
+ * count is spent) and a burst (`count` calls issued at once). Each call answers how many checks
+ * it admitted; a rejection is an error, counted by its code.
+ */
+import { percentile } from './stats.js';
+
+/** One call of the subject: resolves to the number of checks admitted, rejects on an error. */
+export type Operation = (i: number) => Promise<number>;
+
 export interface LoadResult {
-  name: string;
-  ops: number;
-  opsPerSecond: number;
+  /** Calls answered, admitted or not (errors excluded). */
+  answered: number;
+  admitted: number;
+  errors: Map<string, number>;
+  elapsedMs: number;
+  /** Node CPU (user + system) of this process over the run, in µs. */
+  cpuUs: number;
   p50Ms: number;
   p99Ms: number;
-  errors: number;
+  p999Ms: number;
+}
+
+export interface ClosedLoopOptions {
+  inFlight: number;
+  durationMs: number;
+  /** Upper bound on calls, whatever the time: the loop never runs unbounded. */
+  maxOps?: number;
+}
+
+/** `code` of a typed error (ours: `store_unavailable`, `overloaded`, ...), else its class name. */
+export function errorCode(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') {
+    return error.code;
+  }
+  return error instanceof Error ? error.name : typeof error;
+}
+
+/** The first message of each error code met in this run, printed at its end to tell errors apart. */
+export const firstErrorMessages = new Map<string, string>();
+
+class Tally {
+  answered = 0;
+  admitted = 0;
+  readonly errors = new Map<string, number>();
+  readonly latencies: number[] = [];
+
+  /** One call, counted as answered (with what it admitted) or as an error by its code. */
+  async call(op: Operation, i: number): Promise<void> {
+    try {
+      // Awaited first: `this.admitted += await op(i)` would read the total before the await and
+      // lose every increment made by the other workers meanwhile.
+      const admitted = await op(i);
+      this.admitted += admitted;
+      this.answered++;
+    } catch (error) {
+      const code = errorCode(error);
+      this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+      if (!firstErrorMessages.has(code)) {
+        firstErrorMessages.set(code, error instanceof Error ? error.message : String(error));
+      }
+    }
+  }
+
+  result(startedAt: number, cpuStart: NodeJS.CpuUsage): LoadResult {
+    const cpu = process.cpuUsage(cpuStart);
+    const sorted = this.latencies.sort((a, b) => a - b);
+    return {
+      answered: this.answered,
+      admitted: this.admitted,
+      errors: this.errors,
+      elapsedMs: performance.now() - startedAt,
+      cpuUs: cpu.user + cpu.system,
+      p50Ms: percentile(sorted, 0.5),
+      p99Ms: percentile(sorted, 0.99),
+      p999Ms: percentile(sorted, 0.999),
+    };
+  }
 }
 
 export async function closedLoop(
-  name: string,
-  op: (i: number) => Promise<unknown>,
-  { inFlight = 200, durationMs = 3000, maxOps = 5_000_000 } = {},
+  op: Operation,
+  { inFlight, durationMs, maxOps = 10_000_000 }: ClosedLoopOptions,
 ): Promise<LoadResult> {
-  const latencies: number[] = [];
+  const tally = new Tally();
   let issued = 0;
-  let errors = 0;
-  const started = performance.now();
-  const deadline = started + durationMs;
+  let stopped = false;
+  const cpuStart = process.cpuUsage();
+  const startedAt = performance.now();
+  const deadline = startedAt + durationMs;
   const worker = async () => {
-    while (performance.now() < deadline && issued < maxOps) {
+    while (!stopped) {
       const i = issued++;
-      const t0 = performance.now();
-      try {
-        await op(i);
-      } catch {
-        errors++;
+      // The clock is read every 64th call only: an in-memory check costs about a microsecond.
+      if (i >= maxOps || ((i & 63) === 0 && performance.now() >= deadline)) {
+        stopped = true;
+        break;
       }
-      // Sample every 16th latency: enough for percentiles, light on memory.
-      if ((i & 15) === 0) latencies.push(performance.now() - t0);
+      // Every 16th latency is kept: enough for the percentiles, light on time and memory.
+      const sampled = (i & 15) === 0;
+      const t0 = sampled ? performance.now() : 0;
+      await tally.call(op, i);
+      if (sampled) tally.latencies.push(performance.now() - t0);
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
-  const elapsedS = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { name, ops: issued, opsPerSecond: issued / elapsedS, p50Ms: at(0.5), p99Ms: at(0.99), errors };
+  return tally.result(startedAt, cpuStart);
 }
 
-export function printTable(title: string, rows: LoadResult[], baseline: LoadResult): void {
-  console.log(`\n${title}`);
-  console.log('| case | checks/s | vs baseline | p50 ms | p99 ms | errors |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const row of [baseline, ...rows]) {
-    const ratio =
-      row === baseline ? '1.00 (baseline)' : (row.opsPerSecond / baseline.opsPerSecond).toFixed(2);
-    console.log(
-      `| ${row.name} | ${Math.round(row.opsPerSecond).toLocaleString('en-US')} | ${ratio} | ${row.p50Ms.toFixed(2)} | ${row.p99Ms.toFixed(2)} | ${row.errors} |`,
-    );
-  }
+/** `count` calls issued in one go, every latency kept. */
+export async function burst(op: Operation, count: number): Promise<LoadResult> {
+  const tally = new Tally();
+  const cpuStart = process.cpuUsage();
+  const startedAt = performance.now();
+  await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      await tally.call(op, i);
+      tally.latencies.push(performance.now() - startedAt);
+    }),
+  );
+  return tally.result(startedAt, cpuStart);
 }
 
 /** The middle value: what a round-robin run reports, so that one disturbed round does not move it. */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+/** Calls answered per second over a run. */
+export function answeredPerSecond(result: LoadResult): number {
+  return result.answered / (result.elapsedMs / 1000);
+}
+
+/** Errors of a run, whatever their codes. */
+export function errorCount(result: LoadResult): number {
+  return [...result.errors.values()].reduce((total, count) => total + count, 0);
+}
+
+/** A call whose answer is not a count of admissions, counted as one answer. */
+export function answering(call: (i: number) => Promise<unknown>): Operation {
+  return async (i) => {
+    await call(i);
+    return 1;
+  };
 }

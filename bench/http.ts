@@ -1,40 +1,37 @@
 /**
- * `npm run bench:http`: autocannon against POST /v1/check of the real service (built CLI, memory
- * store and a throwaway redis-server) beside a Fastify route that returns a constant, on the same
- * machine in the same run. Each server is its own process; autocannon runs in this one.
- * Throughput is the mean over rounds; p50 and p99 are the medians of the rounds' percentiles.
+ * The service over HTTP: `POST /v1/check` of the real service process (built CLI, default
+ * settings) on the memory store and on a throwaway redis-server, beside a Fastify route that
+ * parses the same body and answers a constant. Every server is its own process; the load runs in
+ * this one. First each target flat out in interleaved rounds, then each at half its measured
+ * maximum rate.
  */
 import { spawn } from 'node:child_process';
-import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-import { median } from './harness.js';
+import { Redis } from 'ioredis';
 import { RedisServer } from '../test/support/redis-server.js';
 import { ServiceProcess } from '../test/integration/support/service-process.js';
-
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
-/**
- * Each target's time is split into rounds, taken in turn, so load from anything else on the
- * machine falls on every target alike instead of on whichever ran at the wrong moment.
- */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-/** Distinct keys cycled through, so no counter grows large and most checks are admitted. */
-const KEYS = 10_000;
+import { autocannonTurn, pacedTurn } from './http-load.js';
+import type { HttpTurn } from './http-load.js';
+import type { Knobs } from './knobs.js';
+import { processCpuUs } from './machine.js';
+import { parseServerCpuUs } from './redis-stats.js';
+import { formatNumber, formatSpread, pairedRatios, printTable, spread } from './stats.js';
+import type { Targets } from './targets.js';
 
 interface Target {
   name: string;
   url: string;
+  /** Degraded decisions answered so far, from the service's own /metrics (0 for the constant route). */
+  degraded(): Promise<number>;
+  /** CPU used so far by the server side: the server process, and redis-server behind it. */
+  cpuUs(): Promise<number>;
   stop(): Promise<unknown>;
 }
 
-interface Measured {
-  name: string;
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  non2xx: number;
-  errors: number;
+/** A turn of one target, with the degraded decisions it caused and its server CPU per request. */
+interface Measured extends HttpTurn {
+  degraded: number;
+  serverCpuUsPerRequest: number;
 }
 
 async function startConstantServer(): Promise<Target> {
@@ -42,19 +39,21 @@ async function startConstantServer(): Promise<Target> {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       const match = /listening at (\S+)/.exec(chunk.toString());
       if (match?.[1] !== undefined) resolve(match[1]);
     });
     child.once('exit', (code) => {
-      reject(new Error(`constant server exited with ${code}`));
+      reject(new Error(`constant server exited with ${String(code)}`));
     });
   });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
   return {
     name: 'constant Fastify route',
     url,
+    degraded: () => Promise.resolve(0),
+    cpuUs: () => Promise.resolve(processCpuUs(child.pid ?? -1)),
     stop: () => {
       child.kill('SIGTERM');
       return exited;
@@ -62,89 +61,162 @@ async function startConstantServer(): Promise<Target> {
   };
 }
 
-async function startService(name: string, args: string[]): Promise<Target> {
+/** Sum of every sample of ratelimiter_degraded_decisions_total. */
+async function degradedFromMetrics(service: ServiceProcess): Promise<number> {
+  const text = await (await service.fetch('/metrics')).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('ratelimiter_degraded_decisions_total'))
+    .reduce((total, line) => total + Number(line.split(' ').pop()), 0);
+}
+
+async function startService(name: string, args: string[], redisAdmin?: Redis): Promise<Target> {
   const service = await ServiceProcess.start(args);
-  return { name, url: service.url, stop: () => service.stop('SIGTERM') };
-}
-
-async function measure(target: Target, durationS: number): Promise<Measured> {
-  let serial = 0;
-  const result = await autocannon({
-    url: target.url,
-    connections: CONNECTIONS,
-    duration: durationS,
-    requests: [
-      {
-        method: 'POST',
-        path: '/v1/check',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (request) => {
-          serial = (serial + 1) % KEYS;
-          return { ...request, body: JSON.stringify({ key: `user:${serial}`, limit: 100, window: '1m' }) };
-        },
-      },
-    ],
-  });
   return {
-    name: target.name,
-    requestsPerSecond: result.requests.average,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
+    name,
+    url: service.url,
+    degraded: () => degradedFromMetrics(service),
+    cpuUs: async () =>
+      processCpuUs(service.pid) + (redisAdmin ? parseServerCpuUs(await redisAdmin.info('cpu')) : 0),
+    stop: () => service.stop('SIGTERM'),
   };
 }
 
-/** A target's rounds as one row: mean throughput, median latency percentiles, summed failures. */
-function combine(rounds: readonly Measured[]): Measured {
-  const sum = (pick: (round: Measured) => number) => rounds.reduce((total, round) => total + pick(round), 0);
+async function measured(target: Target, load: (url: string) => Promise<HttpTurn>): Promise<Measured> {
+  const [degraded, cpuUs] = [await target.degraded(), await target.cpuUs()];
+  const turn = await load(target.url);
+  const requests = (turn.requestsPerSecond * turn.elapsedMs) / 1000;
   return {
-    name: rounds[0]?.name ?? '',
-    requestsPerSecond: sum((round) => round.requestsPerSecond) / rounds.length,
-    p50Ms: median(rounds.map((round) => round.p50Ms)),
-    p99Ms: median(rounds.map((round) => round.p99Ms)),
-    non2xx: sum((round) => round.non2xx),
-    errors: sum((round) => round.errors),
+    ...turn,
+    degraded: (await target.degraded()) - degraded,
+    serverCpuUsPerRequest: ((await target.cpuUs()) - cpuUs) / Math.max(1, requests),
   };
 }
 
-function report(results: readonly Measured[]): void {
-  const baseline = results[0];
-  if (!baseline) return;
-  console.log(
-    `\nPOST /v1/check, ${CONNECTIONS} connections, ${DURATION_S} s per target in ${ROUNDS} interleaved rounds, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}\n`,
-  );
-  console.log(
-    '| target | decisions/s | vs constant | p50 ms | p99 ms | p50 / p99 vs constant | non-2xx | errors |',
-  );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const row of results) {
-    const throughput = (row.requestsPerSecond / baseline.requestsPerSecond).toFixed(2);
-    const latency = `${(row.p50Ms / baseline.p50Ms).toFixed(2)} / ${(row.p99Ms / baseline.p99Ms).toFixed(2)}`;
-    console.log(
-      `| ${row.name} | ${Math.round(row.requestsPerSecond)} | ${throughput} | ${row.p50Ms} | ${row.p99Ms} | ${latency} | ${row.non2xx} | ${row.errors} |`,
-    );
-  }
-}
-
-const redis = await RedisServer.start();
-const targets: Target[] = [];
-try {
-  targets.push(await startConstantServer());
-  targets.push(await startService('service, memory store', ['--log-level', 'info']));
-  // A generous store timeout: the benchmark measures throughput, not the 50 ms failure bound.
-  targets.push(
-    await startService('service, Redis store', ['--redis', redis.url, '--store-timeout-ms', '1000']),
-  );
-  for (const target of targets) await measure(target, 1); // warm-up: JIT, connections, script load
-  const rounds: Measured[][] = targets.map(() => []);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [index, target] of targets.entries()) {
-      rounds[index]?.push(await measure(target, DURATION_S / ROUNDS));
+/** `rounds` rounds, each target once per round, the order rotated from round to round. */
+async function rounds(
+  targets: readonly Target[],
+  count: number,
+  load: (target: Target, index: number) => Promise<Measured>,
+): Promise<Measured[][]> {
+  const turns: Measured[][] = targets.map(() => []);
+  for (let round = 0; round < count; round++) {
+    for (let step = 0; step < targets.length; step++) {
+      const index = (round + step) % targets.length;
+      const target = targets[index];
+      if (target) turns[index]?.push(await load(target, index));
     }
   }
-  report(rounds.map(combine));
-} finally {
-  await Promise.all(targets.map((target) => target.stop()));
-  await redis.stop();
+  return turns;
+}
+
+const LATENCY_COLUMNS = [
+  { title: 'p50 ms', align: 'right' },
+  { title: 'p99 ms', align: 'right' },
+  { title: 'p99.9 ms', align: 'right' },
+  { title: 'non-2xx', align: 'right' },
+  { title: 'errors', align: 'right' },
+  { title: 'degraded', align: 'right' },
+] as const;
+
+function latencyCells(turns: readonly Measured[]): string[] {
+  const sum = (pick: (turn: Measured) => number) => turns.reduce((total, turn) => total + pick(turn), 0);
+  return [
+    formatSpread(spread(turns.map((turn) => turn.p50Ms))),
+    formatSpread(spread(turns.map((turn) => turn.p99Ms))),
+    formatSpread(spread(turns.map((turn) => turn.p999Ms))),
+    formatNumber(sum((turn) => turn.non2xx)),
+    formatNumber(sum((turn) => turn.errors)),
+    formatNumber(sum((turn) => turn.degraded)),
+  ];
+}
+
+const rates = (turns: readonly Measured[]) => turns.map((turn) => turn.requestsPerSecond);
+const cpuPerRequest = (turns: readonly Measured[]) => turns.map((turn) => turn.serverCpuUsPerRequest);
+
+export async function benchHttp(knobs: Knobs, targetLog: Targets): Promise<void> {
+  const { httpConnections: connections, httpDurationMs: durationMs } = knobs;
+  const redis = await RedisServer.start();
+  const redisAdmin = new Redis(redis.url);
+  const targets: Target[] = [];
+  try {
+    targets.push(await startConstantServer());
+    targets.push(await startService('service, memory store', []));
+    targets.push(await startService('service, Redis store', ['--redis', redis.url], redisAdmin));
+    // Warm-up: JIT, connections, script load.
+    for (const target of targets) await autocannonTurn(target.url, { connections, durationMs: 1000 });
+
+    const flatOut = await rounds(targets, knobs.rounds, (target) =>
+      measured(target, (url) => autocannonTurn(url, { connections, durationMs })),
+    );
+    const constant = rates(flatOut[0] ?? []);
+    const constantCpu = cpuPerRequest(flatOut[0] ?? []);
+    printTable(
+      `POST /v1/check flat out: autocannon, ${connections} connections, ${knobs.rounds} rounds of ${durationMs} ms per target`,
+      [
+        { title: 'target' },
+        { title: 'requests/s', align: 'right' },
+        { title: 'x constant route', align: 'right' },
+        ...LATENCY_COLUMNS,
+        { title: 'server CPU µs/request', align: 'right' },
+        { title: 'x constant by CPU', align: 'right' },
+      ],
+      targets.map((target, index) => {
+        const turns = flatOut[index] ?? [];
+        return [
+          target.name,
+          formatSpread(spread(rates(turns)), 0),
+          formatSpread(spread(pairedRatios(rates(turns), constant))),
+          ...latencyCells(turns),
+          formatNumber(spread(cpuPerRequest(turns)).median, 1),
+          formatSpread(spread(pairedRatios(constantCpu, cpuPerRequest(turns)))),
+        ];
+      }),
+    );
+    const ratio = (index: number) => ({
+      throughput: spread(pairedRatios(rates(flatOut[index] ?? []), constant)),
+      cpu: spread(pairedRatios(constantCpu, cpuPerRequest(flatOut[index] ?? []))),
+    });
+    targetLog.atLeast('HTTP memory store x constant route', 0.8, ratio(1));
+    targetLog.atLeast('HTTP Redis store x constant route', 0.6, ratio(2));
+
+    const halfRate = targets.map((_, index) =>
+      Math.max(1, Math.floor(spread(rates(flatOut[index] ?? [])).median / 2)),
+    );
+    const paced = await rounds(targets, knobs.rounds, (target, index) =>
+      measured(target, (url) => pacedTurn(url, { connections, durationMs, rate: halfRate[index] ?? 1 })),
+    );
+    const bursty = await rounds(targets, knobs.rounds, (target, index) =>
+      measured(target, (url) =>
+        autocannonTurn(url, { connections, durationMs, overallRate: halfRate[index] ?? 1 }),
+      ),
+    );
+    printTable(
+      `POST /v1/check at half the measured maximum rate: ${knobs.rounds} rounds of ${durationMs} ms per target and load`,
+      [{ title: 'target' }, { title: 'load' }, { title: 'requests/s', align: 'right' }, ...LATENCY_COLUMNS],
+      targets.flatMap((target, index) => [
+        [
+          target.name,
+          'paced evenly (open loop)',
+          formatSpread(spread(rates(paced[index] ?? [])), 0),
+          ...latencyCells(paced[index] ?? []),
+        ],
+        [
+          target.name,
+          'autocannon overallRate',
+          formatSpread(spread(rates(bursty[index] ?? [])), 0),
+          ...latencyCells(bursty[index] ?? []),
+        ],
+      ]),
+    );
+    for (const index of [1, 2]) {
+      const name = targets[index]?.name ?? '';
+      const p99 = spread((paced[index] ?? []).map((turn) => turn.p99Ms));
+      targetLog.atMost(`HTTP ${name}: p99 at half its maximum rate (paced)`, 5, p99, 'ms');
+    }
+  } finally {
+    await Promise.all(targets.map((target) => target.stop()));
+    redisAdmin.disconnect();
+    await redis.stop();
+  }
 }

@@ -12,7 +12,7 @@ export async function printMemoryPerKey(limiter: RateLimiter, client: Redis): Pr
     const bytes: number[] = [];
     for (const limit of [100, 10_000]) {
       const key = `bench:memory:${algorithm}:${limit}`;
-      // One unit per check, as real traffic spends them (one sorted-set member per unit for the log).
+      // One unit per check, as real traffic spends them (the log keeps one sorted-set member per check).
       await Promise.all(
         Array.from({ length: limit }, () => limiter.check({ key, limit, window: '1h', algorithm })),
       );

@@ -1,88 +1,55 @@
 /**
- * npm run bench: checks/second of each store beside its baseline, measured in one run.
- * Memory store baseline: an async no-op call. Redis baseline: INCR on the same connection,
- * the cheapest atomic write, so the ratio shows what the script costs beyond a round trip.
+ * `npm run bench`: every table of BENCHMARKS.md in one run, each comparison side by side in
+ * alternating rounds, ending with the targets of issue 8. Sections: BENCH_ONLY=redis,sweep (or
+ * `npm run bench -- redis sweep`); knobs: see BENCHMARKS.md.
  */
-import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
-import { ALGORITHM_NAMES, MemoryStore, RateLimiter, RedisStore } from '../src/index.js';
-import type { AlgorithmName } from '../src/index.js';
+import { RateLimiter, RedisStore } from '../src/index.js';
 import { RedisServer } from '../test/support/redis-server.js';
 import { printAccuracy } from './accuracy.js';
-import { closedLoop, printTable } from './harness.js';
+import { firstErrorMessages } from './harness.js';
+import { benchHttp } from './http.js';
+import { readKnobs } from './knobs.js';
+import type { Knobs } from './knobs.js';
+import { benchLibraryInMemory, benchLibraryOnRedis } from './library.js';
+import { describeMachine, loadAverage } from './machine.js';
 import { printMemoryPerKey } from './memory.js';
-import type { LoadResult } from './harness.js';
+import { benchSweep } from './sweep.js';
+import { Targets } from './targets.js';
 
-const durationMs = Number(process.env.BENCH_DURATION_MS ?? 3000);
-const inFlight = 200;
-const RANDOM_KEYS = 100_000;
-
-function keyCases(limiter: RateLimiter, algorithm: AlgorithmName, label: string) {
-  return [
-    {
-      name: `${label} ${algorithm}, one key (limit 1000/s)`,
-      op: () => limiter.check({ key: 'bench:hot', limit: 1000, window: 1, algorithm }),
-    },
-    {
-      name: `${label} ${algorithm}, 100k random keys (limit 100/min)`,
-      op: () =>
-        limiter.check({
-          key: `bench:key:${Math.floor(Math.random() * RANDOM_KEYS)}`,
-          limit: 100,
-          window: 60,
-          algorithm,
-        }),
-    },
-  ];
-}
-
-async function benchMemory(): Promise<void> {
-  const store = new MemoryStore();
-  const limiter = new RateLimiter({ store });
-  const baseline = await closedLoop('memory baseline: async no-op', () => Promise.resolve(), {
-    inFlight,
-    durationMs,
-  });
-  const rows: LoadResult[] = [];
-  for (const algorithm of ALGORITHM_NAMES) {
-    for (const { name, op } of keyCases(limiter, algorithm, 'memory')) {
-      rows.push(await closedLoop(name, op, { inFlight, durationMs }));
-    }
-  }
-  printTable('MemoryStore (one process)', rows, baseline);
-  await limiter.close();
-}
-
-async function benchRedis(): Promise<void> {
+async function benchMemoryPerKey(): Promise<void> {
   const server = await RedisServer.start();
-  const store = new RedisStore({ url: server.url, timeoutMs: 1000 });
-  const limiter = new RateLimiter({ store });
+  // Filling a counter sends up to 10,000 checks at once: a generous timeout, this is not a speed test.
+  const limiter = new RateLimiter({ store: new RedisStore({ url: server.url, timeoutMs: 10_000 }) });
+  const client = new Redis(server.url);
   try {
-    await store.ping();
-    const client = store.client;
-    const baseline = await closedLoop('redis baseline: INCR', () => client.incr('bench:incr'), {
-      inFlight,
-      durationMs,
-    });
-    const rows: LoadResult[] = [];
-    for (const algorithm of ALGORITHM_NAMES) {
-      for (const { name, op } of keyCases(limiter, algorithm, 'redis')) {
-        rows.push(await closedLoop(name, op, { inFlight, durationMs }));
-      }
-    }
-    printTable(`RedisStore (one connection, redis-server ${server.port} on loopback)`, rows, baseline);
-    if (!(client instanceof Redis)) throw new Error('the bench starts a single node');
     await printMemoryPerKey(limiter, client);
   } finally {
+    client.disconnect();
     await limiter.close();
     await server.stop();
   }
 }
 
+const knobs: Knobs = readKnobs(process.argv.slice(2));
+const targets = new Targets();
+const startedAt = performance.now();
+console.log(describeMachine());
+console.log(`sections: ${knobs.sections.join(', ')}`);
+for (const section of knobs.sections) {
+  console.log(`\n[${section}: load average ${loadAverage()}]`);
+  if (section === 'redis') await benchLibraryOnRedis(knobs, targets);
+  if (section === 'memory') await benchLibraryInMemory(knobs, targets);
+  if (section === 'sweep') await benchSweep(knobs, targets);
+  if (section === 'http') await benchHttp(knobs, targets);
+  if (section === 'keys') await benchMemoryPerKey();
+  if (section === 'accuracy') printAccuracy();
+}
+targets.print();
+if (firstErrorMessages.size > 0) {
+  console.log('\nErrors met (code: its first message)\n');
+  for (const [code, message] of firstErrorMessages) console.log(`- ${code}: ${message}`);
+}
 console.log(
-  `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}; ` +
-    `${inFlight} checks in flight, ${durationMs} ms per case`,
+  `\nbench done in ${((performance.now() - startedAt) / 1000).toFixed(0)} s; load average at the end ${loadAverage()}`,
 );
-await benchMemory();
-await benchRedis();
-printAccuracy();

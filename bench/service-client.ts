@@ -6,7 +6,7 @@
  */
 import { cpus } from 'node:os';
 import { RateLimiter, ServiceStore } from '../src/index.js';
-import { closedLoop, median } from './harness.js';
+import { answeredPerSecond, answering, closedLoop, errorCount, median } from './harness.js';
 import { ServiceProcess } from '../test/integration/support/service-process.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_S ?? 6) * 1000;
@@ -49,11 +49,14 @@ function fetchClient(url: string): Client {
 
 /** IN_FLIGHT checks back to back for `ms`, on keys cycling through KEYS. */
 async function measure(client: Client, ms: number): Promise<{ perSecond: number; errors: number }> {
-  const result = await closedLoop(client.name, (i) => client.check(`user:${i % KEYS}`), {
-    inFlight: IN_FLIGHT,
-    durationMs: ms,
-  });
-  return { perSecond: result.opsPerSecond, errors: result.errors };
+  const result = await closedLoop(
+    answering((i) => client.check(`user:${i % KEYS}`)),
+    {
+      inFlight: IN_FLIGHT,
+      durationMs: ms,
+    },
+  );
+  return { perSecond: answeredPerSecond(result), errors: errorCount(result) };
 }
 
 const service = await ServiceProcess.start([]);

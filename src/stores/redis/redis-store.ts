@@ -253,7 +253,7 @@ export class RedisStore implements Store {
  * call mostly do, and every argument costs Redis a parse. The scripts that mix algorithms take
  * each check on its own, led by its algorithm's short name.
  */
-function encodeArgs(
+export function encodeArgs(
   now: ScriptArg,
   graceMs: number,
   checks: readonly Check[],
