@@ -228,12 +228,19 @@ export async function benchLibraryOnRedis(knobs: Knobs, targets: Targets): Promi
 }
 
 export async function benchLibraryInMemory(knobs: Knobs, targets: Targets): Promise<void> {
-  const limiter = new RateLimiter({ store: new MemoryStore() });
+  // One store per algorithm and shape, as the peer has one limiter per case: a store shared by
+  // every case would hold four times the peer's counters in one map.
+  const limiters: RateLimiter[] = [];
+  const limiterFor = () => {
+    const limiter = new RateLimiter({ store: new MemoryStore() });
+    limiters.push(limiter);
+    return limiter;
+  };
   try {
     for (const shape of SHAPES) {
       const subjects = [
         peerInMemory(shape, shape.key),
-        ...ALGORITHM_NAMES.map((algorithm) => ours(limiter, shape, algorithm)),
+        ...ALGORITHM_NAMES.map((algorithm) => ours(limiterFor(), shape, algorithm)),
       ];
       const samples = await interleavedRounds(subjects, knobs);
       printThroughput(`MemoryStore, ${shape.label}: ${how(knobs)}`, subjects, samples, () => undefined);
@@ -245,6 +252,6 @@ export async function benchLibraryInMemory(knobs: Knobs, targets: Targets): Prom
       }
     }
   } finally {
-    await limiter.close();
+    await Promise.all(limiters.map((limiter) => limiter.close()));
   }
 }

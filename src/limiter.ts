@@ -71,7 +71,13 @@ export class RateLimiter implements Limiter {
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    return this.decide(check);
+    if (!this.store.checkNow) return this.decide(check);
+    // A store that decides in this process answers at once: one promise per check, no chain.
+    try {
+      return Promise.resolve(toDecision(check, this.store.checkNow(check)));
+    } catch (error) {
+      return this.decideWithout(check, error);
+    }
   }
 
   /**
@@ -137,10 +143,14 @@ export class RateLimiter implements Limiter {
     try {
       outcome = await this.store.check(check);
     } catch (error) {
-      const [decision] = await this.failurePolicy.decideWithout([check], false, error);
-      return decision ?? missing(0);
+      return this.decideWithout(check, error);
     }
     return toDecision(check, outcome);
+  }
+
+  private async decideWithout(check: Check, error: unknown): Promise<Decision> {
+    const [decision] = await this.failurePolicy.decideWithout([check], false, error);
+    return decision ?? missing(0);
   }
 }
 

@@ -31,6 +31,11 @@ export interface Store {
   readonly kind: string;
   /** Decide and, when admitted, record one validated check, atomically. */
   check(check: Check): Promise<Outcome>;
+  /**
+   * The same, answered at once, for a store that decides in this process (the memory store): the
+   * limiter then makes one promise per check instead of a chain. Throws as check() rejects.
+   */
+  checkNow?(check: Check): Outcome;
   /** Independent checks, each atomic on its own, in as few round trips as the store allows. */
   checkMany(checks: readonly Check[]): Promise<Outcome[]>;
   /**
