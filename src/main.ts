@@ -1,8 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { advertisedHost } from './config/advertise.js';
+import { SettingError, settingName } from './config/settings.js';
 import type { Settings } from './config/settings.js';
 import { PACKAGE_VERSION } from './config/version.js';
-import { REDACTED_LOG_PATHS, buildApp } from './http/app.js';
+import { StoreUnavailableError } from './core/errors.js';
+import { buildApp } from './http/app.js';
 import { RateLimiter } from './limiter.js';
+import { LogDestination } from './logging/log-destination.js';
+import { serviceLoggerOptions } from './logging/service-logger.js';
 import { ThrottledWarning } from './logging/throttled-warning.js';
 import { startGrpcServer } from './grpc/server.js';
 import type { RunningGrpcServer } from './grpc/server.js';
@@ -24,6 +29,14 @@ import { RateLimitService } from './service/rate-limit-service.js';
 
 const STORE_WARNING_INTERVAL_MS = 10_000;
 const SHADOW_LOG_INTERVAL_MS = 10_000;
+import {
+  DecisionReadiness,
+  counterScriptCheck,
+  registryWriteCheck,
+  rulesLoadedCheck,
+} from './service/readiness.js';
+/** Log lines still buffered get this long to be written before the process exits. */
+const LOG_FLUSH_AT_EXIT_MS = 500;
 
 /** A started service: where it listens, and how to stop it gracefully. */
 export interface RunningService {
@@ -32,6 +45,8 @@ export interface RunningService {
   grpcPort: number;
   /** Stop accepting, finish in-flight requests, deregister, close the store. */
   stop(): Promise<void>;
+  /** Write what the logger still buffers, waiting at most `timeoutMs`. */
+  flushLogs(timeoutMs: number): Promise<void>;
 }
 
 function openStore(
@@ -72,9 +87,53 @@ function openStore(
   };
 }
 
+/**
+ * A SELECT that fails leaves ioredis in database 0, where counters would silently go: refuse to
+ * start, naming REDIS_URL. The first call waits for the first connection (up to the connect
+ * timeout). Redis unreachable or slow at start is not refused: the failure mode applies, and
+ * readiness reports a missing database once Redis answers.
+ */
+async function refuseMissingDatabase(store: Store): Promise<void> {
+  try {
+    await store.ping();
+  } catch (error) {
+    if (error instanceof StoreUnavailableError && error.reason === 'select_failed') {
+      throw new SettingError(settingName('redisUrl'), error.message);
+    }
+  }
+}
+
+/** `listen` failures, named after the setting to change (the HTTP or the gRPC port, the host). */
+function listenError(error: unknown, settings: Settings, portSetting: 'port' | 'grpcPort'): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const address = `${settings.host}:${settings[portSetting]}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new SettingError(settingName(portSetting), `${address} is already in use (${code})`);
+    case 'EACCES':
+      return new SettingError(settingName(portSetting), `binding ${address} is not permitted (${code})`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+    case 'EADDRNOTAVAIL':
+      return new SettingError(
+        settingName('host'),
+        `"${settings.host}" is not an address of this machine (${code})`,
+      );
+    default:
+      return error;
+  }
+}
+
 /** The composition root: settings → store → limiter → app → listen → heartbeat. */
 export async function startService(settings: Settings): Promise<RunningService> {
   const metrics = new ServiceMetrics();
+  // Logging never blocks serving: lines the output cannot take are dropped and counted.
+  const logDestination = new LogDestination({
+    onDrop: (lines) => {
+      metrics.logLinesDropped.inc(lines);
+    },
+  });
   // A bad rules file stops the start here, before anything is opened: file, line and reason.
   const rulesStart =
     settings.rulesPath === undefined
@@ -104,6 +163,14 @@ export async function startService(settings: Settings): Promise<RunningService> 
   const pressure: { warning?: ThrottledWarning<'evicted' | 'refused'> } = {};
   const { store, registry } = openStore(settings, metrics, (event) => pressure.warning?.note(event));
   if (store.stats) metrics.watchStore(() => store.stats?.() ?? {});
+  if (settings.redisUrl !== undefined) {
+    try {
+      await refuseMissingDatabase(store);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
   metrics.countLiveNodesWith(async () => (await registry.list()).length);
   // One warning per interval however many checks fail: an outage must not flood the logs.
   const storeWarning = new ThrottledWarning(STORE_WARNING_INTERVAL_MS, (error, suppressed) => {
@@ -150,11 +217,32 @@ export async function startService(settings: Settings): Promise<RunningService> 
       shadowWarning.note({ domain, rule });
     },
   });
+  // The heartbeat knows the node only once it listens; readiness needs its registry write before.
+  const registration: { heartbeat?: NodeHeartbeat } = {};
+  // Ready means a decision can be made and recorded: the check script runs, the registry takes a write.
+  const rulesLoaded = () => settings.rulesPath === undefined || rulesWatcher !== undefined;
+  const readiness = new DecisionReadiness(
+    [
+      rulesLoadedCheck(rulesLoaded),
+      counterScriptCheck(store),
+      registryWriteCheck(() => registration.heartbeat?.announceNow() ?? Promise.resolve()),
+    ],
+    {
+      onChange: (now, before) => {
+        if (!now.ready) {
+          app.log.warn({ check: now.check, reason: now.reason }, `not ready: ${now.check}: ${now.message}`);
+        } else if (before !== undefined) {
+          app.log.info('ready again: decisions can be made and recorded');
+        }
+      },
+    },
+  );
   const app = await buildApp({
     limiter,
     storeKind: store.kind,
     registry,
     metrics,
+    readiness,
     adminToken: settings.adminToken,
     apiToken: settings.apiToken,
     envoy: {
@@ -162,13 +250,15 @@ export async function startService(settings: Settings): Promise<RunningService> 
       forwardAuthDescriptors: settings.forwardAuthDescriptors,
       trustedProxies: settings.trustedProxies,
     },
-    rulesLoaded: () => settings.rulesPath === undefined || rulesWatcher !== undefined,
+    rulesLoaded,
     version: PACKAGE_VERSION,
     maxInFlight: settings.maxInFlight,
-    logger: {
-      level: settings.logLevel,
-      redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
-      base: { nodeId: settings.nodeId },
+    logger: serviceLoggerOptions(settings.logLevel, settings.nodeId, logDestination),
+    httpLimits: {
+      requestTimeoutMs: settings.requestTimeoutMs,
+      headersTimeoutMs: settings.headersTimeoutMs,
+      keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
+      maxConnections: settings.maxConnections,
     },
   });
   for (const warning of rulesStart?.warnings ?? []) app.log.warn({ warning }, 'rules: ignored key');
@@ -179,23 +269,23 @@ export async function startService(settings: Settings): Promise<RunningService> 
   }
   let url: string;
   let grpc: RunningGrpcServer;
+  let listening: 'port' | 'grpcPort' = 'port';
   try {
     url = await app.listen({ host: settings.host, port: settings.port });
+    listening = 'grpcPort';
     grpc = await startGrpcServer({
       host: settings.host,
       port: settings.grpcPort,
       service: rateLimitService,
-      healthy: async () => {
-        await limiter.ping();
-        return settings.rulesPath === undefined || rulesWatcher !== undefined;
-      },
+      // SERVING means what /readyz 200 means: a decision can be made and recorded.
+      healthy: async () => (await readiness.probe()).ready,
       logger: app.log,
     });
   } catch (error) {
     rulesWatcher?.close();
     await app.close();
     await rateLimiter.close();
-    throw error;
+    throw listenError(error, settings, listening);
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
@@ -203,7 +293,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
     registry,
     node: {
       id: settings.nodeId,
-      host: settings.host,
+      host: advertisedHost(settings.host, settings.advertiseAddress),
       httpPort: port,
       version: PACKAGE_VERSION,
       store: store.kind,
@@ -218,6 +308,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
       app.log.warn({ err: error }, 'node heartbeat failed; retrying at the next interval');
     },
   });
+  registration.heartbeat = heartbeat;
   heartbeat.start();
   app.log.info(
     {
@@ -243,7 +334,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
     })();
     return stopping;
   };
-  return { app, url, grpcPort: grpc.port, stop };
+  return { app, url, grpcPort: grpc.port, stop, flushLogs: (timeoutMs) => logDestination.flush(timeoutMs) };
 }
 
 /**
@@ -253,19 +344,22 @@ export async function startService(settings: Settings): Promise<RunningService> 
 export function stopOnSignals(service: RunningService, shutdownTimeoutMs: number): void {
   const onSignal = (signal: NodeJS.Signals) => {
     service.app.log.info({ signal }, 'stopping');
+    const exit = (code: number) => {
+      void service.flushLogs(LOG_FLUSH_AT_EXIT_MS).then(() => process.exit(code));
+    };
     const deadline = setTimeout(() => {
       service.app.log.error({ shutdownTimeoutMs }, 'graceful stop timed out');
-      process.exit(1);
+      exit(1);
     }, shutdownTimeoutMs);
     deadline.unref();
     service.stop().then(
       () => {
         service.app.log.info('stopped');
-        process.exit(0);
+        exit(0);
       },
       (error: unknown) => {
         service.app.log.error({ err: error }, 'graceful stop failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };

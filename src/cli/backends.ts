@@ -1,4 +1,5 @@
 import type { CheckRequest, PeekRequest, ResetRequest, WireDecision } from '../core/types.js';
+import { redactSecrets } from '../logging/redact.js';
 import { RateLimiter } from '../limiter.js';
 import type { NodeEntry } from '../registry/node-registry.js';
 import { RedisNodeRegistry } from '../registry/redis-registry.js';
@@ -110,9 +111,8 @@ export class HttpBackend implements Backend {
       });
     } catch (error) {
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-      throw new CliError(
-        `cannot reach ${this.options.baseUrl}: ${cause instanceof Error ? cause.message : String(cause)}`,
-      );
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new CliError(redactSecrets(`cannot reach ${this.options.baseUrl}: ${reason}`));
     }
     if (response.status === 204) return undefined as T;
     const text = await response.text();

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { SettingError } from '../config/settings.js';
 import { PACKAGE_VERSION } from '../config/version.js';
 import { RateLimiterError } from '../core/errors.js';
+import { redactSecrets } from '../logging/redact.js';
 import { RulesError } from '../rules/types.js';
 import { CliError } from './backends.js';
 import { EXIT_ERROR, clientCommands } from './client-commands.js';
@@ -14,14 +15,19 @@ const program = new Command('ratelimiter')
   .showHelpAfterError(false)
   .exitOverride();
 
-program.addCommand(serveCommand());
+const run = { serving: false };
+program.addCommand(
+  serveCommand(() => {
+    run.serving = true;
+  }),
+);
 for (const command of clientCommands()) program.addCommand(command);
 // Subcommands inherit neither exitOverride nor its effect: set it on each so usage errors exit 2 too.
 for (const command of program.commands) command.exitOverride();
 
-/** One line on stderr, exit 2: the shape of every failure a user can cause. */
+/** One line on stderr, exit 2: the shape of every failure a user can cause; never a credential. */
 function fail(message: string): void {
-  process.stderr.write(`error: ${message}\n`);
+  process.stderr.write(`error: ${redactSecrets(message)}\n`);
   process.exitCode = EXIT_ERROR;
 }
 
@@ -43,3 +49,8 @@ try {
     fail(error instanceof Error ? error.message : String(error));
   }
 }
+
+// A client command has its answer: exit now rather than when the last library timer fires (ioredis
+// keeps a 2 s one after a refused connection). stdout and stderr are written synchronously on Linux
+// for files and pipes; the callback covers the rest.
+if (!run.serving) process.stdout.write('', () => process.exit());

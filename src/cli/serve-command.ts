@@ -3,8 +3,11 @@ import { SETTINGS, resolveSettings } from '../config/settings.js';
 import type { RawSetting } from '../config/settings.js';
 import { startService, stopOnSignals } from '../main.js';
 
-/** `ratelimiter serve`: every setting is a flag and an env var of the same meaning; flags win. */
-export function serveCommand(): Command {
+/**
+ * `ratelimiter serve`: every setting is a flag and an env var of the same meaning; flags win.
+ * `onServing` is told once the service listens (the process then runs until a signal).
+ */
+export function serveCommand(onServing: () => void = () => undefined): Command {
   const command = new Command('serve').description('run the HTTP service until SIGTERM or SIGINT');
   // Commander names an option after its flag (--redis → "redis"), not after the setting (redisUrl).
   const attributeOf = new Map<string, string>();
@@ -24,6 +27,7 @@ export function serveCommand(): Command {
     });
     const service = await startService(settings);
     stopOnSignals(service, settings.shutdownTimeoutMs);
+    onServing();
   });
   return command;
 }

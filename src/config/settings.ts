@@ -1,5 +1,7 @@
 import type { BlockList } from 'node:net';
 import { hostname } from 'node:os';
+import { advertiseAddress } from './advertise.js';
+import { defaultMaxConnections } from './connection-limit.js';
 import { FAILURE_MODES } from '../failure-policy.js';
 import type { FailureMode } from '../failure-policy.js';
 import { getHeapStatistics } from 'node:v8';
@@ -61,6 +63,12 @@ export interface Settings {
   memoryMaxCounters: number;
   memoryWhenFull: WhenFull;
   shutdownTimeoutMs: number;
+  /** The host other nodes and clients reach this one at; undefined: derived from the bind host. */
+  advertiseAddress: string | undefined;
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
 }
 
 /** One setting: its env var, its flag, its default and how its text becomes a value. */
@@ -366,6 +374,50 @@ export const SETTINGS: readonly SettingSpec[] = [
     defaultText: '10000',
     parse: withDefault('10000', integer(0, 600_000)),
   },
+  {
+    name: 'advertiseAddress',
+    env: 'RATELIMITER_ADVERTISE_ADDRESS',
+    flag: '--advertise-address <host>',
+    description:
+      'Host this node registers for peers and clients; default: the bind host, or an interface address when bound to all (0.0.0.0, ::).',
+    parse: advertiseAddress,
+  },
+  {
+    name: 'requestTimeoutMs',
+    env: 'RATELIMITER_REQUEST_TIMEOUT_MS',
+    flag: '--request-timeout-ms <ms>',
+    description:
+      'A request (headers and body) must arrive within this, else 408 and the connection is closed.',
+    defaultText: '10000',
+    parse: withDefault('10000', integer(100, 600_000)),
+  },
+  {
+    name: 'headersTimeoutMs',
+    env: 'RATELIMITER_HEADERS_TIMEOUT_MS',
+    flag: '--headers-timeout-ms <ms>',
+    description:
+      'Request headers must arrive within this of the connection opening (or of the previous reply); at most the request timeout.',
+    defaultText: '5000',
+    parse: withDefault('5000', integer(100, 600_000)),
+  },
+  {
+    name: 'keepAliveTimeoutMs',
+    env: 'RATELIMITER_KEEP_ALIVE_TIMEOUT_MS',
+    flag: '--keep-alive-timeout-ms <ms>',
+    description:
+      'An idle keep-alive connection is closed after this (keep it above your load balancer idle timeout).',
+    defaultText: '72000',
+    parse: withDefault('72000', integer(1, 600_000)),
+  },
+  {
+    name: 'maxConnections',
+    env: 'RATELIMITER_MAX_CONNECTIONS',
+    flag: '--max-connections <n>',
+    description: 'HTTP connections held at once; further ones are closed at once, logged and counted.',
+    defaultText: 'open-file limit - 128, at most 10000',
+    parse: (text) =>
+      text === undefined || text === '' ? defaultMaxConnections() : integer(1, 1_000_000)(text),
+  },
 ];
 
 /** The text of one setting and whether it came from the flag or the env var (for the error message). */
@@ -374,19 +426,35 @@ export interface RawSetting {
   from: 'flag' | 'env' | 'default';
 }
 
+/** A setting as the operator gave it: the env var, the flag, or both when it was left to its default. */
+export function settingName(name: keyof Settings, from: RawSetting['from'] = 'default'): string {
+  const spec = SETTINGS.find((candidate) => candidate.name === name);
+  if (!spec) return name;
+  const flagName = spec.flag.split(' ')[0] ?? spec.flag;
+  return from === 'env' ? spec.env : from === 'flag' ? flagName : `${spec.env} / ${flagName}`;
+}
+
 /** Parse every setting; the first bad one throws a SettingError naming it as the operator wrote it. */
 export function resolveSettings(raw: (spec: SettingSpec) => RawSetting): Settings {
   const settings: Partial<Record<keyof Settings, unknown>> = {};
+  const origin = new Map<keyof Settings, RawSetting['from']>();
   for (const spec of SETTINGS) {
     const { text, from } = raw(spec);
+    origin.set(spec.name, from);
     try {
       settings[spec.name] = spec.parse(text);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      const flagName = spec.flag.split(' ')[0] ?? spec.flag;
-      const named = from === 'env' ? spec.env : from === 'flag' ? flagName : `${spec.env} / ${flagName}`;
-      throw new SettingError(named, reason);
+      throw new SettingError(settingName(spec.name, from), reason);
     }
   }
-  return settings as Settings;
+  const resolved = settings as Settings;
+  // Node refuses a headers timeout past the request timeout.
+  if (resolved.headersTimeoutMs > resolved.requestTimeoutMs) {
+    throw new SettingError(
+      settingName('headersTimeoutMs', origin.get('headersTimeoutMs')),
+      `must be at most the request timeout (${resolved.requestTimeoutMs} ms), got ${resolved.headersTimeoutMs}`,
+    );
+  }
+  return resolved;
 }

@@ -23,8 +23,12 @@ export class InvalidArgumentError extends RateLimiterError {
 
 /** The store did not answer in time or could not be reached; nothing is known about the counter. */
 export class StoreUnavailableError extends RateLimiterError {
-  constructor(message: string, options?: ErrorOptions) {
+  /** Why, when the store knows: a short code such as `timeout`, `oom`, `noperm`, `readonly`. */
+  readonly reason: string | undefined;
+
+  constructor(message: string, options?: ErrorOptions & { reason?: string }) {
     super('store_unavailable', message, undefined, options);
+    this.reason = options?.reason;
   }
 }
 

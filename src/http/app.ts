@@ -4,14 +4,19 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import type { Options as AjvOptions } from 'ajv';
 import { createServer } from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import Fastify, { LogController } from 'fastify';
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Limiter } from '../limiter.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { NodeRegistry } from '../registry/node-registry.js';
+import { DecisionReadiness, rulesLoadedCheck } from '../service/readiness.js';
+import type { ReadinessProbe } from '../service/readiness.js';
 import { adminGuard, apiGuard } from './auth.js';
 import { handleError, handleNotFound } from './errors.js';
+import { useStrictJsonBodies } from './json-body.js';
+import { DEFAULT_HTTP_LIMITS, guardServer, serverOptions } from './server-limits.js';
+import type { HttpRefusal, HttpServerLimits } from './server-limits.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { envoyRoutes } from './routes/envoy.js';
 import type { EnvoyRoutesOptions } from './routes/envoy.js';
@@ -40,10 +45,11 @@ export interface AppDeps {
   maxInFlight?: number;
   /** Fastify's logger option: false (default) for silence, or pino options. */
   logger?: FastifyServerOptions['logger'];
+  /** What `/readyz` runs. Default: the rules loaded, then a store ping through the limiter. */
+  readiness?: ReadinessProbe;
+  /** Timeouts and the connection bound of the Node server. Default DEFAULT_HTTP_LIMITS. */
+  httpLimits?: HttpServerLimits;
 }
-
-/** Never let a credential reach a log line, whatever a later serializer decides to include. */
-export const REDACTED_LOG_PATHS = ['req.headers.authorization', 'headers.authorization'];
 
 const STRICT_BODY: AjvOptions = {
   coerceTypes: false,
@@ -88,11 +94,12 @@ class InFlight {
 /**
  * The Node server, counting the requests in flight: past `maxInFlight` a request is answered 503
  * `overloaded` before Fastify sees it, so a flood queues nothing (and costs almost nothing).
- * 'close' fires however a response ends, finished or aborted.
+ * 'close' fires however a response ends, finished or aborted. `options` carry the timeouts
+ * (Fastify applies none of its own to a server it does not create).
  */
-function boundedServer(maxInFlight: number, inFlight: InFlight) {
+function boundedServer(maxInFlight: number, inFlight: InFlight, options: ServerOptions) {
   return (handler: (request: IncomingMessage, response: ServerResponse) => void) =>
-    createServer((request, response) => {
+    createServer(options, (request, response) => {
       const { responses } = inFlight;
       if (responses.size >= maxInFlight) {
         response.writeHead(503, {
@@ -113,8 +120,17 @@ function boundedServer(maxInFlight: number, inFlight: InFlight) {
 /** The HTTP API as a Fastify app, not listening: tests inject into it, main.ts listens. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const inFlight = new InFlight();
+  const httpLimits = deps.httpLimits ?? DEFAULT_HTTP_LIMITS;
+  const guardHooks = {
+    onRefusal: (kind: HttpRefusal) => {
+      deps.metrics.httpRefusals.inc({ kind });
+    },
+  };
+  const logger: { current?: FastifyBaseLogger } = {};
+  const limited = serverOptions(httpLimits, guardHooks, () => logger.current);
   const app = Fastify({
-    serverFactory: boundedServer(deps.maxInFlight ?? 10_000, inFlight),
+    serverFactory: boundedServer(deps.maxInFlight ?? 10_000, inFlight, limited.http),
+    clientErrorHandler: limited.clientErrorHandler,
     logger: deps.logger ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
     // A decision service's access log would be as large as its traffic; failures are logged instead.
@@ -127,10 +143,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  logger.current = app.log;
   app.addHook('preClose', (done) => {
     inFlight.close();
     done();
   });
+  guardServer(app, httpLimits, guardHooks);
+  useStrictJsonBodies(app);
   app.setValidatorCompiler(schemaValidators());
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
@@ -163,7 +182,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     storeKind: deps.storeKind,
     registry: deps.registry,
     metrics: deps.metrics,
-    rulesLoaded: deps.rulesLoaded ?? (() => true),
+    readiness:
+      deps.readiness ??
+      new DecisionReadiness([
+        rulesLoadedCheck(deps.rulesLoaded ?? (() => true)),
+        { name: 'store', run: () => deps.limiter.ping() },
+      ]),
   });
   return app;
 }

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { OverloadedError, RateLimiterError } from '../core/errors.js';
+import { OverloadedError, RateLimiterError, StoreUnavailableError } from '../core/errors.js';
 
 /** A refusal decided by the HTTP layer itself (auth, unknown route), with its status. */
 export class HttpError extends Error {
@@ -16,7 +16,7 @@ export class HttpError extends Error {
 
 /** The one error shape of every route: `{"error": {"code", "message", "field"?}}`. */
 export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
+  error: { code: string; message: string; field?: string; reason?: string };
 }
 
 interface MappedError {
@@ -44,8 +44,24 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { statusCode: number; code: string; 
   FST_ERR_MAX_PARAM_LENGTH: { statusCode: 400, code: 'invalid_argument', field: 'key' },
 };
 
-function body(code: string, message: string, field?: string): ErrorBody {
-  return { error: field === undefined ? { code, message } : { code, message, field } };
+/** Longest message and field echoed: both may quote what the client sent (a URL, a field name). */
+const MAX_MESSAGE_CHARS = 300;
+const MAX_FIELD_CHARS = 100;
+
+function capped(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** Fastify messages that quote the client's text at length: ours say what is wrong instead. */
+const KNOWN_MESSAGES: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the URL holds a malformed percent-encoding or is not valid',
+};
+
+function body(code: string, message: string, field?: string, reason?: string): ErrorBody {
+  const error: ErrorBody['error'] = { code, message: capped(message, MAX_MESSAGE_CHARS) };
+  if (field !== undefined) error.field = capped(field, MAX_FIELD_CHARS);
+  if (reason !== undefined) error.reason = reason;
+  return { error };
 }
 
 /** `/checks/3/limit` → `checks[3].limit`: the field as a client would write it in code. */
@@ -109,7 +125,8 @@ export function mapError(error: unknown): MappedError {
   }
   if (error instanceof RateLimiterError) {
     const statusCode = error.code === 'store_unavailable' || error.code === 'overloaded' ? 503 : 400;
-    return { statusCode, body: body(error.code, error.message, error.field) };
+    const reason = error instanceof StoreUnavailableError ? error.reason : undefined;
+    return { statusCode, body: body(error.code, error.message, error.field, reason) };
   }
   const fastifyError = error as Partial<FastifyError> & { validation?: SchemaViolation[] };
   const invalid = fromSchemaViolations(
@@ -119,7 +136,8 @@ export function mapError(error: unknown): MappedError {
   if (invalid) return invalid;
   const known = FASTIFY_CLIENT_ERRORS[fastifyError.code ?? ''];
   if (known) {
-    return { statusCode: known.statusCode, body: body(known.code, fastifyError.message ?? '', known.field) };
+    const message = KNOWN_MESSAGES[fastifyError.code ?? ''] ?? fastifyError.message ?? '';
+    return { statusCode: known.statusCode, body: body(known.code, message, known.field) };
   }
   const statusCode = fastifyError.statusCode ?? 500;
   if (statusCode >= 400 && statusCode < 500) {

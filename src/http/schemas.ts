@@ -124,6 +124,11 @@ export const ErrorReply = Type.Object(
         code: Type.String(),
         message: Type.String(),
         field: Type.Optional(Type.String({ description: 'The request field at fault, when one is.' })),
+        reason: Type.Optional(
+          Type.String({
+            description: 'With store_unavailable: why, when known (timeout, oom, noperm, readonly, ...).',
+          }),
+        ),
       },
       { additionalProperties: false },
     ),

@@ -57,6 +57,19 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly httpRefusals = new Counter({
+    name: 'ratelimiter_http_refusals_total',
+    help: 'Connections and requests the HTTP server turned away before routing, by kind: connection_limit, request_timeout, headers_too_large, bad_request.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly logLinesDropped = new Counter({
+    name: 'ratelimiter_log_lines_dropped_total',
+    help: 'Log lines dropped because the log output could not take them (buffer full, or the write failed).',
+    registers: [this.registry],
+  });
+
   // Envoy's rate-limit API, per domain and rule (units, as the reference service counts them). The
   // rule label is the rule's path in the rules file, bounded by RuleSeries (src/metrics/rule-stats.ts).
   readonly ruleHits = ruleCounter(this.registry, 'ratelimiter_rule_hits_total', 'Units asked of a rule.');

@@ -37,6 +37,11 @@ export class NodeHeartbeat {
     }, this.options.intervalMs);
   }
 
+  /** Announce once, now, and let the caller see a failure (readiness); the interval goes on as before. */
+  announceNow(): Promise<void> {
+    return this.options.registry.announce(this.options.node, this.ttlMs);
+  }
+
   /** Stop announcing and deregister at once; a failure is reported and the node ages out instead. */
   async stop(): Promise<void> {
     clearInterval(this.timer);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { defaultMaxConnections } from '../../src/config/connection-limit.js';
 import { SETTINGS, SettingError, resolveSettings } from '../../src/config/settings.js';
 import type { RawSetting, SettingSpec } from '../../src/config/settings.js';
 
@@ -23,8 +24,43 @@ describe('resolveSettings', () => {
       heartbeatMs: 5000,
       storeTimeoutMs: 50,
       shutdownTimeoutMs: 10_000,
+      advertiseAddress: undefined,
+      requestTimeoutMs: 10_000,
+      headersTimeoutMs: 5_000,
+      keepAliveTimeoutMs: 72_000,
     });
     expect(settings.nodeId).toMatch(/-\d+$/);
+    expect(settings.maxConnections).toBeGreaterThanOrEqual(16);
+  });
+
+  it('keeps descriptors for Redis and logs below the open-file limit', () => {
+    const limits = (soft: string) =>
+      `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                 4096                 files\n`;
+    expect(defaultMaxConnections(limits('1024'))).toBe(896);
+    expect(defaultMaxConnections(limits('100'))).toBe(16);
+    expect(defaultMaxConnections(limits('1048576'))).toBe(10_000);
+    expect(defaultMaxConnections(undefined)).toBe(10_000);
+  });
+
+  it('refuses a headers timeout past the request timeout, and a wildcard advertise address', () => {
+    expect(() =>
+      resolveSettings(
+        from({
+          RATELIMITER_REQUEST_TIMEOUT_MS: { text: '1000', from: 'env' },
+          RATELIMITER_HEADERS_TIMEOUT_MS: { text: '2000', from: 'flag' },
+        }),
+      ),
+    ).toThrow(/^invalid setting --headers-timeout-ms: must be at most the request timeout/);
+    expect(() =>
+      resolveSettings(from({ RATELIMITER_ADVERTISE_ADDRESS: { text: '0.0.0.0', from: 'env' } })),
+    ).toThrow(/^invalid setting RATELIMITER_ADVERTISE_ADDRESS: .*wildcard/);
+    expect(() =>
+      resolveSettings(from({ RATELIMITER_ADVERTISE_ADDRESS: { text: 'http://x:80', from: 'env' } })),
+    ).toThrow(/no scheme, no port/);
+    const advertised = resolveSettings(
+      from({ RATELIMITER_ADVERTISE_ADDRESS: { text: 'node-a.internal', from: 'env' } }),
+    );
+    expect(advertised.advertiseAddress).toBe('node-a.internal');
   });
 
   it('accepts every Redis URL form the store does', () => {

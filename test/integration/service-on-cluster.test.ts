@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisClusterHarness } from '../support/redis-cluster.js';
+import { answersDuringFault } from './support/fault-answers.js';
 import { ServiceProcess, eventually } from './support/service-process.js';
 
 /** Two service nodes on a real Redis Cluster (with a password): the registry and exact decisions. */
@@ -65,6 +66,55 @@ describe('service nodes on a Redis Cluster', () => {
       expect(await peek.json()).toMatchObject({ count: 0 });
     }
   });
+
+  it('answers within the timeout while a master is hung (SIGSTOP), and recovers after its replica takes over', async () => {
+    const storeTimeoutMs = 500;
+    const faultNodes = await Promise.all(
+      (['closed', 'open'] as const).map((mode) =>
+        ServiceProcess.start([
+          '--redis',
+          cluster.url,
+          '--node-id',
+          `cluster-${mode}`,
+          '--failure-mode',
+          mode,
+          '--store-timeout-ms',
+          String(storeTimeoutMs),
+        ]),
+      ),
+    );
+    const [closedNode, openNode] = faultNodes as [ServiceProcess, ServiceProcess];
+    const key = `hung-master:${Date.now()}`;
+    const master = await cluster.ownerOf(await cluster.slotOf(key));
+    const replica = (await cluster.nodes()).find((node) => node.masterId === master.id);
+    const hung = cluster.server(master.port);
+    const started = performance.now();
+    hung.pause();
+    try {
+      // Every check on the hung master's slot: closed answers 503, open a degraded 200, in time.
+      const during = await answersDuringFault(faultNodes, 5, () => key);
+      expect(during.get(closedNode)?.statuses).toEqual(new Array(5).fill(503));
+      expect(during.get(openNode)?.degraded).toBe(5);
+      for (const { slowestMs } of during.values()) expect(slowestMs).toBeLessThan(storeTimeoutMs + 1000);
+
+      const recovered = async (node: ServiceProcess) => {
+        const response = await node.postJson('/v1/check', { key, limit: 5, window: 60 });
+        return (
+          response.status === 200 &&
+          ((await response.json()) as { degraded?: boolean }).degraded === undefined
+        );
+      };
+      await eventually(() => recovered(closedNode), 'closed node on the promoted replica', 20_000);
+      await eventually(() => recovered(openNode), 'open node on the promoted replica', 20_000);
+      console.info(`cluster SIGSTOP: recovered after ${Math.round(performance.now() - started)} ms`);
+      expect(String(await cluster.command(replica?.port ?? 0, 'ROLE'))).toMatch(/^master/);
+    } finally {
+      hung.resume();
+      // SIGTERM: they deregister, leaving the registry as the next test expects it.
+      await Promise.all(faultNodes.map((node) => node.stop('SIGTERM')));
+    }
+    await cluster.waitUntilHealthy(20_000);
+  }, 60_000);
 
   it('deregisters a node at once on SIGTERM', async () => {
     const [first, second] = twoNodes();

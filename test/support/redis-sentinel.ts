@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdminConnections, pollUntil } from './admin.js';
 import { RedisServer, freePort } from './redis-server.js';
+import { tlsServerArgs } from './tls.js';
+import type { TestCertificates } from './tls.js';
 
 const MASTER_NAME = 'main';
 /** Replicas sync at once (diskless, no delay) instead of after Redis's default 5 s. */
@@ -15,6 +17,11 @@ export interface SentinelHarnessOptions {
   password?: string;
   /** Required by the sentinel itself. */
   sentinelPassword?: string;
+  /**
+   * Clients, replication and the sentinel's links use TLS (the plain ports stay open for the
+   * harness's own probes and commands); the URL then asks for TLS.
+   */
+  tls?: TestCertificates;
 }
 
 /**
@@ -28,22 +35,43 @@ export class RedisSentinelHarness {
   private sentinel: ChildProcess | undefined;
   readonly sentinelPort: number;
   private readonly sentinelDir = mkdtempSync(join(tmpdir(), 'ratelimiter-sentinel-'));
+  /** With TLS, the port clients use for each server (and the sentinel), by its plain port. */
+  private readonly tlsPorts: Map<number, number>;
 
   private constructor(
     readonly master: RedisServer,
     readonly replica: RedisServer,
     sentinelPort: number,
     private readonly options: SentinelHarnessOptions,
+    tlsPorts: Map<number, number>,
   ) {
     this.sentinelPort = sentinelPort;
+    this.tlsPorts = tlsPorts;
     this.nodes = new AdminConnections(options.password);
     this.sentinels = new AdminConnections(options.sentinelPassword);
   }
 
   static async start(options: SentinelHarnessOptions = {}): Promise<RedisSentinelHarness> {
-    const master = await RedisServer.start(FAST_SYNC);
-    const replica = await RedisServer.start([...FAST_SYNC, '--replicaof', '127.0.0.1', String(master.port)]);
-    const harness = new RedisSentinelHarness(master, replica, await freePort(), options);
+    const { tls } = options;
+    const [masterTls, replicaTls] = tls ? [await freePort(), await freePort()] : [undefined, undefined];
+    const tlsArgs = (port: number | undefined) =>
+      tls && port ? [...tlsServerArgs(tls, port), '--tls-replication', 'yes'] : [];
+    const master = await RedisServer.start([...FAST_SYNC, ...tlsArgs(masterTls)]);
+    const replica = await RedisServer.start([
+      ...FAST_SYNC,
+      ...tlsArgs(replicaTls),
+      '--replicaof',
+      '127.0.0.1',
+      String(masterTls ?? master.port),
+    ]);
+    const tlsPorts = new Map<number, number>();
+    const sentinelPort = await freePort();
+    if (masterTls && replicaTls) {
+      tlsPorts.set(master.port, masterTls);
+      tlsPorts.set(replica.port, replicaTls);
+      tlsPorts.set(sentinelPort, await freePort());
+    }
+    const harness = new RedisSentinelHarness(master, replica, sentinelPort, options, tlsPorts);
     try {
       await harness.requirePassword();
       // The sentinel learns the replica from the master's INFO: start it once the replica is linked.
@@ -71,7 +99,18 @@ export class RedisSentinelHarness {
     const credentials = password === undefined ? '' : `:${encodeURIComponent(password)}@`;
     const query =
       sentinelPassword === undefined ? '' : `?sentinelPassword=${encodeURIComponent(sentinelPassword)}`;
-    return `redis+sentinel://${credentials}127.0.0.1:${this.sentinelPort}/${MASTER_NAME}${query}`;
+    const tls = this.options.tls ? `${query === '' ? '?' : '&'}tls=true` : '';
+    return `redis+sentinel://${credentials}127.0.0.1:${this.clientPort(this.sentinelPort)}/${MASTER_NAME}${query}${tls}`;
+  }
+
+  /** Where clients reach a server: its TLS port with TLS, else its plain port. */
+  private clientPort(plainPort: number): number {
+    return this.tlsPorts.get(plainPort) ?? plainPort;
+  }
+
+  /** The plain (admin) port of a server the sentinel names by its client port. */
+  private plainPort(clientPort: number): number {
+    return [...this.tlsPorts].find(([, tlsPort]) => tlsPort === clientPort)?.[0] ?? clientPort;
   }
 
   /** One command on the master or the replica, by port. */
@@ -79,7 +118,7 @@ export class RedisSentinelHarness {
     return this.nodes.command(port, ...args);
   }
 
-  /** The master's port as the sentinel reports it. */
+  /** The master's (plain, admin) port as the sentinel reports it. */
   async masterPort(): Promise<number> {
     const reply = await this.sentinels.command(
       this.sentinelPort,
@@ -87,7 +126,32 @@ export class RedisSentinelHarness {
       'GET-MASTER-ADDR-BY-NAME',
       MASTER_NAME,
     );
-    return Number((reply as string[])[1]);
+    return this.plainPort(Number((reply as string[])[1]));
+  }
+
+  /** The server on a plain port: the master or the replica. */
+  server(port: number): RedisServer {
+    if (port === this.master.port) return this.master;
+    if (port === this.replica.port) return this.replica;
+    throw new Error(`no server on port ${port}`);
+  }
+
+  /**
+   * Until the sentinel has finished failing over to the server on `promotedPort` (plain port):
+   * for faults the test makes itself (SIGSTOP, say).
+   */
+  async untilFailedOverTo(promotedPort: number, timeoutMs = 15_000): Promise<void> {
+    await pollUntil(
+      'sentinel failover complete',
+      async () => {
+        const state = await this.sentinelView('MASTER');
+        const done =
+          state.port === String(this.clientPort(promotedPort)) &&
+          !(state.flags ?? '').includes('failover_in_progress');
+        return done ? true : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /**
@@ -104,16 +168,7 @@ export class RedisSentinelHarness {
       oldPort === this.master.port ? [this.master, this.replica] : [this.replica, this.master];
     if (how === 'kill') await oldMaster.kill();
     else await this.sentinels.command(this.sentinelPort, 'SENTINEL', 'FAILOVER', MASTER_NAME);
-    await pollUntil(
-      'sentinel failover complete',
-      async () => {
-        const state = await this.sentinelView('MASTER');
-        const done =
-          state.port === String(promoted.port) && !(state.flags ?? '').includes('failover_in_progress');
-        return done ? true : undefined;
-      },
-      timeoutMs,
-    );
+    await this.untilFailedOverTo(promoted.port, timeoutMs);
     return promoted.port;
   }
 
@@ -155,13 +210,25 @@ export class RedisSentinelHarness {
   }
 
   private async startSentinel(): Promise<void> {
-    const { password, sentinelPassword } = this.options;
+    const { password, sentinelPassword, tls } = this.options;
     const config = join(this.sentinelDir, 'sentinel.conf');
+    const sentinelTls = this.tlsPorts.get(this.sentinelPort);
     const lines = [
       `port ${this.sentinelPort}`,
       'bind 127.0.0.1',
       `dir ${this.sentinelDir}`,
-      `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${this.master.port} 1`,
+      // The sentinel talks TLS to clients (its TLS port) and to the servers it monitors.
+      ...(tls && sentinelTls
+        ? [
+            `tls-port ${sentinelTls}`,
+            `tls-cert-file ${tls.certFile}`,
+            `tls-key-file ${tls.keyFile}`,
+            `tls-ca-cert-file ${tls.caFile}`,
+            'tls-auth-clients no',
+            'tls-replication yes',
+          ]
+        : []),
+      `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${this.clientPort(this.master.port)} 1`,
       `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
       `sentinel failover-timeout ${MASTER_NAME} 5000`,
       ...(password === undefined ? [] : [`sentinel auth-pass ${MASTER_NAME} ${password}`]),
@@ -183,7 +250,7 @@ export class RedisSentinelHarness {
       async () => {
         const replica = await this.sentinelView('REPLICAS');
         const trusted =
-          replica.port === String(port) &&
+          replica.port === String(this.clientPort(port)) &&
           replica.flags === 'slave' &&
           replica['master-link-status'] === 'ok';
         return trusted ? true : undefined;

@@ -61,7 +61,7 @@ export class RedisServer {
 
   private constructor(
     readonly port: number,
-    private readonly extraArgs: string[],
+    private extraArgs: string[],
   ) {}
 
   static async start(extraArgs: string[] = []): Promise<RedisServer> {
@@ -120,9 +120,10 @@ export class RedisServer {
     await gone;
   }
 
-  /** Start it again on the same port, empty (nothing is persisted). */
-  async restart(): Promise<void> {
+  /** Start it again on the same port, empty (nothing is persisted); with `extraArgs`, configured anew. */
+  async restart(extraArgs?: string[]): Promise<void> {
     await this.kill();
+    if (extraArgs) this.extraArgs = extraArgs;
     await this.launch();
   }
 

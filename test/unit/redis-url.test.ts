@@ -70,18 +70,18 @@ describe('parseRedisUrl', () => {
     ['no scheme', 'localhost:6379', /expected <scheme>:\/\//],
     ['an unsupported scheme', 'http://h:1', /unsupported scheme "http"/],
     ['no host', 'redis://', /no host/],
-    ['a port that is not a number', 'redis://h:abc', /bad port "abc"/],
-    ['a port out of range', 'redis+cluster://h1:7000,h2:70000', /bad port "70000" in "h2:70000"/],
-    ['port 0', 'redis://h:0', /bad port "0"/],
-    ['an empty host', 'redis+cluster://h1:1,:2', /host missing in ":2"/],
-    ['a bad host', 'redis://h_1:1', /bad host "h_1"/],
+    ['a port that is not a number', 'redis://h:abc', /the port of the host is not an integer in 1\.\.65535/],
+    ['a port out of range', 'redis+cluster://h1:7000,h2:70000', /the port of host 2 of 2 is not an integer/],
+    ['port 0', 'redis://h:0', /the port of the host is not/],
+    ['an empty host', 'redis+cluster://h1:1,:2', /host 2 of 2 is missing/],
+    ['a bad host', 'redis://u:p@h_1:1', /the host is not a host name/],
     ['two hosts on redis://', 'redis://h1:1,h2:2', /exactly one host/],
-    ['a bad database', 'redis://h:1/x', /bad database "x"/],
+    ['a bad database', 'redis://h:1/x', /bad database in the path/],
     ['a path on a cluster', 'redis+cluster://h:1/0', /takes no path/],
     ['a sentinel URL without master name', 'redis+sentinel://s1:26379', /needs the master name/],
     ['a sentinel URL with "/" only', 'redis+sentinel://s1:26379/', /needs the master name/],
     ['a bad master name', 'redis+sentinel://s1/a b', /master name/],
-    ['a bad sentinel db', 'redis+sentinel://s1/m?db=-1', /bad database "-1"/],
+    ['a bad sentinel db', 'redis+sentinel://s1/m?db=-1', /bad database in the db parameter/],
     ['an unknown parameter', 'redis+cluster://h:1?scaleReads=all', /unknown query parameter "scaleReads"/],
     ['a parameter on redis://', 'redis://h:1?tls=true', /accepted here: none/],
     ['a repeated parameter', 'redis+cluster://h:1?tls=true&tls=false', /given twice/],
@@ -102,6 +102,12 @@ describe('parseRedisUrl', () => {
       `redis+sentinel://:${secret}@s1/?sentinelPassword=${secret}`,
       `redis+sentinel://s1/m?sentinelPassword=${secret}&db=x`,
       `redis://:${secret}@h1:1,h2:2`,
+      // No "@": the password is where a port or a host would be (issue 9).
+      `redis://default:${secret}`,
+      `redis://:${secret}`,
+      `redis://default:123456789`,
+      `redis+cluster://h1:1,default:${secret}`,
+      `redis://${secret}_x`,
     ];
     for (const url of urls) {
       const error: unknown = (() => {
@@ -114,6 +120,7 @@ describe('parseRedisUrl', () => {
       })();
       expect(error).toBeInstanceOf(RedisUrlError);
       expect((error as Error).message).not.toContain(secret);
+      expect((error as Error).message).not.toContain('123456789');
     }
   });
 });
@@ -127,6 +134,9 @@ describe('redactRedisUrl', () => {
     );
     expect(redactRedisUrl('redis://h:1')).toBe('redis://h:1');
     expect(redactRedisUrl('redis://user@h:1')).toBe('redis://user@h:1');
+    expect(redactRedisUrl('redis://default:secret')).toBe('redis://***');
+    expect(redactRedisUrl('redis://:secret/0')).toBe('redis://***/0');
+    expect(redactRedisUrl('redis://u:p@ss@h:1')).toBe('redis://u:***@h:1');
   });
 });
 

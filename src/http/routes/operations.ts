@@ -4,6 +4,8 @@ import { RateLimiterError, StoreUnavailableError } from '../../core/errors.js';
 import type { Limiter } from '../../limiter.js';
 import type { ServiceMetrics } from '../../metrics/metrics.js';
 import type { NodeRegistry } from '../../registry/node-registry.js';
+import { NotReadyError } from '../../service/readiness.js';
+import type { ReadinessProbe } from '../../service/readiness.js';
 import { HttpError } from '../errors.js';
 import { NodesReply, StatusReply, withErrors } from '../schemas.js';
 
@@ -12,12 +14,12 @@ export interface OperationRoutesOptions {
   storeKind: string;
   registry: NodeRegistry;
   metrics: ServiceMetrics;
-  rulesLoaded: () => boolean;
+  readiness: ReadinessProbe;
 }
 
 /** The routes operators and load balancers use: liveness, readiness, nodes, metrics. */
 export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> = (app, options) => {
-  const { limiter, storeKind, registry, metrics } = options;
+  const { storeKind, registry, metrics, readiness } = options;
 
   app.get(
     '/healthz',
@@ -35,17 +37,23 @@ export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> 
     '/readyz',
     {
       schema: {
-        summary: 'The store answers and the rules are loaded; 503 otherwise',
+        summary: 'A decision can be made and recorded; 503 with the reason otherwise',
         tags: ['operations'],
         response: withErrors({ 200: StatusReply }, [503]),
       },
     },
     async () => {
-      if (!options.rulesLoaded()) {
-        throw new HttpError(503, 'rules_not_loaded', 'the rules file has not been loaded yet');
+      const state = await readiness.probe();
+      if (state.ready) return { status: 'ready', store: storeKind };
+      const message = `not ready: ${state.check}: ${state.message}`;
+      if (state.error instanceof StoreUnavailableError) {
+        throw new StoreUnavailableError(message, { cause: state.error, reason: state.reason });
       }
-      await limiter.ping();
-      return { status: 'ready', store: storeKind };
+      throw new HttpError(
+        503,
+        state.error instanceof NotReadyError ? state.error.code : 'not_ready',
+        message,
+      );
     },
   );
 

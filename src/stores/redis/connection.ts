@@ -2,6 +2,7 @@ import { ReplyError } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { RateLimiterError, StoreUnavailableError } from '../../core/errors.js';
 import { createRedisClient } from './connect.js';
+import { isConnectionFault, isOfflineQueueRejection, redisUnavailable } from './redis-errors.js';
 import type { RedisClient } from './scripts.js';
 
 /**
@@ -55,6 +56,9 @@ export function boundedClientOptions(timeoutMs: number): RedisOptions {
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
     retryStrategy: reconnectDelay,
+    // ioredis swallows the replies to its CLIENT SETINFO (Redis < 7.2 refuses it anyway): a server
+    // at maxclients answers that command first, and its real error would be lost.
+    disableClientInfo: true,
   };
 }
 
@@ -68,6 +72,11 @@ export class RedisConnection {
   /** Shared by every call waiting for the connection attempt under way. */
   private nextReady: Promise<void> | undefined;
   private lastConnectionError: Error | undefined;
+  /**
+   * Set while the current connection's SELECT or AUTH failed: ioredis would go on in database 0,
+   * or (after a refused AUTH, when the default user needs no password) as the default user.
+   */
+  private connectionFault: Error | undefined;
   /** When a call last timed out (performance.now()); -Infinity if none has. */
   private lastTimeoutAt = -Infinity;
   /**
@@ -117,10 +126,17 @@ export class RedisConnection {
     // connection, WRONGPASS, a certificate that does not verify); this listener also keeps ioredis
     // from logging every failed reconnect attempt.
     this.client.on('error', (error: Error) => {
+      // "Stream isn't writeable" says only that there is no connection; keep the reason there is none.
+      if (isOfflineQueueRejection(error)) return;
       this.lastConnectionError = error;
+      if (isConnectionFault(error)) this.connectionFault = error;
+    });
+    // Each connection sends AUTH and SELECT again, after 'connect' and before 'ready'.
+    this.client.on('connect', () => {
+      this.connectionFault = undefined;
     });
     this.client.on('ready', () => {
-      this.lastConnectionError = undefined;
+      this.lastConnectionError = this.connectionFault;
       this.stalled = false;
       this.firstConnectWaitMs = undefined;
     });
@@ -154,7 +170,7 @@ export class RedisConnection {
         this.lastTimeoutAt = performance.now();
         this.onCallDuration?.((this.lastTimeoutAt - startedAt) / 1000);
         if (!this.client.isCluster && this.client.status === 'ready') this.stalled = true;
-        reject(new StoreUnavailableError(`redis did not answer within ${budgetMs}ms`));
+        reject(new StoreUnavailableError(`redis did not answer within ${budgetMs}ms`, { reason: 'timeout' }));
       });
       this.attempt(call, deadline).then(
         (value) => {
@@ -176,7 +192,7 @@ export class RedisConnection {
           if (error instanceof ReplyError) this.stalled = false;
           if (!deadline.expired) {
             this.onCallDuration?.((performance.now() - startedAt) / 1000);
-            reject(asStoreUnavailable(error));
+            reject(this.asStoreUnavailable(error));
           }
         },
       );
@@ -202,12 +218,19 @@ export class RedisConnection {
 
   private async attempt<T>(call: () => Promise<T>, deadline: Deadline): Promise<T> {
     if (this.client.status !== 'ready') await this.whenReady();
+    // Counters in another database than the URL names would be wrong for every node: refuse.
+    if (this.connectionFault) throw redisUnavailable('redis is unusable', this.connectionFault);
     // A caller that already had its timeout must not have its call run (and spend) later.
-    if (deadline.expired) throw new StoreUnavailableError('redis connected after the call timed out');
+    if (deadline.expired) {
+      throw new StoreUnavailableError('redis connected after the call timed out', { reason: 'timeout' });
+    }
     if (this.stalled) {
       if (this.probing) {
         throw new StoreUnavailableError(
           'redis is not answering: a call timed out and no reply has come since',
+          {
+            reason: 'timeout',
+          },
         );
       }
       this.probing = true;
@@ -221,7 +244,9 @@ export class RedisConnection {
     const { status } = this.client;
     if (status === 'ready') return Promise.resolve();
     if (status === 'end' || status === 'close' || this.closed) {
-      return Promise.reject(new StoreUnavailableError('the redis connection is closed'));
+      return Promise.reject(
+        new StoreUnavailableError('the redis connection is closed', { reason: 'closed' }),
+      );
     }
     if (status === 'reconnecting') {
       // Known to be down and waiting out its backoff: fail now rather than spend the caller's
@@ -254,15 +279,15 @@ export class RedisConnection {
   }
 
   private unreachable(message: string): StoreUnavailableError {
-    const reason = this.lastConnectionError ? `: ${this.lastConnectionError.message}` : '';
-    return new StoreUnavailableError(`${message}${reason}`, { cause: this.lastConnectionError });
+    if (!this.lastConnectionError) return new StoreUnavailableError(message, { reason: 'unreachable' });
+    return redisUnavailable(message, this.lastConnectionError);
   }
-}
 
-function asStoreUnavailable(error: unknown): RateLimiterError {
-  if (error instanceof RateLimiterError) return error;
-  const reason = error instanceof Error ? error.message : String(error);
-  return new StoreUnavailableError(`redis call failed: ${reason}`, { cause: error });
+  /** A failed call, named by its cause (redis-errors.ts): never what Redis echoed of its arguments. */
+  private asStoreUnavailable(error: unknown): RateLimiterError {
+    if (error instanceof RateLimiterError) return error;
+    return redisUnavailable('redis call failed', error, this.lastConnectionError);
+  }
 }
 
 interface Deadline {

@@ -1,3 +1,5 @@
+import { redactUrlCredentials } from '../../logging/redact.js';
+
 /** A node address, as written in a Redis URL. */
 export interface HostPort {
   host: string;
@@ -74,7 +76,7 @@ export function parseRedisUrl(url: string): RedisTarget {
   const located = /^([^/?#]*)([^?#]*)(?:\?([^#]*))?$/.exec(rest.slice(at + 1));
   if (!located) throw new RedisUrlError('a Redis URL takes no fragment ("#...")');
   const [, hostList = '', path = '', query = ''] = located;
-  const nodes = parseHosts(hostList, form.defaultPort);
+  const nodes = parseHosts(hostList, form.defaultPort, at === -1);
   const params = parseQuery(query, QUERY_PARAMETERS[form.kind]);
   const tls = form.tls || parseBoolean(params.get('tls'), 'tls');
   const connection = { ...credentials, tls };
@@ -113,9 +115,7 @@ export function parseRedisUrl(url: string): RedisTarget {
 
 /** The URL with every secret replaced by `***`, for logs and error messages. */
 export function redactRedisUrl(url: string): string {
-  return url
-    .replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^:@/]*:)(.*)@/s, '$1***@')
-    .replace(/([?&]sentinelPassword=)[^&#]*/i, '$1***');
+  return redactUrlCredentials(url, '***').replace(/([?&]sentinelPassword=)[^&#]*/i, '$1***');
 }
 
 function parseUserInfo(userInfo: string): { username?: string; password?: string } {
@@ -137,9 +137,18 @@ function decodePart(encoded: string, part: string): string {
   }
 }
 
-function parseHosts(hostList: string, defaultPort: number): HostPort[] {
+/**
+ * The host list, validated. Errors say which host is wrong, never what it says: without an "@",
+ * what looks like `host:port` may be `user:password` (`redis://default:secret`).
+ */
+function parseHosts(hostList: string, defaultPort: number, noCredentials: boolean): HostPort[] {
   if (hostList === '') throw new RedisUrlError('no host given');
-  return hostList.split(',').map((entry) => {
+  const entries = hostList.split(',');
+  const hint = noCredentials
+    ? ' (a password goes before the host, followed by "@": redis://[user]:password@host:port)'
+    : '';
+  return entries.map((entry, index) => {
+    const which = entries.length === 1 ? 'the host' : `host ${index + 1} of ${entries.length}`;
     // "[v6]:port" keeps its colons inside the brackets; elsewhere the last colon starts the port.
     const bracketEnd = entry.indexOf(']:');
     const portSeparator = entry.startsWith('[')
@@ -149,17 +158,19 @@ function parseHosts(hostList: string, defaultPort: number): HostPort[] {
       : entry.lastIndexOf(':');
     const host = portSeparator === -1 ? entry : entry.slice(0, portSeparator);
     const portText = portSeparator === -1 ? undefined : entry.slice(portSeparator + 1);
-    if (host === '') throw new RedisUrlError(`host missing in "${entry}"`);
-    if (!HOST_NAME.test(host) && !IPV6.test(host)) throw new RedisUrlError(`bad host "${host}"`);
-    return { host: host.replace(/^\[(.*)\]$/, '$1'), port: parsePort(portText, defaultPort, entry) };
+    if (host === '') throw new RedisUrlError(`${which} is missing before its ":"${hint}`);
+    if (!HOST_NAME.test(host) && !IPV6.test(host)) {
+      throw new RedisUrlError(`${which} is not a host name, an IPv4 address or an [IPv6] address`);
+    }
+    return { host: host.replace(/^\[(.*)\]$/, '$1'), port: parsePort(portText, defaultPort, which, hint) };
   });
 }
 
-function parsePort(text: string | undefined, defaultPort: number, entry: string): number {
+function parsePort(text: string | undefined, defaultPort: number, which: string, hint: string): number {
   if (text === undefined) return defaultPort;
   const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
   if (!(port >= 1 && port <= 65535)) {
-    throw new RedisUrlError(`bad port "${text}" in "${entry}" (expected an integer in 1..65535)`);
+    throw new RedisUrlError(`the port of ${which} is not an integer in 1..65535${hint}`);
   }
   return port;
 }
@@ -167,7 +178,7 @@ function parsePort(text: string | undefined, defaultPort: number, entry: string)
 function parseDb(text: string, where: string): number {
   if (text === '') return 0;
   if (!/^\d{1,5}$/.test(text)) {
-    throw new RedisUrlError(`bad database "${text}" in the ${where} (expected an integer >= 0)`);
+    throw new RedisUrlError(`bad database in the ${where} (expected an integer >= 0)`);
   }
   return Number(text);
 }

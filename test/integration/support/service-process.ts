@@ -123,6 +123,11 @@ export interface CliRun {
   stderr: string;
 }
 
+/** `check k --limit 1 --window 10 --redis <url>`: one unit of a throwaway counter, straight on Redis. */
+export function checkOnRedis(redisUrl: string, ...extra: string[]): string[] {
+  return ['check', 'k', '--limit', '1', '--window', '10', '--redis', redisUrl, ...extra];
+}
+
 /** Run the built CLI to completion. */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,140 @@
+import type { IncomingMessage, ServerOptions } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { ThrottledWarning } from '../logging/throttled-warning.js';
+import { answerUnknownExpectation, clientErrorHandler } from './client-errors.js';
+import type { ParserRefusal } from './client-errors.js';
+import { HttpError } from './errors.js';
+
+/** Bounds on what one client connection may hold; all settings (docs/configuration.md). */
+export interface HttpServerLimits {
+  /** Whole request (headers and body) must arrive within this. */
+  requestTimeoutMs: number;
+  /** Headers must arrive within this, counted from the connection's start or its previous reply. */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Connections held at once; further ones are closed at once (and counted). */
+  maxConnections: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpServerLimits = {
+  requestTimeoutMs: 10_000,
+  headersTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 72_000,
+  maxConnections: 10_000,
+};
+
+/** Why the HTTP layer turned a client away: a metric label, from a fixed set. */
+export type HttpRefusal = ParserRefusal['kind'] | 'connection_limit';
+
+export interface ServerGuardHooks {
+  /** Counted for every refusal (ratelimiter_http_refusals_total). */
+  onRefusal: (kind: HttpRefusal) => void;
+}
+
+const WARNING_INTERVAL_MS = 10_000;
+
+/**
+ * Node enforces the headers and request timeouts on each check of its connection list (every
+ * 30 s by default): check often enough that a timeout means about what it says.
+ */
+function connectionsCheckingInterval(limits: HttpServerLimits): number {
+  return Math.max(
+    50,
+    Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 2)),
+  );
+}
+
+/** The limits as Node server options, and the `clientError` handler that answers in our shape. */
+export interface LimitedServerOptions {
+  http: ServerOptions;
+  clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => void;
+}
+
+/** The server options for the limits; `log` is the app's logger once the app exists. */
+export function serverOptions(
+  limits: HttpServerLimits,
+  hooks: ServerGuardHooks,
+  log: () => FastifyBaseLogger | undefined,
+): LimitedServerOptions {
+  // Timeouts and oversized headers are limits an operator wants to see; malformed requests are not.
+  const warning = new ThrottledWarning<ParserRefusal>(WARNING_INTERVAL_MS, (refusal, suppressed) => {
+    log()?.warn({ refusal: refusal.kind, suppressed }, `http: ${refusal.body.error.message}`);
+  });
+  return {
+    http: {
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingInterval(limits),
+      // A missing Host is refused by a hook, in our error shape (Node would answer an empty 400).
+      requireHostHeader: false,
+    },
+    clientErrorHandler: clientErrorHandler(limits.requestTimeoutMs, (refusal) => {
+      hooks.onRefusal(refusal.kind);
+      if (refusal.kind === 'bad_request') log()?.debug({ refusal: refusal.kind }, refusal.body.error.message);
+      else warning.note(refusal);
+    }),
+  };
+}
+
+/**
+ * What the Node server needs beyond its options: the connection bound (with a log line when it is
+ * hit), our answer to an unknown `Expect` and a missing Host, and a graceful close that does not
+ * wait for clients still sending a request.
+ */
+export function guardServer(app: FastifyInstance, limits: HttpServerLimits, hooks: ServerGuardHooks): void {
+  const { server } = app;
+  server.maxConnections = limits.maxConnections;
+  const dropped = new ThrottledWarning<number>(WARNING_INTERVAL_MS, (_, suppressed) => {
+    app.log.warn(
+      { maxConnections: limits.maxConnections, suppressed },
+      'http: connection limit reached (RATELIMITER_MAX_CONNECTIONS); new connections are closed',
+    );
+  });
+  server.on('drop', () => {
+    hooks.onRefusal('connection_limit');
+    dropped.note(1);
+  });
+  server.on('checkExpectation', answerUnknownExpectation);
+
+  app.addHook('onRequest', (request, reply) => {
+    if (request.raw.httpVersionMajor === 1 && request.raw.httpVersionMinor >= 1 && !request.headers.host) {
+      reply.header('connection', 'close');
+      return Promise.reject(
+        new HttpError(400, 'invalid_argument', 'an HTTP/1.1 request needs a Host header', 'host'),
+      );
+    }
+    return Promise.resolve();
+  });
+
+  closeSlowClientsOnClose(app);
+}
+
+/**
+ * On close, Node waits for every connection with a request under way, and Fastify closes only the
+ * idle ones: a client trickling its headers or body would hold the shutdown until its timeout.
+ * Such a request has no handler running yet, so drop its connection; one whose request was fully
+ * received is being answered, and its reply goes out (with `Connection: close`).
+ */
+function closeSlowClientsOnClose(app: FastifyInstance): void {
+  const current = new Map<Socket, IncomingMessage | undefined>();
+  app.server.on('connection', (socket: Socket) => {
+    current.set(socket, undefined);
+    socket.once('close', () => current.delete(socket));
+  });
+  app.server.on('request', (request: IncomingMessage) => {
+    if (current.has(request.socket)) current.set(request.socket, request);
+  });
+  app.addHook('onResponse', (request) => {
+    if (current.has(request.raw.socket)) current.set(request.raw.socket, undefined);
+    return Promise.resolve();
+  });
+  app.addHook('preClose', () => {
+    for (const [socket, request] of current) {
+      if (request === undefined || !request.complete) socket.destroy();
+    }
+    return Promise.resolve();
+  });
+}
