@@ -66,11 +66,14 @@ algorithms['swc'] = {
   end,
 
   -- This window's units first; what is left comes off the previous window's, which still weigh.
-  refund = function(key, limit, window, cost, now)
-    local previous, current, index = swc_counts(key, window, now)
+  refund = function(key, limit, window, cost, now, grace)
+    local previous, current, index, same = swc_counts(key, window, now)
     if previous == 0 and current == 0 then return end
     local from_current = math.min(current, cost)
     local from_previous = math.min(previous, cost - from_current)
     redis.call('HSET', key, 's', int(index), 'c', int(current - from_current), 'p', int(previous - from_previous))
+    -- A state rolled into this window must live to the end of the next one, as record would set
+    -- it: later admissions in this window only HINCRBY and never touch the expiry.
+    if not same then redis.call('PEXPIRE', key, expiry_ms((index + 2) * window - now, grace)) end
   end,
 }

@@ -46,7 +46,9 @@ algorithms['swl'] = {
     local newest_time, newest_start, newest_cost
     if newest then newest_time, newest_start, newest_cost = struct.unpack(ENTRY, newest) end
     if not newest or newest_time <= edge then
-      -- Nothing left in the window (the stale entries go when this check is recorded).
+      -- Nothing left in the window: drop what is stale now, as the TypeScript twin forgets it (a
+      -- clock that steps back must not find it again). UNLINK: a long log is freed off the main thread.
+      if newest then redis.call('UNLINK', key) end
       if cost == 0 then return true, 0, 0, 0, 0, 0 end
       return true, 0, 0, 0, cost, window, now, 0
     end
@@ -75,8 +77,7 @@ algorithms['swl'] = {
   end,
 
   record = function(key, limit, window, cost, now, grace, count_after, stamp, start)
-    -- A log whose every entry has left the window starts over.
-    if start == 0 then redis.call('DEL', key) end
+    -- A log whose every entry had left the window was dropped by evaluate: start is then 0.
     redis.call('RPUSH', key, struct.pack(ENTRY, stamp, start, cost))
     redis.call('PEXPIRE', key, expiry_ms(stamp + window - now, grace))
   end,
@@ -87,11 +88,14 @@ algorithms['swl'] = {
     if not newest or cost == 0 then return end
     local newest_time, newest_start, newest_cost = struct.unpack(ENTRY, newest)
     local edge = now - window
-    if newest_time <= edge then return end
+    if newest_time <= edge then
+      redis.call('UNLINK', key)
+      return
+    end
     local _, oldest_start = struct.unpack(ENTRY, swl_trim(key, edge))
     local finish = newest_start + newest_cost
     if finish - oldest_start <= cost then
-      redis.call('DEL', key)
+      redis.call('UNLINK', key)
       return
     end
     -- The first entry from which every entry to the newest can go whole: finish - start <= cost.

@@ -75,6 +75,13 @@ const OVERLOADED_BODY = JSON.stringify({
   error: { code: 'overloaded', message: 'too many requests in flight on this node; retry shortly' },
 });
 
+const OPERATIONS_PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+
+function isOperationsProbe(url: string | undefined): boolean {
+  const path = url?.split('?', 1)[0];
+  return path !== undefined && OPERATIONS_PROBES.has(path);
+}
+
 /** The requests in flight on the listening server, and whether it is closing. */
 class InFlight {
   readonly responses = new Set<ServerResponse>();
@@ -101,7 +108,9 @@ function boundedServer(maxInFlight: number, inFlight: InFlight, options: ServerO
   return (handler: (request: IncomingMessage, response: ServerResponse) => void) =>
     createServer(options, (request, response) => {
       const { responses } = inFlight;
-      if (responses.size >= maxInFlight) {
+      // Liveness, readiness and metrics stay answerable on a busy node: a probe that fails for
+      // load would have the node restarted, or hide why it is slow.
+      if (responses.size >= maxInFlight && !isOperationsProbe(request.url)) {
         response.writeHead(503, {
           'content-type': 'application/json; charset=utf-8',
           'retry-after': '1',

@@ -172,6 +172,11 @@ export class ServiceMetrics {
       'denyCacheHits',
     );
     this.storeCounter(
+      'ratelimiter_deny_cache_invalidation_failures_total',
+      'Deny-cache invalidations this node could not publish, or subscriptions refused (the cache then keeps nothing).',
+      'invalidationFailures',
+    );
+    this.storeCounter(
       'ratelimiter_memory_evictions_total',
       'Counters the in-process store dropped before their window passed, to stay within its bound.',
       'evictions',

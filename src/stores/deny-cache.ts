@@ -28,6 +28,7 @@ export class DenyCache {
   private hits = 0;
   /** Bumped by every invalidation: a denial decided before one may predate a reset. */
   private generation = 0;
+  private disabled = false;
 
   constructor(private readonly maxEntries: number) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1)
@@ -63,6 +64,7 @@ export class DenyCache {
    */
   remember(id: string, check: Check, outcome: Outcome, sentAtUs: number, mark: number): void {
     if (outcome.allowed || check.cost === 0 || outcome.retryAfterUs <= 0 || mark !== this.generation) return;
+    if (this.disabled) return;
     if (!this.denials.has(id) && this.denials.size >= this.maxEntries) {
       // The oldest entry goes first (Map keeps insertion order); it is the likeliest to have lapsed.
       const oldest = this.denials.keys().next().value;
@@ -86,6 +88,14 @@ export class DenyCache {
   clear(): void {
     this.generation++;
     this.denials.clear();
+    this.disabled = false;
+  }
+
+  /** Remember nothing until the next clear(): invalidations cannot reach this node. */
+  disable(): void {
+    this.generation++;
+    this.denials.clear();
+    this.disabled = true;
   }
 
   stats(): { entries: number; hits: number } {

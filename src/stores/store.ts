@@ -16,6 +16,8 @@ export interface StoreStats {
   lateAdmittedUnits?: number;
   /** Checks answered from remembered denials, without a store call. */
   denyCacheHits?: number;
+  /** Deny-cache invalidations not published, or a subscription refused (the cache then keeps nothing). */
+  invalidationFailures?: number;
   /** Counters held (in-process stores). */
   counters?: number;
   /** Counters dropped to stay within the store's bound before their window passed. */

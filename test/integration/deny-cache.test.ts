@@ -136,4 +136,33 @@ describe('deny cache', () => {
     for (const key of [...keys].reverse()) await limiter.check({ key, limit: 1, window: '1h' });
     expect(store.stats().denyCacheHits - before).toBe(3);
   });
+
+  it('keeps resets and refunds working where pub/sub is not allowed, and then remembers nothing', async () => {
+    const locked = await RedisServer.start();
+    const lockedAdmin = new Redis(locked.url);
+    // Redis 7 grants an ACL user no pub/sub channel unless told to.
+    await lockedAdmin.acl('SETUSER', 'limiter', 'on', '>limiter-password-0123', '~*', '+@all');
+    const store = new RedisStore({
+      url: `redis://limiter:limiter-password-0123@127.0.0.1:${locked.port}`,
+      timeoutMs: 2000,
+      denyCache: true,
+    });
+    const limiter = new RateLimiter({ store });
+    try {
+      const check = { key: 'acl', limit: 1, window: '1h' };
+      expect((await limiter.check(check)).allowed).toBe(true);
+      expect((await limiter.check(check)).allowed).toBe(false);
+      // The refund is done whether or not its invalidation could be published.
+      expect(await limiter.refund(check)).toMatchObject({ count: 0 });
+      await limiter.reset(check);
+      await eventually(() => Promise.resolve(store.stats().invalidationFailures >= 2));
+      expect((await limiter.check(check)).allowed).toBe(true);
+      for (let i = 0; i < 3; i++) expect((await limiter.check(check)).allowed).toBe(false);
+      expect(store.stats().denyCacheHits).toBe(0);
+    } finally {
+      await limiter.close();
+      lockedAdmin.disconnect();
+      await locked.stop();
+    }
+  });
 });

@@ -86,6 +86,25 @@ describe('RedisStore key layout and expiry', () => {
     });
   });
 
+  it('keeps a sliding counter alive for its next window after a refund rolls it over', async () => {
+    await withLimiter({ keyPrefix: 'swc-refund:', expiryGraceMs: 0 }, async (limiter) => {
+      const check = {
+        key: 'rolled',
+        limit: 100,
+        window: '300ms',
+        algorithm: 'sliding-window-counter' as const,
+      };
+      await limiter.check({ ...check, cost: 5 });
+      // Into the next window: the refund rolls the state over (this window's count becomes previous).
+      const windowMs = 300;
+      await new Promise((resolve) => setTimeout(resolve, windowMs - (Date.now() % windowMs) + 20));
+      await limiter.refund({ ...check, cost: 1 });
+      await limiter.check({ ...check, cost: 10 });
+      // The state weighs until the end of the window after this one: more than one window away.
+      expect(await admin.pttl('swc-refund:{rolled}:swc:300')).toBeGreaterThan(windowMs);
+    });
+  });
+
   it('leaves nothing behind once the window and grace have passed', async () => {
     await withLimiter({ keyPrefix: 'gone-test:', expiryGraceMs: 20 }, async (limiter) => {
       for (let i = 0; i < 20; i++) {
@@ -258,6 +277,43 @@ describe('RedisStore script loading', () => {
   });
 });
 
+describe('RedisStore under maxmemory (issue 9, item 5)', () => {
+  it('refuses every algorithm alike when Redis is out of memory, recording nothing', async () => {
+    const full = await RedisServer.start(['--maxmemory-policy', 'noeviction']);
+    const fullAdmin = new Redis(full.url);
+    const limiter = new RateLimiter({ store: new RedisStore({ url: full.url, timeoutMs: 2000 }) });
+    try {
+      await limiter.check({ key: 'oom:warm-up', limit: 1, window: 1 });
+      // Past the cap from now on: 1 byte.
+      await fullAdmin.config('SET', 'maxmemory', '1');
+      const usedBefore = Number(/used_memory:(\d+)/.exec(await fullAdmin.info('memory'))?.[1]);
+      for (const algorithm of ALGORITHM_NAMES) {
+        for (let i = 0; i < 40; i++) {
+          const error: unknown = await limiter
+            .check({ key: `oom:${algorithm}`, limit: 1e9, window: 60, cost: 2000, algorithm })
+            .catch((e: unknown) => e);
+          expect(error, algorithm).toBeInstanceOf(StoreUnavailableError);
+          expect(error, algorithm).toMatchObject({ reason: 'oom' });
+        }
+      }
+      const usedAfter = Number(/used_memory:(\d+)/.exec(await fullAdmin.info('memory'))?.[1]);
+      // Nothing was written: the old log script let 40 checks of 2,000 units grow Redis by 9.6 MB.
+      expect(usedAfter - usedBefore).toBeLessThan(64 * 1024);
+      await fullAdmin.config('SET', 'maxmemory', '0');
+      for (const algorithm of ALGORITHM_NAMES) {
+        expect(
+          (await limiter.peek({ key: `oom:${algorithm}`, limit: 1e9, window: 60, algorithm })).count,
+          algorithm,
+        ).toBe(0);
+      }
+    } finally {
+      fullAdmin.disconnect();
+      await limiter.close();
+      await full.stop();
+    }
+  });
+});
+
 describe('RedisStore failures are bounded', () => {
   it('fails a call on a hung server within the timeout, then recovers', async () => {
     const hung = await RedisServer.start();
@@ -283,6 +339,57 @@ describe('RedisStore failures are bounded', () => {
     } finally {
       hung.resume();
       await limiter.close();
+      await hung.stop();
+    }
+  });
+
+  it('fails each call on a hung server after its own budget, whatever waits ahead of it', async () => {
+    const hung = await RedisServer.start();
+    const store = new RedisStore({ url: hung.url });
+    const limiter = new RateLimiter({ store });
+    try {
+      await limiter.check({ key: 'budgets', limit: 5, window: 60 });
+      hung.pause();
+      const started = performance.now();
+      // A registry write (2 s budget) first, then a check (50 ms) behind it on the same connection.
+      const slow = store.connection
+        .run(() => store.client.get('budgets:registry'), { timeoutMs: 2000 })
+        .then(
+          () => ({ ok: true, at: performance.now() - started }),
+          () => ({ ok: false, at: performance.now() - started }),
+        );
+      const check = await limiter.check({ key: 'budgets', limit: 5, window: 60 }).catch((e: unknown) => e);
+      const checkFailedAt = performance.now() - started;
+      expect(check).toBeInstanceOf(StoreUnavailableError);
+      expect(checkFailedAt).toBeLessThan(1000);
+      const registry = await slow;
+      expect(registry.ok).toBe(false);
+      expect(registry.at).toBeGreaterThanOrEqual(1800);
+    } finally {
+      hung.resume();
+      await limiter.close();
+      await hung.stop();
+    }
+  });
+
+  it('answers calls still waiting when a store on a borrowed client closes', async () => {
+    const hung = await RedisServer.start();
+    const client = new Redis(hung.url);
+    const store = new RedisStore({ client, timeoutMs: 60_000 });
+    try {
+      await store.ping();
+      hung.pause();
+      const pending = new RateLimiter({ store })
+        .check({ key: 'closing', limit: 5, window: 60 })
+        .catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = performance.now();
+      await store.close();
+      expect(await pending).toBeInstanceOf(StoreUnavailableError);
+      expect(performance.now() - started).toBeLessThan(1000);
+    } finally {
+      hung.resume();
+      client.disconnect();
       await hung.stop();
     }
   });

@@ -82,6 +82,8 @@ describe('HTTP backpressure', () => {
           error: { code: 'overloaded', message: 'too many requests in flight on this node; retry shortly' },
         });
       }
+      // Liveness is still answered on the full node.
+      expect((await node.fetch('/healthz')).status).toBe(200);
       redis.resume();
       expect((await Promise.all(held)).map((r) => r.status)).toEqual(Array.from({ length: 10 }, () => 200));
       expect((await node.postJson('/v1/check', { key: 'after', limit: 5, window: 60 })).status).toBe(200);

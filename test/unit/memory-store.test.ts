@@ -81,6 +81,32 @@ describe('MemoryStore memory bounds', () => {
     await limiter.close();
   });
 
+  it('keeps an atomic batch all or nothing when the store is full', async () => {
+    for (const whenFull of ['evict', 'refuse'] as const) {
+      const store = new MemoryStore({ maxKeys: 2, whenFull, sweepIntervalMs: 0 });
+      const limiter = new RateLimiter({ store });
+      await limiter.check({ key: 'a', limit: 10, window: 60 });
+      const batch = ['a', 'b', 'c'].map((key) => ({ key, limit: 10, window: 60 }));
+      const outcome = await limiter.checkAll(batch).catch((error: unknown) => error);
+      const counts = await Promise.all(batch.map(async (check) => (await limiter.peek(check)).count));
+      // Three counters do not fit in two: the batch is refused before anything is spent, in
+      // either mode (evicting one of its own counters would break its atomicity).
+      expect(outcome, whenFull).toMatchObject({ code: 'overloaded' });
+      expect(counts, whenFull).toEqual([1, 0, 0]);
+      await limiter.close();
+    }
+  });
+
+  it('refuses a batch of independent checks whole when the store has no room for them', async () => {
+    const store = new MemoryStore({ maxKeys: 2, whenFull: 'refuse', sweepIntervalMs: 0 });
+    const limiter = new RateLimiter({ store });
+    await limiter.check({ key: 'a', limit: 10, window: 60 });
+    const batch = ['a', 'b', 'c'].map((key) => ({ key, limit: 10, window: 60 }));
+    await expect(limiter.checkMany(batch)).rejects.toMatchObject({ code: 'overloaded' });
+    expect((await limiter.peek(batch[0] ?? { key: 'a', limit: 10, window: 60 })).count).toBe(1);
+    await limiter.close();
+  });
+
   it('bounds the bytes it holds, whatever the costs of the checks', async () => {
     const store = new MemoryStore({ maxBytes: 200_000, sweepIntervalMs: 0 });
     const limiter = new RateLimiter({ store });

@@ -121,7 +121,9 @@ export class MemoryStore implements Store {
   checkMany(checks: readonly Check[]): Promise<Outcome[]> {
     try {
       const nowUs = this.now();
-      return Promise.resolve(checks.map((check) => this.checkAt(check, nowUs)));
+      // Room for every new counter first, so the batch is refused whole or not at all.
+      this.makeRoomForAll(checks.map((check) => ({ check, counter: this.find(check) })));
+      return Promise.resolve(checks.map((check) => this.checkAt(check, nowUs, true)));
     } catch (error) {
       return Promise.reject(asError(error));
     }
@@ -137,10 +139,10 @@ export class MemoryStore implements Store {
       });
       const admitted = evaluated.every(({ evaluation }) => evaluation.allowed);
       // All or none: room for every new counter is made before the first is recorded.
-      if (admitted) this.makeRoom(evaluated.filter((e) => !e.counter && e.check.cost > 0).length, undefined);
+      if (admitted) this.makeRoomForAll(evaluated.map(({ check, counter }) => ({ check, counter })));
       return Promise.resolve(
         evaluated.map(({ check, counter, algorithm, evaluation }) => {
-          if (admitted && check.cost > 0) this.record(counter, check, algorithm, evaluation, nowUs);
+          if (admitted && check.cost > 0) this.record(counter, check, algorithm, evaluation, nowUs, true);
           else this.touch(counter, check, evaluation, nowUs);
           return outcomeOf(evaluation, admitted);
         }),
@@ -210,11 +212,12 @@ export class MemoryStore implements Store {
     return this.checkAt(check, this.now());
   }
 
-  private checkAt(check: Check, nowUs: number): Outcome {
+  private checkAt(check: Check, nowUs: number, roomMade = false): Outcome {
     const counter = this.live(check, nowUs);
     const algorithm = algorithmFor(check.algorithm);
     const evaluation = algorithm.evaluate(counter?.state, check, nowUs);
-    if (evaluation.allowed && check.cost > 0) this.record(counter, check, algorithm, evaluation, nowUs);
+    if (evaluation.allowed && check.cost > 0)
+      this.record(counter, check, algorithm, evaluation, nowUs, roomMade);
     else this.touch(counter, check, evaluation, nowUs);
     return outcomeOf(evaluation, evaluation.allowed);
   }
@@ -244,17 +247,19 @@ export class MemoryStore implements Store {
     algorithm: Algorithm<unknown>,
     evaluation: Evaluation,
     nowUs: number,
+    roomMade = false,
   ): void {
     const fill = evaluation.ifRecorded.count / check.limit;
     if (counter) {
+      // A log that grew past the bound makes room by dropping others; with nothing left to drop
+      // it is refused rather than let grow without end (room made: the batch made it already).
+      if (!roomMade && this.bytes > this.maxBytes) this.makeRoom(0, 0, new Set([counter]));
       this.store(counter, algorithm.record(counter.state, check, nowUs), algorithm, check);
       counter.usedAtUs = nowUs;
       counter.fill = fill;
-      // A log that grows makes room by dropping others, but is never refused: it is already counted.
-      if (this.bytes > this.maxBytes) this.makeRoom(0, counter);
       return;
     }
-    this.makeRoom(1, undefined);
+    if (!roomMade) this.makeRoom(1, newCounterBytes(check), NOTHING);
     const state = algorithm.record(undefined, check, nowUs);
     const created: Counter = {
       key: check.key,
@@ -307,28 +312,27 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * Make room for `adding` new counters (or for `growing`'s new size): expired counters go first;
-   * then, with `evict`, the one of a sample whose loss hands back least; with `refuse`, only
-   * counters that hold nothing, and failing that the check is refused.
+   * Make room for `adding` new counters of `addingBytes` (or for a counter that grew): expired
+   * counters go first; then, with `evict`, the one of a sample whose loss hands back least; with
+   * `refuse`, only counters that hold nothing. Counters in `keep` (the check's own, an atomic
+   * batch's) are never taken. Throws OverloadedError, before anything is recorded, when no room
+   * can be made as the policy allows.
    */
-  private makeRoom(adding: number, growing: Counter | undefined): void {
+  private makeRoom(adding: number, addingBytes: number, keep: ReadonlySet<Counter>): void {
     const nowUs = this.clock.nowUs();
-    const needBytes = adding * COUNTER_BYTES;
-    while (this.count + adding > this.maxKeys || this.bytes + needBytes > this.maxBytes) {
+    while (this.count + adding > this.maxKeys || this.bytes + addingBytes > this.maxBytes) {
       let victim: Counter | undefined;
       for (let looked = 0; looked < EVICTION_SAMPLE && looked < this.count; looked++) {
         const candidate = this.nextOnHand();
-        if (!candidate || candidate === growing || candidate.gone) continue;
+        if (!candidate || candidate.gone || keep.has(candidate)) continue;
         if (candidate.expiresAtUs <= nowUs || candidate.fill === 0) {
           victim = candidate;
           break;
         }
         if (!victim || harm(candidate) < harm(victim)) victim = candidate;
       }
-      if (!victim) return; // nothing else to drop: only the counter that grows is left
-      const harmless = victim.expiresAtUs <= nowUs || victim.fill === 0;
-      if (!harmless && this.whenFull === 'refuse') {
-        if (growing) return;
+      const harmless = victim !== undefined && (victim.expiresAtUs <= nowUs || victim.fill === 0);
+      if (!victim || (!harmless && this.whenFull === 'refuse')) {
         this.shed++;
         this.onPressure('refused');
         throw new OverloadedError('the memory store is full of counters that still count', 1000);
@@ -339,6 +343,14 @@ export class MemoryStore implements Store {
         this.onPressure('evicted');
       }
     }
+  }
+
+  /** Room for the new counters of a batch, keeping the counters it already has. */
+  private makeRoomForAll(batch: readonly { check: Check; counter: Counter | undefined }[]): void {
+    const created = batch.filter(({ check, counter }) => !counter && check.cost > 0);
+    const keep = new Set(batch.flatMap(({ counter }) => (counter ? [counter] : [])));
+    const bytes = created.reduce((total, { check }) => total + newCounterBytes(check), 0);
+    this.makeRoom(created.length, bytes, keep);
   }
 
   /** The next counter under the hand, wrapping around; the hand survives additions and removals. */
@@ -371,6 +383,13 @@ export class MemoryStore implements Store {
   private assertOpen(): void {
     if (this.closed) throw closedError();
   }
+}
+
+const NOTHING: ReadonlySet<Counter> = new Set();
+
+/** What a new counter will hold, about: its object, its key, and a small state. */
+function newCounterBytes(check: Check): number {
+  return COUNTER_BYTES + 2 * check.key.length + 64;
 }
 
 /** Evicting the fuller, more recently used counter hands back more. */

@@ -1,4 +1,4 @@
-import { OverloadedError, StoreUnavailableError } from '../../core/errors.js';
+import { OverloadedError, StoreUnavailableError, asError } from '../../core/errors.js';
 import type { Check, Outcome } from '../../core/types.js';
 
 /** How much a store hands Redis at once, and how much it keeps waiting. */
@@ -119,7 +119,14 @@ export class CheckCoalescer {
 
   private dispatch(batch: Waiting[]): void {
     this.inFlight++;
-    this.hooks.send(batch.map((waiting) => waiting.check)).then(
+    let sent: Promise<Outcome[]>;
+    try {
+      sent = this.hooks.send(batch.map((waiting) => waiting.check));
+    } catch (error) {
+      // A send that throws instead of rejecting must not leak its place or escape setImmediate.
+      sent = Promise.reject(asError(error));
+    }
+    sent.then(
       (outcomes) => {
         this.settled();
         for (let i = 0; i < batch.length; i++) {

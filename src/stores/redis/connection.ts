@@ -175,6 +175,7 @@ export class RedisConnection {
       this.attempt(call, deadline).then(
         (value) => {
           this.deadlines.done(deadline);
+          this.deadlines.replied();
           if (deadline.probe) this.probing = false;
           this.stalled = false;
           if (!deadline.expired) {
@@ -189,7 +190,10 @@ export class RedisConnection {
           this.deadlines.done(deadline);
           if (deadline.probe) this.probing = false;
           // Redis answered, if only with an error: it is not hung.
-          if (error instanceof ReplyError) this.stalled = false;
+          if (error instanceof ReplyError) {
+            this.stalled = false;
+            this.deadlines.replied();
+          }
           if (!deadline.expired) {
             this.onCallDuration?.((performance.now() - startedAt) / 1000);
             reject(this.asStoreUnavailable(error));
@@ -200,9 +204,10 @@ export class RedisConnection {
   }
 
   async close(): Promise<void> {
-    this.deadlines.stop();
     if (!this.ownsClient) {
       this.closed = true;
+      // Calls still waiting would otherwise wait forever: no tick would ever expire them.
+      this.deadlines.stop();
       return;
     }
     try {
@@ -306,13 +311,19 @@ interface Deadline {
  * late means this process was busy, and that time is not the store's. An expired call is judged
  * in setImmediate, after the poll phase has read the socket, so a reply that already arrived wins.
  *
- * On one connection (`inOrder`), Redis answers calls in the order they were sent, so only the
- * oldest call is charged: the others wait behind this process's own earlier calls, not on a slow
- * Redis. When the oldest expires, every call behind it does too: they can only come after it.
+ * On one connection (`inOrder`) Redis answers in the order calls were sent, so a call waiting
+ * behind this process's own earlier calls is not waiting on a slow Redis while replies keep
+ * coming: a call is charged only the time during which no reply at all arrived (`stallMs`, reset
+ * by every reply), up to its own age, and expires at its own budget. A hung Redis thus fails each
+ * call after its own budget, the 50 ms checks and the 2 s registry calls alike.
  */
 class DeadlineWatch {
   private readonly pending = new Set<Deadline>();
   private timer: NodeJS.Timeout | undefined;
+  /** Lag-discounted time since the last reply while calls were waiting (in-order mode). */
+  private stallMs = 0;
+  private lastTickAt = 0;
+  private stopped = false;
 
   constructor(
     private readonly tickMs: number,
@@ -320,21 +331,26 @@ class DeadlineWatch {
   ) {}
 
   track(budgetMs: number, onExpire: () => void): Deadline {
+    const now = performance.now();
     const deadline: Deadline = {
       budgetMs,
       waitedMs: 0,
-      lastSeenAt: performance.now(),
+      lastSeenAt: now,
       expired: false,
       probe: false,
       onExpire,
     };
+    // Time with nothing waiting is no stall.
+    if (this.pending.size === 0) this.stallMs = 0;
     this.pending.add(deadline);
-    if (!this.timer) {
+    if (!this.timer && !this.stopped) {
+      this.lastTickAt = now;
       this.timer = setInterval(() => {
         this.tick();
       }, this.tickMs);
       this.timer.unref();
     }
+    if (this.stopped) this.expire([deadline]);
     return deadline;
   }
 
@@ -342,32 +358,42 @@ class DeadlineWatch {
     this.pending.delete(deadline);
   }
 
+  /** Redis answered something: whatever waits behind it is not waiting on a stalled server. */
+  replied(): void {
+    this.stallMs = 0;
+  }
+
+  /** No more ticks: every call still waiting expires now, and so does any tracked later. */
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.expire([...this.pending]);
   }
 
   private tick(): void {
     if (this.pending.size === 0) {
-      this.stop();
+      if (this.timer) clearInterval(this.timer);
+      this.timer = undefined;
       return;
     }
     const now = performance.now();
     const cap = 2 * this.tickMs;
+    this.stallMs += Math.min(now - this.lastTickAt, cap);
+    this.lastTickAt = now;
     const expired: Deadline[] = [];
-    let charged = false;
     for (const deadline of this.pending) {
-      if (!this.inOrder || !charged) {
-        deadline.waitedMs += Math.min(now - deadline.lastSeenAt, cap);
-        charged = true;
-      }
+      deadline.waitedMs += Math.min(now - deadline.lastSeenAt, cap);
       deadline.lastSeenAt = now;
-      if (deadline.waitedMs >= deadline.budgetMs) expired.push(deadline);
+      const charged = this.inOrder ? Math.min(this.stallMs, deadline.waitedMs) : deadline.waitedMs;
+      if (charged >= deadline.budgetMs) expired.push(deadline);
     }
-    if (expired.length === 0) return;
-    if (this.inOrder) expired.splice(0, expired.length, ...this.pending);
+    if (expired.length > 0) this.expire(expired);
+  }
+
+  private expire(deadlines: readonly Deadline[]): void {
     setImmediate(() => {
-      for (const deadline of expired) {
+      for (const deadline of deadlines) {
         if (!this.pending.delete(deadline)) continue; // answered in the meantime
         deadline.expired = true;
         deadline.onExpire();

@@ -62,6 +62,8 @@ export class RedisStore implements Store {
   private readonly clock: Clock | undefined;
   private readonly coalescer: CheckCoalescer;
   private lateAdmittedUnits = 0;
+  /** Invalidations this node could not publish, or a subscription that could not be made. */
+  private invalidationFailures = 0;
   private readonly denials: DenyCache | undefined;
   private readonly invalidations: RedisClient | undefined;
 
@@ -164,6 +166,7 @@ export class RedisStore implements Store {
       ...this.connection.stats(),
       lateAdmittedUnits: this.lateAdmittedUnits,
       denyCacheHits: this.denials?.stats().hits ?? 0,
+      invalidationFailures: this.invalidationFailures,
     };
   }
 
@@ -191,7 +194,13 @@ export class RedisStore implements Store {
   private async invalidate(key: string): Promise<void> {
     if (!this.denials) return;
     this.denials.forget(key);
-    await this.connection.run(() => this.client.publish(this.invalidationChannel, key));
+    // Best effort: the reset or refund itself is done, and failing it now would make its caller
+    // retry and spend (or refund) twice. Other nodes' remembered denials then lapse on their own.
+    try {
+      await this.connection.run(() => this.client.publish(this.invalidationChannel, key));
+    } catch {
+      this.invalidationFailures++;
+    }
   }
 
   private get invalidationChannel(): string {
@@ -206,7 +215,11 @@ export class RedisStore implements Store {
     });
     subscriber.on('ready', () => {
       denials.clear();
-      subscriber.subscribe(this.invalidationChannel).catch(() => undefined);
+      subscriber.subscribe(this.invalidationChannel).catch(() => {
+        // Without the subscription this node would keep denials another node reset: keep none.
+        this.invalidationFailures++;
+        this.denials?.disable();
+      });
     });
     return subscriber;
   }
