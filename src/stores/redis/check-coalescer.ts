@@ -7,6 +7,8 @@ export interface CoalescerLimits {
   maxBatch: number;
   /** Most script calls awaiting their reply at once. */
   maxInFlight: number;
+  /** Most calls in flight at which a call that is not full is still sent; past it, checks wait to fill it. */
+  maxPartialInFlight: number;
   /** Most checks waiting for a place; past it new checks are refused with OverloadedError. */
   maxQueued: number;
   /** Longest a check may wait for a place before it is refused with OverloadedError (ms). */
@@ -16,6 +18,7 @@ export interface CoalescerLimits {
 export const DEFAULT_COALESCER_LIMITS: CoalescerLimits = {
   maxBatch: 100,
   maxInFlight: 8,
+  maxPartialInFlight: 2,
   maxQueued: 50_000,
   queueTimeoutMs: 1000,
 };
@@ -92,6 +95,10 @@ export class CheckCoalescer {
   private flush(): void {
     const now = performance.now();
     while (this.inFlight < this.limits.maxInFlight && this.queued > 0) {
+      // Under light load, checks wait for a call to come back rather than go out a few at a time:
+      // the next call then carries all of them (each call costs Redis and this process a round trip).
+      const next = this.groups.values().next().value?.length ?? 0;
+      if (this.inFlight >= this.limits.maxPartialInFlight && next < this.limits.maxBatch) break;
       const batch = this.takeBatch(now);
       if (batch.length > 0) this.dispatch(batch);
     }

@@ -87,6 +87,10 @@ export class RedisStore implements Store {
         maxBatch: options.maxBatch ?? DEFAULT_COALESCER_LIMITS.maxBatch,
         maxInFlight:
           options.maxInFlight ?? (cluster ? CLUSTER_MAX_IN_FLIGHT : DEFAULT_COALESCER_LIMITS.maxInFlight),
+        // On a Cluster most calls carry the few checks of one slot: they are not held back.
+        maxPartialInFlight:
+          options.maxPartialInFlight ??
+          (cluster ? CLUSTER_MAX_IN_FLIGHT : DEFAULT_COALESCER_LIMITS.maxPartialInFlight),
         maxQueued: options.maxQueued ?? DEFAULT_COALESCER_LIMITS.maxQueued,
         queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_COALESCER_LIMITS.queueTimeoutMs,
       },
