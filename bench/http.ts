@@ -5,8 +5,7 @@
  * this one. First each target flat out in interleaved rounds, then each at half its measured
  * maximum rate.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { startChildServer } from './child-server.js';
 import { Redis } from 'ioredis';
 import { RedisServer } from '../test/support/redis-server.js';
 import { ServiceProcess } from '../test/integration/support/service-process.js';
@@ -35,29 +34,13 @@ interface Measured extends HttpTurn {
 }
 
 async function startConstantServer(): Promise<Target> {
-  const script = fileURLToPath(new URL('./constant-server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      const match = /listening at (\S+)/.exec(chunk.toString());
-      if (match?.[1] !== undefined) resolve(match[1]);
-    });
-    child.once('exit', (code) => {
-      reject(new Error(`constant server exited with ${String(code)}`));
-    });
-  });
+  const server = await startChildServer(new URL('./constant-server.ts', import.meta.url), 'constant server');
   return {
     name: 'constant Fastify route',
-    url,
+    url: server.url,
     degraded: () => Promise.resolve(0),
-    cpuUs: () => Promise.resolve(processCpuUs(child.pid ?? -1)),
-    stop: () => {
-      child.kill('SIGTERM');
-      return exited;
-    },
+    cpuUs: () => Promise.resolve(processCpuUs(server.pid)),
+    stop: () => server.stop(),
   };
 }
 

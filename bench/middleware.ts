@@ -5,9 +5,8 @@
  * run. Each app is its own process; autocannon runs in this one; targets take turns in rounds.
  * Keys cycle through 10,000 values (limit 100 per minute each), so nearly every request is admitted.
  */
-import { spawn } from 'node:child_process';
+import { startChildServer } from './child-server.js';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { median } from './harness.js';
 import { RedisServer } from '../test/support/redis-server.js';
@@ -49,30 +48,21 @@ async function startApp(
   label: string,
   redisUrl: string,
 ): Promise<Target> {
-  const script = fileURLToPath(new URL('./middleware-app.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    env: { ...process.env, FRAMEWORK: framework, LIMITER: limiter, REDIS_URL: redisUrl },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      const match = /listening at (\S+)/.exec(chunk.toString());
-      if (match?.[1] !== undefined) resolve(match[1]);
-    });
-    child.once('exit', (code) => {
-      reject(new Error(`${framework} ${limiter} exited with ${code}`));
-    });
-  });
+  const server = await startChildServer(
+    new URL('./middleware-app.ts', import.meta.url),
+    `${framework} ${limiter}`,
+    {
+      FRAMEWORK: framework,
+      LIMITER: limiter,
+      REDIS_URL: redisUrl,
+    },
+  );
   return {
     framework,
     limiter,
     label: PEER_NAMES[framework]?.[limiter] ?? label,
-    url,
-    stop: () => {
-      child.kill('SIGTERM');
-      return exited;
-    },
+    url: server.url,
+    stop: () => server.stop(),
   };
 }
 
