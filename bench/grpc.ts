@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answeredPerSecond, answering, closedLoop, errorCount } from './harness.js';
+import { median } from './stats.js';
 import type { LoadResult } from './harness.js';
 import { RedisServer } from '../test/support/redis-server.js';
 import { RlsClient } from '../test/support/rls-client.js';
@@ -111,11 +112,6 @@ interface Round extends LoadResult {
   opsPerSecond: number;
   errorTotal: number;
   serverCpuUsPerDecision: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 async function benchStore(label: string, args: string[], rulesFile: string): Promise<void> {

@@ -121,11 +121,7 @@ export async function burst(op: Operation, count: number): Promise<LoadResult> {
   return tally.result(startedAt, cpuStart);
 }
 
-/** The middle value: what a round-robin run reports, so that one disturbed round does not move it. */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
+export { median } from './stats.js';
 
 /** Calls answered per second over a run. */
 export function answeredPerSecond(result: LoadResult): number {
