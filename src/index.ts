@@ -9,8 +9,8 @@ export type { RedisStoreOptions, RedisStoreStats } from './stores/redis/redis-st
 export { RedisUrlError, parseRedisUrl, redactRedisUrl } from './stores/redis/redis-url.js';
 export type { RedisTarget } from './stores/redis/redis-url.js';
 export type { Store } from './stores/store.js';
-export { ServiceStore } from './stores/service/service-store.js';
-export type { ServiceStoreOptions } from './stores/service/service-store.js';
+export { ServiceStore } from './stores/remote/service-store.js';
+export type { ServiceStoreOptions } from './stores/remote/service-store.js';
 export {
   RateLimiterError,
   InvalidArgumentError,

@@ -25,16 +25,11 @@ import type { Store } from './stores/store.js';
 import { RulesWatcher } from './rules/watcher.js';
 import { EMPTY_RULES } from './rules/types.js';
 import type { RuleSet } from './rules/types.js';
-import { RateLimitService } from './service/rate-limit-service.js';
+import { RateLimitService } from './envoy/rate-limit-service.js';
 
 const STORE_WARNING_INTERVAL_MS = 10_000;
 const SHADOW_LOG_INTERVAL_MS = 10_000;
-import {
-  DecisionReadiness,
-  counterScriptCheck,
-  registryWriteCheck,
-  rulesLoadedCheck,
-} from './service/readiness.js';
+import { DecisionReadiness, counterScriptCheck, registryWriteCheck, rulesLoadedCheck } from './readiness.js';
 /** Log lines still buffered get this long to be written before the process exits. */
 const LOG_FLUSH_AT_EXIT_MS = 500;
 

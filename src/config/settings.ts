@@ -15,8 +15,8 @@ import {
   parseTrustedProxies,
 } from '../http/forward-auth.js';
 import type { DescriptorSpec } from '../http/forward-auth.js';
-import { RESPONSE_HEADER_MODES } from '../service/rate-limit-service.js';
-import type { ResponseHeaderMode } from '../service/rate-limit-service.js';
+import { RESPONSE_HEADER_MODES } from '../envoy/rate-limit-service.js';
+import type { ResponseHeaderMode } from '../envoy/rate-limit-service.js';
 
 /** A setting that could not be accepted; `name` is how the operator wrote it (env var or flag). */
 export class SettingError extends Error {

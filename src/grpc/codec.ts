@@ -1,10 +1,10 @@
-import { RESPONSE_UNITS, overrideUnit } from '../service/units.js';
+import { RESPONSE_UNITS, overrideUnit } from '../envoy/units.js';
 import type {
   DescriptorStatus,
   RateLimitDescriptor,
   RateLimitRequest,
   RateLimitResponse,
-} from '../service/types.js';
+} from '../envoy/types.js';
 
 /*
  * RateLimitRequest / RateLimitResponse as @grpc/proto-loader gives and takes them (see

@@ -7,7 +7,7 @@ import type {
   sendUnaryData,
 } from '@grpc/grpc-js';
 import { OverloadedError, RateLimiterError } from '../core/errors.js';
-import type { RateLimitService } from '../service/rate-limit-service.js';
+import type { RateLimitService } from '../envoy/rate-limit-service.js';
 import { requestFromWire, responseToWire } from './codec.js';
 import type { WireRequest, WireResponse } from './codec.js';
 import { loadProtos } from './protos.js';

@@ -10,8 +10,8 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'f
 import type { Limiter } from '../limiter.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { NodeRegistry } from '../registry/node-registry.js';
-import { DecisionReadiness, rulesLoadedCheck } from '../service/readiness.js';
-import type { ReadinessProbe } from '../service/readiness.js';
+import { DecisionReadiness, rulesLoadedCheck } from '../readiness.js';
+import type { ReadinessProbe } from '../readiness.js';
 import { adminGuard, apiGuard } from './auth.js';
 import { handleError, handleNotFound } from './errors.js';
 import { useStrictJsonBodies } from './json-body.js';

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import type { DescriptorEntry } from '../rules/match.js';
-import type { RateLimitDescriptor } from '../service/types.js';
+import type { RateLimitDescriptor } from '../envoy/types.js';
 
 /*
  * How `/v1/forward-auth` turns the proxied request into descriptors. A spec is a `;`-separated

@@ -1,11 +1,11 @@
 import { InvalidArgumentError } from '../core/errors.js';
-import { RESPONSE_UNITS, overrideUnit } from '../service/units.js';
+import { RESPONSE_UNITS, overrideUnit } from '../envoy/units.js';
 import type {
   DescriptorStatus,
   RateLimitDescriptor,
   RateLimitRequest,
   RateLimitResponse,
-} from '../service/types.js';
+} from '../envoy/types.js';
 
 /*
  * RateLimitRequest / RateLimitResponse in protojson, the JSON mapping of protobuf that the

@@ -1,8 +1,8 @@
 import type { FastifyReply } from 'fastify';
 import type { Decision } from '../core/types.js';
-import { policiesOf, rateLimitHeaders } from '../service/headers.js';
+import { policiesOf, rateLimitHeaders } from '../protocol/headers.js';
 
-export { DEGRADED_HEADER } from '../service/headers.js';
+export { DEGRADED_HEADER } from '../protocol/headers.js';
 
 /** The rate-limit headers of service/headers.ts on a reply, for a check or a batch. */
 export function setRateLimitHeaders(reply: FastifyReply, decisions: readonly Decision[]): void {

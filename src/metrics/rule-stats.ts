@@ -1,4 +1,4 @@
-import type { RuleOutcome, RuleStats } from '../service/rate-limit-service.js';
+import type { RuleOutcome, RuleStats } from '../envoy/rate-limit-service.js';
 import type { ServiceMetrics } from './metrics.js';
 
 /** Distinct (domain, rule) series at most; detailed_metric rules could otherwise grow without bound. */

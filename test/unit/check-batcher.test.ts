@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Check } from '../../src/index.js';
 import { algorithmFor } from '../../src/core/algorithms/index.js';
-import { chunkChecks } from '../../src/stores/service/check-batcher.js';
+import { chunkChecks } from '../../src/stores/remote/check-batcher.js';
 
 function check(overrides: Partial<Check> = {}): { check: Check } {
   return {

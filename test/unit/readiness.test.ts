@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import { validateCheck } from '../../src/core/validate.js';
-import { DecisionReadiness, READINESS_PROBE_KEY, counterScriptCheck } from '../../src/service/readiness.js';
-import type { Readiness, ReadinessCheck } from '../../src/service/readiness.js';
+import { DecisionReadiness, READINESS_PROBE_KEY, counterScriptCheck } from '../../src/readiness.js';
+import type { Readiness, ReadinessCheck } from '../../src/readiness.js';
 import { MemoryStore } from '../../src/stores/memory/memory-store.js';
 
 function check(name: string, outcome: () => Error | undefined, runs: string[] = []): ReadinessCheck {

@@ -1,13 +1,13 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { HeaderPair } from '../../service/headers.js';
+import type { HeaderPair } from '../../protocol/headers.js';
 import { RateLimitCore } from '../shared/middleware.js';
 import type { MiddlewareOptions, Verdict } from '../shared/middleware.js';
-import type { Admission } from '../shared/rules.js';
+import type { Admission } from '../shared/limits.js';
 
 export { ExpressRateLimitStore } from './store.js';
 export type { ExpressRateLimitStoreOptions } from './store.js';
 export type { AdapterLimiter, RefundRequest } from '../shared/limiter.js';
-export type { LimitRule, Admission } from '../shared/rules.js';
+export type { LimitRule, Admission } from '../shared/limits.js';
 export type { HeaderMode } from '../shared/headers.js';
 
 export interface ExpressRateLimitOptions extends MiddlewareOptions<Request> {

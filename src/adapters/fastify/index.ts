@@ -8,12 +8,12 @@ import type {
 } from 'fastify';
 import { RateLimitCore } from '../shared/middleware.js';
 import type { MiddlewareOptions } from '../shared/middleware.js';
-import type { Admission } from '../shared/rules.js';
+import type { Admission } from '../shared/limits.js';
 
 export { FastifyRateLimitStore } from './store.js';
 export type { FastifyRateLimitStoreOptions, FastifyRateLimitRecord } from './store.js';
 export type { AdapterLimiter, RefundRequest } from '../shared/limiter.js';
-export type { LimitRule, Admission } from '../shared/rules.js';
+export type { LimitRule, Admission } from '../shared/limits.js';
 export type { HeaderMode } from '../shared/headers.js';
 
 export interface FastifyRateLimitOptions extends MiddlewareOptions<FastifyRequest> {

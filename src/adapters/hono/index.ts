@@ -2,12 +2,12 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { RateLimitCore } from '../shared/middleware.js';
 import type { MiddlewareOptions } from '../shared/middleware.js';
-import type { Admission } from '../shared/rules.js';
+import type { Admission } from '../shared/limits.js';
 
 export { HonoRateLimiterStore } from './store.js';
 export type { HonoRateLimiterStoreOptions } from './store.js';
 export type { AdapterLimiter, RefundRequest } from '../shared/limiter.js';
-export type { LimitRule, Admission } from '../shared/rules.js';
+export type { LimitRule, Admission } from '../shared/limits.js';
 export type { HeaderMode } from '../shared/headers.js';
 
 export interface HonoRateLimitOptions extends MiddlewareOptions<Context> {

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, OverloadedError, StoreUnavailableError } from '../../core/errors.js';
 import type { RateLimiterError } from '../../core/errors.js';
-import { ceilSeconds } from '../../service/headers.js';
-import type { HeaderPair } from '../../service/headers.js';
+import { ceilSeconds } from '../../protocol/headers.js';
+import type { HeaderPair } from '../../protocol/headers.js';
 
 /** The one JSON error shape of the product. */
 export interface ErrorBody {

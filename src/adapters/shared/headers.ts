@@ -1,7 +1,7 @@
-import { ceilSeconds, policiesOf, rateLimitHeaders, statusHeaders } from '../../service/headers.js';
-import type { HeaderPair } from '../../service/headers.js';
+import { ceilSeconds, policiesOf, rateLimitHeaders, statusHeaders } from '../../protocol/headers.js';
+import type { HeaderPair } from '../../protocol/headers.js';
 import type { Decision } from '../../core/types.js';
-import type { Admission } from './rules.js';
+import type { Admission } from './limits.js';
 
 /**
  * Which rate-limit headers a middleware sends: `draft-10` is `RateLimit-Policy` / `RateLimit` of

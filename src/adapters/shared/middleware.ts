@@ -1,14 +1,14 @@
 import { InvalidArgumentError } from '../../core/errors.js';
 import { validateKey } from '../../core/validate.js';
-import type { HeaderPair } from '../../service/headers.js';
+import type { HeaderPair } from '../../protocol/headers.js';
 import { clientAddressKey, DEFAULT_IPV6_SUBNET } from './client-address.js';
 import { failureResponse } from './errors.js';
 import type { FailureResponse } from './errors.js';
 import { HEADER_MODES, admissionHeaders } from './headers.js';
 import type { HeaderMode } from './headers.js';
 import type { AdapterLimiter } from './limiter.js';
-import { admit, refund, resolveRules } from './rules.js';
-import type { Admission, ResolvedRule, RuleOptions } from './rules.js';
+import { admit, refund, resolveRules } from './limits.js';
+import type { Admission, ResolvedRule, RuleOptions } from './limits.js';
 
 type MaybePromise<T> = T | Promise<T>;
 

@@ -4,8 +4,8 @@ import { RateLimiterError, StoreUnavailableError } from '../../core/errors.js';
 import type { Limiter } from '../../limiter.js';
 import type { ServiceMetrics } from '../../metrics/metrics.js';
 import type { NodeRegistry } from '../../registry/node-registry.js';
-import { NotReadyError } from '../../service/readiness.js';
-import type { ReadinessProbe } from '../../service/readiness.js';
+import { NotReadyError } from '../../readiness.js';
+import type { ReadinessProbe } from '../../readiness.js';
 import { HttpError } from '../errors.js';
 import { NodesReply, StatusReply, withErrors } from '../schemas.js';
 

@@ -1,6 +1,6 @@
-import { StoreUnavailableError } from '../core/errors.js';
-import { validateCheck } from '../core/validate.js';
-import type { Store } from '../stores/store.js';
+import { StoreUnavailableError } from './core/errors.js';
+import { validateCheck } from './core/validate.js';
+import type { Store } from './stores/store.js';
 
 /** A readiness failure that is not the store's: its `code` is the error code the transports answer. */
 export class NotReadyError extends Error {

@@ -4,10 +4,10 @@ import { ManualClock, MemoryStore, RateLimiter } from '../../src/index.js';
 import { ServiceMetrics } from '../../src/metrics/metrics.js';
 import { RuleSeries } from '../../src/metrics/rule-stats.js';
 import { buildRules } from '../../src/rules/load.js';
-import { RateLimitService, counterKey } from '../../src/service/rate-limit-service.js';
-import type { RateLimitServiceOptions } from '../../src/service/rate-limit-service.js';
-import type { RateLimitDescriptor, RateLimitRequest } from '../../src/service/types.js';
-import { MAX_UINT32 } from '../../src/service/types.js';
+import { RateLimitService, counterKey } from '../../src/envoy/rate-limit-service.js';
+import type { RateLimitServiceOptions } from '../../src/envoy/rate-limit-service.js';
+import type { RateLimitDescriptor, RateLimitRequest } from '../../src/envoy/types.js';
+import { MAX_UINT32 } from '../../src/envoy/types.js';
 
 const RULES = `
 domain: web

@@ -1,6 +1,6 @@
 import type { DescriptorEntry, LimitOverride } from '../rules/match.js';
 import type { RuleUnit } from '../rules/types.js';
-import type { AppliedPolicy, HeaderValue } from './headers.js';
+import type { AppliedPolicy, HeaderValue } from '../protocol/headers.js';
 
 /*
  * Envoy's RateLimitRequest and RateLimitResponse as plain values, free of any transport: the
