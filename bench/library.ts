@@ -7,7 +7,7 @@
 import { Redis } from 'ioredis';
 import { ALGORITHM_NAMES, MemoryStore, RateLimiter, RedisStore } from '../src/index.js';
 import type { AlgorithmName } from '../src/index.js';
-import { validateCheck } from '../src/core/validate.js';
+import { parseCheck } from '../src/core/validate.js';
 import { RedisServer } from '../test/support/redis-server.js';
 import type { Knobs } from './knobs.js';
 import { PEER, peerInMemory, peerOnRedis } from './peer.js';
@@ -190,7 +190,7 @@ export async function benchLibraryOnRedis(knobs: Knobs, targets: Targets): Promi
       const raw: Subject[][] = await Promise.all(
         ALGORITHM_NAMES.map((algorithm) => {
           const pool = Array.from({ length: shape.random ? RAW_POOL : 1 }, (_, i) =>
-            validateCheck({ key: shape.key(i), limit: shape.limit, window: shape.windowS, algorithm }),
+            parseCheck({ key: shape.key(i), limit: shape.limit, window: shape.windowS, algorithm }),
           );
           return Promise.all(
             callShapesNow.map((call) =>

@@ -8,7 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Check } from '../src/core/types.js';
-import { DEFAULT_COALESCER_LIMITS } from '../src/stores/redis/check-coalescer.js';
+import { DEFAULT_COALESCER_LIMITS } from '../src/stores/check-coalescer.js';
 import { encodeArgs } from '../src/stores/redis/redis-store.js';
 import type { RedisStore } from '../src/stores/redis/redis-store.js';
 import { SCRIPTS } from '../src/stores/redis/scripts.js';

@@ -1,6 +1,7 @@
 import { StoreUnavailableError } from './core/errors.js';
 import type { Check, Decision } from './core/types.js';
 import { toDecision } from './core/types.js';
+import { unaffordable } from './core/validate.js';
 import { MemoryStore } from './stores/memory/memory-store.js';
 import type { Store } from './stores/store.js';
 
@@ -79,7 +80,7 @@ export class FailurePolicy {
     }));
     const tooCostly = scaled.map((check) => check.cost > check.limit);
     if (atomic) {
-      if (tooCostly.some(Boolean)) return scaled.map((check) => unaffordable(check));
+      if (tooCostly.some(Boolean)) return scaled.map((check) => degraded(unaffordable(check)));
       const outcomes = await store.checkAll(scaled);
       return scaled.map((check, i) => degraded(toDecision(check, outcomes[i] ?? missing())));
     }
@@ -87,7 +88,7 @@ export class FailurePolicy {
     const outcomes = await store.checkMany(affordable);
     let next = 0;
     return scaled.map((check, i) =>
-      tooCostly[i] ? unaffordable(check) : degraded(toDecision(check, outcomes[next++] ?? missing())),
+      degraded(tooCostly[i] ? unaffordable(check) : toDecision(check, outcomes[next++] ?? missing())),
     );
   }
 }
@@ -96,28 +97,18 @@ function degraded(decision: Decision): Decision {
   return { ...decision, degraded: true };
 }
 
-/** A decision nothing was counted for: the store could not be asked. */
-function uncounted(check: Check, allowed: boolean, retryAfterMs: number): Decision {
+/** Allowed without being counted: the store could not say, and the mode prefers availability. */
+function openDecision(check: Check): Decision {
   return degraded({
-    allowed,
+    allowed: true,
     limit: check.limit,
     remaining: check.limit,
     count: 0,
-    retryAfterMs,
+    retryAfterMs: 0,
     resetAfterMs: 0,
     windowMs: check.windowMs,
     algorithm: check.algorithm,
   });
-}
-
-/** Allowed without being counted: the store could not say, and the mode prefers availability. */
-function openDecision(check: Check): Decision {
-  return uncounted(check, true, 0);
-}
-
-/** The cost exceeds this node's share of the limit: it cannot be admitted locally. */
-function unaffordable(check: Check): Decision {
-  return uncounted(check, false, check.windowMs);
 }
 
 function missing(): never {

@@ -23,13 +23,23 @@ export type { Clock } from './core/clock.js';
 export { ALGORITHM_NAMES, DEFAULT_ALGORITHM } from './core/algorithms/index.js';
 export type { AlgorithmName } from './core/algorithms/index.js';
 export { parseWindow } from './core/duration.js';
+export {
+  MAX_UNITS,
+  parseCheck,
+  parseChecks,
+  parseCounter,
+  parsePeek,
+  parseRefund,
+  unaffordable,
+} from './core/validate.js';
 export type {
   Check,
   CheckRequest,
+  CounterRef,
   PeekRequest,
   RefundRequest,
   ResetRequest,
   Decision,
-  WireDecision,
   Outcome,
 } from './core/types.js';
+export type { WireDecision } from './protocol/decision.js';

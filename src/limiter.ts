@@ -1,6 +1,7 @@
 import type {
   Check,
   CheckRequest,
+  CounterRef,
   Decision,
   Outcome,
   PeekRequest,
@@ -8,8 +9,16 @@ import type {
   ResetRequest,
 } from './core/types.js';
 import { toDecision } from './core/types.js';
-import { InvalidArgumentError, asError } from './core/errors.js';
-import { validateBatchCost, validateCheck, validateCounterRef, validatePeek } from './core/validate.js';
+import { asError } from './core/errors.js';
+import {
+  assertDistinctCounters,
+  parseCheck,
+  parseChecks,
+  parseCounter,
+  parsePeek,
+  parseRefund,
+  validateBatchCost,
+} from './core/validate.js';
 import { FailurePolicy } from './failure-policy.js';
 import type { FailurePolicyOptions } from './failure-policy.js';
 import type { Store } from './stores/store.js';
@@ -21,20 +30,26 @@ export interface BatchDecision {
 }
 
 /**
- * What every transport and wrapper talks to: the RateLimiter, or something that adds to it
- * (metrics) without changing its answers.
+ * What every transport, adapter and wrapper talks to, once it has parsed what its caller sent
+ * (`parseCheck` and its siblings in core/validate.ts): validated checks in, decisions out. The
+ * RateLimiter is one; MeteredLimiter adds metrics without changing an answer.
  */
 export interface Limiter {
-  check(request: CheckRequest): Promise<Decision>;
-  checkMany(requests: readonly CheckRequest[]): Promise<Decision[]>;
-  checkAll(requests: readonly CheckRequest[]): Promise<BatchDecision>;
-  peek(request: PeekRequest): Promise<Decision>;
-  reset(request: ResetRequest): Promise<void>;
+  /** Spend `check.cost` if the limit allows it; a denied check records nothing. */
+  decide(check: Check): Promise<Decision>;
+  /** Independent checks in as few store round trips as the store allows, each decided on its own. */
+  decideMany(checks: readonly Check[]): Promise<Decision[]>;
+  /** Every check admitted and recorded, or none (distinct counters; one slot on a Cluster). */
+  decideAll(checks: readonly Check[]): Promise<BatchDecision>;
+  /** The Decision a zero-cost check of the counter would give; spends nothing. */
+  peekCheck(check: Check): Promise<Decision>;
   /**
-   * Give back up to `cost` units (default 1) the counter still counts, newest first, never below
-   * zero; answers the Decision a zero-cost check would then give.
+   * Give back up to `check.cost` units the counter still counts, newest first, never below zero;
+   * answers the Decision a zero-cost check would then give.
    */
-  refund(request: RefundRequest): Promise<Decision>;
+  refundCheck(check: Check): Promise<Decision>;
+  /** Forget a counter. */
+  resetCounter(counter: CounterRef): Promise<void>;
   /** Resolves when the store can answer; throws StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -50,8 +65,10 @@ export interface RateLimiterOptions {
 }
 
 /**
- * The library's front door: validates each request, asks the store, and answers a Decision.
- * Being limited is a Decision with `allowed: false`; only bad input and store failures throw.
+ * The library's front door. `check`, `checkMany`, `checkAll`, `peek`, `reset` and `refund` take
+ * what a caller writes (`window: "10s"`) and parse it once; `decide` and its siblings take checks
+ * already parsed. Being limited is a Decision with `allowed: false`; only bad input and store
+ * failures throw.
  */
 export class RateLimiter implements Limiter {
   readonly store: Store;
@@ -67,17 +84,11 @@ export class RateLimiter implements Limiter {
   check(request: CheckRequest): Promise<Decision> {
     let check: Check;
     try {
-      check = validateCheck(request);
+      check = parseCheck(request);
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    if (!this.store.checkNow) return this.decide(check);
-    // A store that decides in this process answers at once: one promise per check, no chain.
-    try {
-      return Promise.resolve(toDecision(check, this.store.checkNow(check)));
-    } catch (error) {
-      return this.decideWithout(check, error);
-    }
+    return this.decide(check);
   }
 
   /**
@@ -85,12 +96,7 @@ export class RateLimiter implements Limiter {
    * denial does not stop later ones. All inputs are validated before anything is spent.
    */
   async checkMany(requests: readonly CheckRequest[]): Promise<Decision[]> {
-    const checks = requests.map((request, index) => withIndex(index, () => validateCheck(request)));
-    validateBatchCost(checks);
-    return this.failurePolicy.guard(checks, false, async () => {
-      const outcomes = await this.store.checkMany(checks);
-      return checks.map((check, index) => toDecision(check, outcomes[index] ?? missing(index)));
-    });
+    return this.decideMany(parseChecks(requests));
   }
 
   /**
@@ -99,7 +105,49 @@ export class RateLimiter implements Limiter {
    * Cluster they must share one slot (use one key); otherwise InvalidArgumentError names `checks`.
    */
   async checkAll(requests: readonly CheckRequest[]): Promise<BatchDecision> {
-    const checks = requests.map((request, index) => withIndex(index, () => validateCheck(request)));
+    return this.decideAll(parseChecks(requests));
+  }
+
+  /** The Decision a zero-cost check would give: spends nothing. */
+  async peek(request: PeekRequest): Promise<Decision> {
+    return this.decide(parsePeek(request));
+  }
+
+  /** Forget the counter of (key, window, algorithm). */
+  async reset(request: ResetRequest): Promise<void> {
+    await this.resetCounter(parseCounter(request));
+  }
+
+  /**
+   * Give back units a request should not have spent (it failed, or used less than it reserved).
+   * A cost above the limit gives back at most the limit. A store failure throws whatever the
+   * failure mode: nothing is known to have been given back.
+   */
+  async refund(request: RefundRequest): Promise<Decision> {
+    return this.refundCheck(parseRefund(request));
+  }
+
+  /** The hot path: one promise per check, no closure or array unless the store fails. */
+  decide(check: Check): Promise<Decision> {
+    const { store } = this;
+    if (!store.checkNow) return this.decideAsync(check);
+    // A store that decides in this process answers at once: one promise per check, no chain.
+    try {
+      return Promise.resolve(toDecision(check, store.checkNow(check)));
+    } catch (error) {
+      return this.decideWithout(check, error);
+    }
+  }
+
+  async decideMany(checks: readonly Check[]): Promise<Decision[]> {
+    validateBatchCost(checks);
+    return this.failurePolicy.guard(checks, false, async () => {
+      const outcomes = await this.store.checkMany(checks);
+      return checks.map((check, index) => toDecision(check, outcomes[index] ?? missing(index)));
+    });
+  }
+
+  async decideAll(checks: readonly Check[]): Promise<BatchDecision> {
     assertDistinctCounters(checks);
     validateBatchCost(checks);
     if (checks.length === 0) return { allowed: true, results: [] };
@@ -110,23 +158,17 @@ export class RateLimiter implements Limiter {
     return { allowed: results.every((decision) => decision.allowed), results };
   }
 
-  /** The Decision a zero-cost check would give: spends nothing. */
-  async peek(request: PeekRequest): Promise<Decision> {
-    return this.decide(validatePeek(request));
+  peekCheck(check: Check): Promise<Decision> {
+    return this.decide(check.cost === 0 ? check : { ...check, cost: 0 });
   }
 
-  /** Forget the counter of (key, window, algorithm). */
-  async reset(request: ResetRequest): Promise<void> {
-    await this.store.reset(validateCounterRef(request));
-  }
-
-  /**
-   * Give back units a request should not have spent (it failed, or used less than it reserved).
-   * A store failure throws whatever the failure mode: nothing is known to have been given back.
-   */
-  async refund(request: RefundRequest): Promise<Decision> {
-    const check = validateCheck(request);
+  /** A store failure throws whatever the failure mode: nothing is known to have been given back. */
+  async refundCheck(check: Check): Promise<Decision> {
     return toDecision(check, await this.store.refund(check));
+  }
+
+  async resetCounter(counter: CounterRef): Promise<void> {
+    await this.store.reset(counter);
   }
 
   async ping(): Promise<void> {
@@ -137,8 +179,7 @@ export class RateLimiter implements Limiter {
     await Promise.all([this.store.close(), this.failurePolicy.close()]);
   }
 
-  /** The hot path: no closure or array per check unless the store fails. */
-  private async decide(check: Check): Promise<Decision> {
+  private async decideAsync(check: Check): Promise<Decision> {
     let outcome: Outcome;
     try {
       outcome = await this.store.check(check);
@@ -154,34 +195,6 @@ export class RateLimiter implements Limiter {
   }
 }
 
-/** Name the failing check of a batch: `checks[3].limit`. */
-function withIndex<T>(index: number, validate: () => T): T {
-  try {
-    return validate();
-  } catch (error) {
-    if (error instanceof InvalidArgumentError) {
-      throw new InvalidArgumentError(`checks[${index}].${error.field ?? ''}`, error.message);
-    }
-    throw error;
-  }
-}
-
 function missing(index: number): never {
   throw new Error(`the store returned no outcome for check ${index}`);
-}
-
-/** Two checks of one counter in an atomic batch would each see the other's units as unspent. */
-function assertDistinctCounters(checks: readonly Check[]): void {
-  const seen = new Map<string, number>();
-  checks.forEach((check, index) => {
-    const id = JSON.stringify([check.key, check.algorithm, check.windowMs]);
-    const first = seen.get(id);
-    if (first !== undefined) {
-      throw new InvalidArgumentError(
-        `checks[${index}]`,
-        `checks[${index}] addresses the same counter as checks[${first}]; combine their costs into one check`,
-      );
-    }
-    seen.set(id, index);
-  });
 }

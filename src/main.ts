@@ -7,7 +7,7 @@ import { StoreUnavailableError } from './core/errors.js';
 import { buildApp } from './http/app.js';
 import { RateLimiter } from './limiter.js';
 import { LogDestination } from './logging/log-destination.js';
-import { serviceLoggerOptions } from './logging/service-logger.js';
+import { createServiceLogger } from './logging/service-logger.js';
 import { ThrottledWarning } from './logging/throttled-warning.js';
 import { startGrpcServer } from './grpc/server.js';
 import type { RunningGrpcServer } from './grpc/server.js';
@@ -120,7 +120,10 @@ function listenError(error: unknown, settings: Settings, portSetting: 'port' | '
   }
 }
 
-/** The composition root: settings → store → limiter → app → listen → heartbeat. */
+/**
+ * The composition root, wired top down so that nothing is used before it exists: settings →
+ * metrics and logger → rules → store → limiter → services → app → listen → heartbeat.
+ */
 export async function startService(settings: Settings): Promise<RunningService> {
   const metrics = new ServiceMetrics();
   // Logging never blocks serving: lines the output cannot take are dropped and counted.
@@ -129,6 +132,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
       metrics.logLinesDropped.inc(lines);
     },
   });
+  const log = createServiceLogger(settings.logLevel, settings.nodeId, logDestination);
   // A bad rules file stops the start here, before anything is opened: file, line and reason.
   const rulesStart =
     settings.rulesPath === undefined
@@ -138,14 +142,14 @@ export async function startService(settings: Settings): Promise<RunningService> 
           onReload: (rules, warnings) => {
             metrics.rulesReloads.inc({ result: 'success' });
             metrics.rulesDomains.set(rules.domains.size);
-            app.log.info({ files: rules.files, domains: [...rules.domains.keys()] }, 'rules reloaded');
+            log.info({ files: rules.files, domains: [...rules.domains.keys()] }, 'rules reloaded');
             if (rules.domains.size === 0)
-              app.log.warn({ rules: settings.rulesPath }, 'the rules path holds no rules');
-            for (const warning of warnings) app.log.warn({ warning }, 'rules: ignored key');
+              log.warn({ rules: settings.rulesPath }, 'the rules path holds no rules');
+            for (const warning of warnings) log.warn({ warning }, 'rules: ignored key');
           },
           onError: (error) => {
             metrics.rulesReloads.inc({ result: 'error' });
-            app.log.error(
+            log.error(
               { file: error.file, line: error.line, reason: error.reason },
               `rules not reloaded, the previous rules stay: ${error.message}`,
             );
@@ -154,9 +158,20 @@ export async function startService(settings: Settings): Promise<RunningService> 
   const rulesWatcher = rulesStart?.watcher;
   const currentRules = (): RuleSet => rulesWatcher?.current ?? EMPTY_RULES;
   metrics.rulesDomains.set(currentRules().domains.size);
-  // The app's logger exists only once the app is built; pressure before that is not logged.
-  const pressure: { warning?: ThrottledWarning<'evicted' | 'refused'> } = {};
-  const { store, registry } = openStore(settings, metrics, (event) => pressure.warning?.note(event));
+  const pressureWarning = new ThrottledWarning<'evicted' | 'refused'>(
+    STORE_WARNING_INTERVAL_MS,
+    (event, suppressed) => {
+      log.warn(
+        { event, suppressed, whenFull: settings.memoryWhenFull, maxMb: settings.memoryMaxMb },
+        event === 'evicted'
+          ? 'memory store full: evicted counters that still counted (their clients get quota back)'
+          : 'memory store full: refused checks of new counters (503 overloaded)',
+      );
+    },
+  );
+  const { store, registry } = openStore(settings, metrics, (event) => {
+    pressureWarning.note(event);
+  });
   if (store.stats) metrics.watchStore(() => store.stats?.() ?? {});
   if (settings.redisUrl !== undefined) {
     try {
@@ -169,17 +184,9 @@ export async function startService(settings: Settings): Promise<RunningService> 
   metrics.countLiveNodesWith(async () => (await registry.list()).length);
   // One warning per interval however many checks fail: an outage must not flood the logs.
   const storeWarning = new ThrottledWarning(STORE_WARNING_INTERVAL_MS, (error, suppressed) => {
-    app.log.warn(
+    log.warn(
       { err: error, failureMode: settings.failureMode, suppressed },
       'store unavailable; decisions follow the failure mode',
-    );
-  });
-  pressure.warning = new ThrottledWarning(STORE_WARNING_INTERVAL_MS, (event, suppressed) => {
-    app.log.warn(
-      { event, suppressed, whenFull: settings.memoryWhenFull, maxMb: settings.memoryMaxMb },
-      event === 'evicted'
-        ? 'memory store full: evicted counters that still counted (their clients get quota back)'
-        : 'memory store full: refused checks of new counters (503 overloaded)',
     );
   });
   // The `local` failure mode gives each node limit / live nodes; the last count survives an outage.
@@ -198,7 +205,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
   const shadowWarning = new ThrottledWarning<{ domain: string; rule: string }>(
     SHADOW_LOG_INTERVAL_MS,
     (latest, suppressed) => {
-      app.log.warn({ ...latest, suppressed }, 'over the limit, answered OK by shadow mode');
+      log.warn({ ...latest, suppressed }, 'over the limit, answered OK by shadow mode');
     },
   );
   const rateLimitService = new RateLimitService({
@@ -225,9 +232,9 @@ export async function startService(settings: Settings): Promise<RunningService> 
     {
       onChange: (now, before) => {
         if (!now.ready) {
-          app.log.warn({ check: now.check, reason: now.reason }, `not ready: ${now.check}: ${now.message}`);
+          log.warn({ check: now.check, reason: now.reason }, `not ready: ${now.check}: ${now.message}`);
         } else if (before !== undefined) {
-          app.log.info('ready again: decisions can be made and recorded');
+          log.info('ready again: decisions can be made and recorded');
         }
       },
     },
@@ -248,7 +255,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
     rulesLoaded,
     version: PACKAGE_VERSION,
     maxInFlight: settings.maxInFlight,
-    logger: serviceLoggerOptions(settings.logLevel, settings.nodeId, logDestination),
+    loggerInstance: log,
     httpLimits: {
       requestTimeoutMs: settings.requestTimeoutMs,
       headersTimeoutMs: settings.headersTimeoutMs,
@@ -256,11 +263,11 @@ export async function startService(settings: Settings): Promise<RunningService> 
       maxConnections: settings.maxConnections,
     },
   });
-  for (const warning of rulesStart?.warnings ?? []) app.log.warn({ warning }, 'rules: ignored key');
+  for (const warning of rulesStart?.warnings ?? []) log.warn({ warning }, 'rules: ignored key');
   if (settings.rulesPath === undefined) {
-    app.log.warn('no rules file (RATELIMITER_RULES): Envoy rate-limit requests get no limits');
+    log.warn('no rules file (RATELIMITER_RULES): Envoy rate-limit requests get no limits');
   } else if (currentRules().domains.size === 0) {
-    app.log.warn({ rules: settings.rulesPath }, 'the rules path holds no rules');
+    log.warn({ rules: settings.rulesPath }, 'the rules path holds no rules');
   }
   let url: string;
   let grpc: RunningGrpcServer;
@@ -274,7 +281,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
       service: rateLimitService,
       // SERVING means what /readyz 200 means: a decision can be made and recorded.
       healthy: async () => (await readiness.probe()).ready,
-      logger: app.log,
+      logger: log,
     });
   } catch (error) {
     rulesWatcher?.close();
@@ -300,12 +307,12 @@ export async function startService(settings: Settings): Promise<RunningService> 
     },
     onFailure: (error) => {
       metrics.heartbeatFailures.inc();
-      app.log.warn({ err: error }, 'node heartbeat failed; retrying at the next interval');
+      log.warn({ err: error }, 'node heartbeat failed; retrying at the next interval');
     },
   });
   registration.heartbeat = heartbeat;
   heartbeat.start();
-  app.log.info(
+  log.info(
     {
       url,
       grpcPort: grpc.port,

@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from './core/errors.js';
-import { validateCheck } from './core/validate.js';
+import { parseCheck } from './core/validate.js';
 import type { Store } from './stores/store.js';
 
 /** A readiness failure that is not the store's: its `code` is the error code the transports answer. */
@@ -123,7 +123,7 @@ export const READINESS_PROBE_KEY = 'ratelimiter:readiness-probe';
  * same script as every check, so what refuses a check refuses this.
  */
 export function counterScriptCheck(store: Pick<Store, 'check'>): ReadinessCheck {
-  const check = validateCheck({ key: READINESS_PROBE_KEY, limit: 1, window: 1, cost: 0 });
+  const check = parseCheck({ key: READINESS_PROBE_KEY, limit: 1, window: 1, cost: 0 });
   return {
     name: 'counter script',
     run: async () => {

@@ -1,15 +1,18 @@
-import type { CheckRequest, PeekRequest, ResetRequest, WireDecision } from '../core/types.js';
-import { redactSecrets } from '../logging/redact.js';
 import { RateLimiter } from '../limiter.js';
+import { errorFromReply } from '../protocol/errors.js';
+import { ROUTES } from '../protocol/routes.js';
 import type { NodeEntry } from '../registry/node-registry.js';
 import { RedisNodeRegistry } from '../registry/redis-registry.js';
 import { RedisStore } from '../stores/redis/redis-store.js';
+import { JsonClient } from '../stores/remote/http-client.js';
+import { ServiceStore } from '../stores/remote/service-store.js';
 
-/** What the client commands need, whether they talk to Redis directly or to a running service. */
+/**
+ * What the client commands need, whether they talk to Redis directly or to a running service: a
+ * RateLimiter over the store that reaches the counters, and the node list.
+ */
 export interface Backend {
-  check(request: CheckRequest): Promise<WireDecision>;
-  peek(request: PeekRequest): Promise<WireDecision>;
-  reset(request: ResetRequest): Promise<void>;
+  readonly limiter: RateLimiter;
   nodes(): Promise<NodeEntry[]>;
   close(): Promise<void>;
 }
@@ -27,8 +30,8 @@ export interface RedisBackendOptions {
 
 /** The library itself against Redis: the same counters a service on that Redis uses. */
 export class RedisBackend implements Backend {
+  readonly limiter: RateLimiter;
   private readonly store: RedisStore;
-  private readonly limiter: RateLimiter;
   private readonly registry: RedisNodeRegistry;
 
   constructor(options: RedisBackendOptions) {
@@ -41,18 +44,6 @@ export class RedisBackend implements Backend {
     this.registry = new RedisNodeRegistry(this.store.connection, options.keyPrefix);
   }
 
-  check(request: CheckRequest): Promise<WireDecision> {
-    return this.limiter.check(request);
-  }
-
-  peek(request: PeekRequest): Promise<WireDecision> {
-    return this.limiter.peek(request);
-  }
-
-  reset(request: ResetRequest): Promise<void> {
-    return this.limiter.reset(request);
-  }
-
   async nodes(): Promise<NodeEntry[]> {
     try {
       return await this.registry.list();
@@ -62,7 +53,7 @@ export class RedisBackend implements Backend {
   }
 
   close(): Promise<void> {
-    return this.store.close();
+    return this.limiter.close();
   }
 }
 
@@ -73,80 +64,34 @@ export interface HttpBackendOptions {
   timeoutMs: number;
 }
 
-/** A running service over its HTTP API (Node's fetch). */
+/** A running service: the library over ServiceStore, exactly as an application would use it. */
 export class HttpBackend implements Backend {
-  constructor(private readonly options: HttpBackendOptions) {}
+  readonly limiter: RateLimiter;
+  private readonly client: JsonClient;
 
-  check(request: CheckRequest): Promise<WireDecision> {
-    return this.call<WireDecision>('POST', '/v1/check', this.options.apiToken, request);
-  }
-
-  peek({ key, ...query }: PeekRequest): Promise<WireDecision> {
-    return this.call<WireDecision>('GET', `${counterPath(key)}?${queryString(query)}`, this.options.apiToken);
-  }
-
-  async reset({ key, ...query }: ResetRequest): Promise<void> {
-    await this.call('DELETE', `${counterPath(key)}?${queryString(query)}`, this.options.adminToken);
+  constructor(options: HttpBackendOptions) {
+    const { baseUrl, timeoutMs } = options;
+    this.limiter = new RateLimiter({
+      store: new ServiceStore({
+        url: baseUrl,
+        timeoutMs,
+        ...(options.apiToken === undefined ? {} : { token: options.apiToken }),
+        ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
+      }),
+    });
+    this.client = new JsonClient({ baseUrl, timeoutMs, maxSockets: 1 });
   }
 
   async nodes(): Promise<NodeEntry[]> {
-    return (await this.call<{ nodes: NodeEntry[] }>('GET', '/v1/nodes', undefined)).nodes;
+    const reply = await this.client.request('GET', ROUTES.nodes, {});
+    if (reply.status !== 200) throw errorFromReply(reply, this.client.origin);
+    const { nodes } = reply.body as { nodes?: unknown };
+    if (!Array.isArray(nodes)) throw new CliError(`${this.client.origin} sent no node list`);
+    return nodes as NodeEntry[];
   }
 
-  close(): Promise<void> {
-    return Promise.resolve();
+  async close(): Promise<void> {
+    this.client.close();
+    await this.limiter.close();
   }
-
-  private async call<T>(method: string, path: string, token: string | undefined, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = {};
-    if (token !== undefined) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    try {
-      response = await fetch(new URL(path, this.options.baseUrl), {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-    } catch (error) {
-      const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      throw new CliError(redactSecrets(`cannot reach ${this.options.baseUrl}: ${reason}`));
-    }
-    if (response.status === 204) return undefined as T;
-    const text = await response.text();
-    const parsed = parseJson(text);
-    if (!response.ok) throw new CliError(describeErrorReply(response.status, parsed, text));
-    return parsed as T;
-  }
-}
-
-function counterPath(key: string): string {
-  return `/v1/counters/${encodeURIComponent(key)}`;
-}
-
-function queryString(query: Record<string, string | number | undefined>): string {
-  const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) {
-    if (value !== undefined) params.set(name, String(value));
-  }
-  return params.toString();
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** `HTTP 400 invalid_argument (limit): limit must be an integer >= 0`, from the service's error body. */
-function describeErrorReply(status: number, parsed: unknown, text: string): string {
-  const error = (parsed as { error?: { code?: string; message?: string; field?: string } } | undefined)
-    ?.error;
-  if (!error) return `HTTP ${status}: ${text.slice(0, 200)}`;
-  const field = error.field === undefined ? '' : ` (${error.field})`;
-  return `HTTP ${status} ${error.code ?? 'error'}${field}: ${error.message ?? ''}`;
 }

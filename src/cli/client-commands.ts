@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import { ALGORITHM_NAMES } from '../core/algorithms/index.js';
-import { toWireDecision } from '../core/types.js';
-import type { WireDecision } from '../core/types.js';
+import { parseCheck, parseCounter, parsePeek } from '../core/validate.js';
+import { toWireDecision } from '../protocol/decision.js';
+import type { WireDecision } from '../protocol/decision.js';
 import type { NodeEntry } from '../registry/node-registry.js';
 import { DEFAULT_KEY_PREFIX } from '../stores/redis/keys.js';
 import { CliError, HttpBackend, RedisBackend } from './backends.js';
@@ -142,11 +143,12 @@ export function clientCommands(): Command[] {
     .option('--cost <n>', 'units to spend (default 1)')
     .action(async (key: string, options: CheckOptions) => {
       await withBackend(options, async (backend) => {
-        const decision = await backend.check({
+        const check = parseCheck({
           ...counterOf(key, options),
           limit: wholeNumber(options.limit, '--limit'),
           ...(options.cost === undefined ? {} : { cost: wholeNumber(options.cost, '--cost') }),
         });
+        const decision = await backend.limiter.decide(check);
         print(options, toWireDecision(decision), describeDecision(decision));
         return decision.allowed ? EXIT_ALLOWED : EXIT_DENIED;
       });
@@ -160,10 +162,8 @@ export function clientCommands(): Command[] {
     .requiredOption('--limit <n>', 'units admitted per window')
     .action(async (key: string, options: CheckOptions) => {
       await withBackend(options, async (backend) => {
-        const decision = await backend.peek({
-          ...counterOf(key, options),
-          limit: wholeNumber(options.limit, '--limit'),
-        });
+        const peek = parsePeek({ ...counterOf(key, options), limit: wholeNumber(options.limit, '--limit') });
+        const decision = await backend.limiter.peekCheck(peek);
         print(options, toWireDecision(decision), describeDecision(decision));
         return EXIT_ALLOWED;
       });
@@ -175,7 +175,7 @@ export function clientCommands(): Command[] {
       .argument('<key>'),
   ).action(async (key: string, options: CounterOptions) => {
     await withBackend(options, async (backend) => {
-      await backend.reset(counterOf(key, options));
+      await backend.limiter.resetCounter(parseCounter(counterOf(key, options)));
       print(options, { reset: true }, 'reset');
       return EXIT_ALLOWED;
     });

@@ -33,8 +33,16 @@ export function parseWindow(value: unknown, field = 'window'): number {
   if (Math.abs(ms - rounded) > 1e-6) {
     throw new InvalidArgumentError(field, `${field} must be a whole number of milliseconds`);
   }
-  if (rounded < MIN_WINDOW_MS || rounded > MAX_WINDOW_MS) {
+  return validateWindowMs(rounded, field);
+}
+
+/** A window already in milliseconds (a peer library's `windowMs`): whole, within 1 ms .. 366 d. */
+export function validateWindowMs(ms: number, field = 'windowMs'): number {
+  if (!Number.isInteger(ms)) {
+    throw new InvalidArgumentError(field, `${field} must be a whole number of milliseconds`);
+  }
+  if (ms < MIN_WINDOW_MS || ms > MAX_WINDOW_MS) {
     throw new InvalidArgumentError(field, `${field} must be between 1ms and 366d`);
   }
-  return rounded;
+  return ms;
 }

@@ -73,15 +73,6 @@ export interface Decision {
   degraded?: true;
 }
 
-/** The fields of a Decision that travel over the wire (HTTP, CLI --json). */
-export type WireDecision = Omit<Decision, 'windowMs' | 'algorithm'>;
-
-export function toWireDecision(decision: WireDecision): WireDecision {
-  const { allowed, limit, remaining, count, retryAfterMs, resetAfterMs, degraded } = decision;
-  const wire = { allowed, limit, remaining, count, retryAfterMs, resetAfterMs };
-  return degraded === true ? { ...wire, degraded } : wire;
-}
-
 export function toDecision(check: Check, outcome: Outcome): Decision {
   return {
     allowed: outcome.allowed,

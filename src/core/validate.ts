@@ -1,10 +1,27 @@
-import { ALGORITHM_NAMES, DEFAULT_ALGORITHM, algorithmFor, isAlgorithmName } from './algorithms/index.js';
+import { ALGORITHM_NAMES, DEFAULT_ALGORITHM, isAlgorithmName } from './algorithms/index.js';
 import type { AlgorithmName } from './algorithms/index.js';
 import { parseWindow } from './duration.js';
 import { InvalidArgumentError } from './errors.js';
-import type { Check, CheckRequest, CounterRef, PeekRequest, ResetRequest } from './types.js';
+import type { Check, CounterRef, Decision } from './types.js';
+
+/*
+ * What callers send, parsed once at the edge into the validated values every layer below takes
+ * (`Check`, `CounterRef`). A refusal names the field as the caller wrote it: `cost` for one
+ * check, `checks[3].cost` in a batch, whatever prefix the transport gives (`path`).
+ */
 
 export const MAX_KEY_BYTES = 512;
+
+/**
+ * The largest limit, cost and batch cost of every algorithm: bounds the arithmetic of a counter
+ * (units stay exact doubles, and 100 checks of 10^9 stay far below 2^53) and the work of a call.
+ */
+export const MAX_UNITS = 1_000_000_000;
+
+/** `name` under `path`: `cost`, `checks[3].cost`, `descriptors[2].limit`. */
+export function fieldAt(path: string, name: string): string {
+  return path === '' ? name : `${path}.${name}`;
+}
 
 export function validateKey(value: unknown, field = 'key'): string {
   if (typeof value !== 'string') throw new InvalidArgumentError(field, `${field} must be a string`);
@@ -25,79 +42,128 @@ export function validateAlgorithm(value: unknown, field = 'algorithm'): Algorith
   return value;
 }
 
-function validateCount(value: unknown, field: string, max: number): number {
+/** An integer 0..MAX_UNITS: a limit or a cost. */
+export function validateUnits(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
     throw new InvalidArgumentError(field, `${field} must be an integer >= 0`);
   }
-  if (value > max) throw new InvalidArgumentError(field, `${field} must be <= ${max}`);
+  if (value > MAX_UNITS) throw new InvalidArgumentError(field, `${field} must be <= ${MAX_UNITS}`);
   return value;
 }
 
-export function validateLimit(value: unknown, algorithm: AlgorithmName, field = 'limit'): number {
-  const { maxLimit, name } = algorithmFor(algorithm);
-  if (typeof value === 'number' && Number.isInteger(value) && value > maxLimit) {
-    throw new InvalidArgumentError(field, `${field} must be <= ${maxLimit} for ${name}`);
-  }
-  return validateCount(value, field, maxLimit);
+export function validateLimit(value: unknown, field = 'limit'): number {
+  return validateUnits(value, field);
 }
 
-export function validateCheck(request: CheckRequest): Check {
-  if (!isObject(request)) {
-    throw new InvalidArgumentError('check', 'a check must be an object');
+/** JavaScript callers can pass anything, whatever the types say. */
+function fieldsOf(value: unknown, path: string, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const field = path === '' ? what : path;
+    throw new InvalidArgumentError(field, `${path === '' ? `a ${what}` : path} must be an object`);
   }
-  const algorithm = validateAlgorithm(request.algorithm);
-  const key = validateKey(request.key);
-  const limit = validateLimit(request.limit, algorithm);
-  const windowMs = parseWindow(request.window);
-  const { maxCost, name } = algorithmFor(algorithm);
-  if (typeof request.cost === 'number' && Number.isInteger(request.cost) && request.cost > maxCost) {
-    throw new InvalidArgumentError('cost', `cost must be <= ${maxCost} for ${name}`);
-  }
-  const cost = request.cost === undefined ? 1 : validateCount(request.cost, 'cost', maxCost);
+  return value as Record<string, unknown>;
+}
+
+/** A check as the caller wrote it (`CheckRequest`, a JSON body, a CLI's flags), parsed once. */
+export function parseCheck(request: unknown, path = ''): Check {
+  const fields = fieldsOf(request, path, 'check');
+  const algorithm = validateAlgorithm(fields.algorithm, fieldAt(path, 'algorithm'));
+  const key = validateKey(fields.key, fieldAt(path, 'key'));
+  const limit = validateLimit(fields.limit, fieldAt(path, 'limit'));
+  const windowMs = parseWindow(fields.window, fieldAt(path, 'window'));
+  const costField = fieldAt(path, 'cost');
+  const cost = fields.cost === undefined ? 1 : validateUnits(fields.cost, costField);
   if (cost > limit) {
     throw new InvalidArgumentError(
-      'cost',
-      `cost (${cost}) must not exceed limit (${limit}): it could never be admitted`,
+      costField,
+      `${costField} (${cost}) must not exceed ${fieldAt(path, 'limit')} (${limit}): it could never be admitted`,
     );
   }
   return { key, limit, windowMs, cost, algorithm };
 }
 
-export function validatePeek(request: PeekRequest): Check {
-  return validateCheck({ ...request, cost: 0 });
+/** A look at a counter: the check of a zero cost (a `cost` given is ignored). */
+export function parsePeek(request: unknown, path = ''): Check {
+  const fields = fieldsOf(request, path, 'check');
+  return parseCheck({ ...fields, cost: 0 }, path);
 }
 
-export function validateCounterRef(request: ResetRequest): CounterRef {
-  if (!isObject(request)) {
-    throw new InvalidArgumentError('counter', 'a counter must be an object');
-  }
+/**
+ * Units to give back. A refund returns up to `cost`, so a cost above the limit is clamped to it
+ * rather than refused: a limit lowered between reserve and settle is the common case.
+ */
+export function parseRefund(request: unknown, path = ''): Check {
+  const fields = fieldsOf(request, path, 'refund');
+  const cost = fields.cost === undefined ? 1 : validateUnits(fields.cost, fieldAt(path, 'cost'));
+  const check = parseCheck({ ...fields, cost: 0 }, path);
+  return { ...check, cost: Math.min(cost, check.limit) };
+}
+
+export function parseCounter(request: unknown, path = ''): CounterRef {
+  const fields = fieldsOf(request, path, 'counter');
   return {
-    key: validateKey(request.key),
-    windowMs: parseWindow(request.window),
-    algorithm: validateAlgorithm(request.algorithm),
+    key: validateKey(fields.key, fieldAt(path, 'key')),
+    windowMs: parseWindow(fields.window, fieldAt(path, 'window')),
+    algorithm: validateAlgorithm(fields.algorithm, fieldAt(path, 'algorithm')),
   };
 }
 
-/** JavaScript callers can pass anything, whatever the types say. */
-function isObject(value: unknown): value is object {
-  return typeof value === 'object' && value !== null;
+/** A batch of checks: each named by its index (`checks[3].limit`), then the batch's own bounds. */
+export function parseChecks(requests: unknown, path = 'checks'): Check[] {
+  if (!Array.isArray(requests)) throw new InvalidArgumentError(path, `${path} must be a list`);
+  const checks = requests.map((request: unknown, index) => parseCheck(request, `${path}[${index}]`));
+  validateBatchCost(checks, path);
+  return checks;
 }
 
 /**
  * A batch may not spend more in one request than one check may: the sum of its costs per
- * algorithm is held to that algorithm's maxCost.
+ * algorithm is held to MAX_UNITS.
  */
 export function validateBatchCost(checks: readonly Check[], field = 'checks'): void {
   const totals = new Map<string, number>();
   for (const check of checks) {
     const total = (totals.get(check.algorithm) ?? 0) + check.cost;
     totals.set(check.algorithm, total);
-    const { maxCost } = algorithmFor(check.algorithm);
-    if (total > maxCost) {
+    if (total > MAX_UNITS) {
       throw new InvalidArgumentError(
         field,
-        `the costs of the ${check.algorithm} checks of one batch must add up to at most ${maxCost}`,
+        `the costs of the ${check.algorithm} checks of ${field} must add up to at most ${MAX_UNITS}`,
       );
     }
   }
+}
+
+/** Two checks of one counter in an atomic batch would each see the other's units as unspent. */
+export function assertDistinctCounters(checks: readonly Check[], path = 'checks'): void {
+  const seen = new Map<string, number>();
+  checks.forEach((check, index) => {
+    const id = `${check.algorithm}:${check.windowMs}:${check.key}`;
+    const first = seen.get(id);
+    if (first !== undefined) {
+      throw new InvalidArgumentError(
+        `${path}[${index}]`,
+        `${path}[${index}] addresses the same counter as ${path}[${first}]; combine their costs into one check`,
+      );
+    }
+    seen.set(id, index);
+  });
+}
+
+/**
+ * The answer to a check whose cost exceeds its limit (a middleware's cost, Envoy's hits_addend, a
+ * node's share in the `local` failure mode): denied without asking any store, nothing spent.
+ * It could never pass, so there is no time after which it would: retryAfterMs is the window.
+ */
+export function unaffordable(check: Pick<Check, 'limit' | 'windowMs' | 'algorithm'>): Decision {
+  return {
+    allowed: false,
+    limit: check.limit,
+    remaining: 0,
+    count: 0,
+    retryAfterMs: check.windowMs,
+    resetAfterMs: 0,
+    windowMs: check.windowMs,
+    algorithm: check.algorithm,
+  };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '../core/errors.js';
-import type { CheckRequest, Decision } from '../core/types.js';
-import { MAX_KEY_BYTES } from '../core/validate.js';
+import type { Check, Decision } from '../core/types.js';
+import { MAX_KEY_BYTES, validateBatchCost } from '../core/validate.js';
 import type { Limiter } from '../limiter.js';
 import { matchDescriptor } from '../rules/match.js';
 import type { DescriptorEntry, MatchedRule } from '../rules/match.js';
@@ -13,7 +13,7 @@ import { MAX_UINT32 } from './types.js';
 import type { DescriptorStatus, RateLimitRequest, RateLimitResponse, ResponseCode } from './types.js';
 
 /** What the service needs of the limiter: independent checks, and atomic ones for `rate_limits`. */
-export type DescriptorLimiter = Pick<Limiter, 'checkMany' | 'checkAll'>;
+export type DescriptorLimiter = Pick<Limiter, 'decideMany' | 'decideAll'>;
 
 /** `off`; `draft`: RateLimit-Policy / RateLimit; `reference`: the reference service's three headers. */
 export const RESPONSE_HEADER_MODES = ['off', 'draft', 'reference'] as const;
@@ -58,7 +58,8 @@ const NEAR_LIMIT_RATIO = 0.8;
 /** One limit to check for one descriptor. */
 interface PlannedCheck {
   limit: RuleLimit;
-  request: CheckRequest;
+  /** Built from the rule and the validated request: nothing here is parsed again. */
+  check: Check;
   /** hits_addend exceeds the limit: never admissible, so only looked at (cost 0) and denied. */
   impossible: boolean;
 }
@@ -94,23 +95,24 @@ export class RateLimitService {
       const limits = match.limits.filter(({ name }) => name === undefined || !replaced.has(name));
       if (limits.length === 0) return undefined;
       const hits = descriptor.hitsAddend ?? Math.max(1, request.hitsAddend ?? 0);
-      const key = counterKey(request.domain, descriptor.entries, match.sharedValues);
+      const key = descriptorKey(request.domain, descriptor.entries, match.sharedValues);
       const checks = limits.map((limit) => {
         const impossible = hits > limit.requestsPerUnit;
-        return {
-          limit,
-          impossible,
-          request: {
-            key,
-            limit: limit.requestsPerUnit,
-            window: limit.windowMs / 1000,
-            cost: impossible ? 0 : hits,
-            algorithm: limit.algorithm,
-          },
+        const check: Check = {
+          key,
+          limit: limit.requestsPerUnit,
+          windowMs: limit.windowMs,
+          cost: impossible ? 0 : hits,
+          algorithm: limit.algorithm,
         };
+        return { limit, impossible, check };
       });
       return { match, checks, hits };
     });
+    validateBatchCost(
+      plans.flatMap((plan) => plan?.checks.map(({ check }) => check) ?? []),
+      'descriptors',
+    );
     const decisions = await this.decide(plans);
     const statuses: DescriptorStatus[] = [];
     const policies: AppliedPolicy[] = [];
@@ -176,22 +178,17 @@ export class RateLimitService {
     await Promise.all([
       singles.length === 0
         ? undefined
-        : this.limiter
-            .checkMany(singles.map(({ check }) => check.request))
-            .catch((error: unknown) => {
-              throw renamed(error, (position) => singles[position]?.index);
-            })
-            .then((decisions) => {
-              singles.forEach(({ index }, position) => {
-                const decision = decisions[position];
-                if (decision) results[index] = [decision];
-              });
-            }),
+        : this.limiter.decideMany(singles.map(({ check }) => check.check)).then((decisions) => {
+            singles.forEach(({ index }, position) => {
+              const decision = decisions[position];
+              if (decision) results[index] = [decision];
+            });
+          }),
       ...lists.map(async ({ index, checks }) => {
         const batch = await this.limiter
-          .checkAll(checks.map(({ request }) => request))
+          .decideAll(checks.map(({ check }) => check))
           .catch((error: unknown) => {
-            throw renamed(error, () => index);
+            throw ofDescriptor(error, index);
           });
         results[index] = batch.results;
       }),
@@ -216,7 +213,7 @@ export class RateLimitService {
       const check = checks[position];
       const decision = decisions[position];
       if (!check || !decision) return false;
-      return check.impossible || (!decision.allowed && decision.remaining < (check.request.cost ?? 1));
+      return check.impossible || (!decision.allowed && decision.remaining < check.check.cost);
     };
     let reported = 0;
     for (let position = 1; position < checks.length; position++) {
@@ -337,7 +334,7 @@ function resetAfterOf(decision: Decision, limit: RuleLimit): number {
  * descriptors share one (the reference service's `key_value_` joins can collide). A share_threshold
  * entry counts under its wildcard value. Longer than a key may be: hashed, still distinct.
  */
-export function counterKey(
+export function descriptorKey(
   domain: string,
   entries: readonly DescriptorEntry[],
   sharedValues: ReadonlyMap<number, string>,
@@ -352,11 +349,11 @@ export function counterKey(
   return `rls|${encode(domain).slice(0, 256)}|#${createHash('sha256').update(key).digest('hex')}`;
 }
 
-/** A limiter refusal names the descriptor it came from: `descriptors[2].hitsAddend`. */
-function renamed(error: unknown, descriptorOf: (position: number) => number | undefined): unknown {
+/**
+ * A refusal of a descriptor's atomic list (its cluster slot, say) names that descriptor: the
+ * service knows which one it sent, so nothing is read back out of the limiter's field.
+ */
+function ofDescriptor(error: unknown, index: number): unknown {
   if (!(error instanceof InvalidArgumentError)) return error;
-  const position = /^checks\[(\d+)\]/.exec(error.field ?? '');
-  const index = descriptorOf(position ? Number(position[1]) : 0) ?? 0;
-  const field = /cost/.test(error.field ?? '') ? `descriptors[${index}].hitsAddend` : `descriptors[${index}]`;
-  return new InvalidArgumentError(field, error.message.replaceAll('cost', 'hits_addend'));
+  return new InvalidArgumentError(`descriptors[${index}]`, error.message);
 }

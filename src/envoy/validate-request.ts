@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../core/errors.js';
+import { MAX_UNITS } from '../core/validate.js';
 import { RULE_UNITS } from '../rules/types.js';
 import { MAX_DESCRIPTORS, MAX_DOMAIN_BYTES, MAX_ENTRIES, MAX_ENTRY_BYTES } from './types.js';
 import type { RateLimitDescriptor, RateLimitRequest } from './types.js';
@@ -53,6 +54,12 @@ function descriptor(value: RateLimitDescriptor, field: string): RateLimitDescrip
   let limit = value.limit;
   if (limit !== undefined) {
     const requestsPerUnit = count(limit.requestsPerUnit, `${field}.limit.requestsPerUnit`) ?? 0;
+    if (requestsPerUnit > MAX_UNITS) {
+      throw new InvalidArgumentError(
+        `${field}.limit.requestsPerUnit`,
+        `${field}.limit.requestsPerUnit must be <= ${MAX_UNITS}`,
+      );
+    }
     if (!RULE_UNITS.includes(limit.unit)) {
       throw new InvalidArgumentError(
         `${field}.limit.unit`,

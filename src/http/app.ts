@@ -17,13 +17,15 @@ import { handleError, handleNotFound } from './errors.js';
 import { useStrictJsonBodies } from './json-body.js';
 import { DEFAULT_HTTP_LIMITS, guardServer, serverOptions } from './server-limits.js';
 import type { HttpRefusal, HttpServerLimits } from './server-limits.js';
+import { errorBody } from '../protocol/errors.js';
+import { BODY_LIMIT_BYTES } from '../protocol/limits.js';
+import { OPERATIONS_PROBES, ROUTES } from '../protocol/routes.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { envoyRoutes } from './routes/envoy.js';
 import type { EnvoyRoutesOptions } from './routes/envoy.js';
 import { operationRoutes } from './routes/operations.js';
 
-/** Largest request body accepted (a batch of 100 checks with long keys fits). */
-export const BODY_LIMIT_BYTES = 64 * 1024;
+export { BODY_LIMIT_BYTES } from '../protocol/limits.js';
 
 export interface AppDeps {
   /** The limiter every route decides with (the metered one in the service). */
@@ -45,6 +47,8 @@ export interface AppDeps {
   maxInFlight?: number;
   /** Fastify's logger option: false (default) for silence, or pino options. */
   logger?: FastifyServerOptions['logger'];
+  /** A logger made before the app (the service's): used instead of `logger`. */
+  loggerInstance?: FastifyBaseLogger;
   /** What `/readyz` runs. Default: the rules loaded, then a store ping through the limiter. */
   readiness?: ReadinessProbe;
   /** Timeouts and the connection bound of the Node server. Default DEFAULT_HTTP_LIMITS. */
@@ -71,11 +75,9 @@ function schemaValidators() {
     (httpPart === 'body' ? body : url).compile(schema);
 }
 
-const OVERLOADED_BODY = JSON.stringify({
-  error: { code: 'overloaded', message: 'too many requests in flight on this node; retry shortly' },
-});
-
-const OPERATIONS_PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+const OVERLOADED_BODY = JSON.stringify(
+  errorBody('overloaded', 'too many requests in flight on this node; retry shortly'),
+);
 
 function isOperationsProbe(url: string | undefined): boolean {
   const path = url?.split('?', 1)[0];
@@ -140,7 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     serverFactory: boundedServer(deps.maxInFlight ?? 10_000, inFlight, limited.http),
     clientErrorHandler: limited.clientErrorHandler,
-    logger: deps.logger ?? false,
+    ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? false }),
     bodyLimit: BODY_LIMIT_BYTES,
     // A decision service's access log would be as large as its traffic; failures are logged instead.
     logController: new LogController({ disableRequestLogging: true }),
@@ -175,8 +177,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  await app.register(swaggerUi, { routePrefix: ROUTES.docs });
+  app.get(ROUTES.openapi, { schema: { hide: true } }, () => app.swagger());
 
   await app.register(decisionRoutes, {
     limiter: deps.limiter,

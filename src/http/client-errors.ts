@@ -1,7 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ErrorBody } from './errors.js';
+import { errorBody } from '../protocol/errors.js';
+import type { ErrorBody } from '../protocol/errors.js';
 
 /** What a request that Node's HTTP parser refused gets: our error shape, the status it deserves. */
 export interface ParserRefusal {
@@ -50,7 +51,7 @@ function refusal(
   field: string,
   kind: ParserRefusal['kind'],
 ): ParserRefusal {
-  return { statusCode, body: { error: { code, message, field } }, kind };
+  return { statusCode, body: errorBody(code, message, field), kind };
 }
 
 /** Node's `clientError` (an HTTP parse error or a timeout), as the reply we send. Pure. */
@@ -117,14 +118,9 @@ export function clientErrorHandler(
  * someone listens; answer in our shape instead.
  */
 export function answerUnknownExpectation(request: IncomingMessage, response: ServerResponse): void {
-  const body: ErrorBody = {
-    error: {
-      code: 'expectation_failed',
-      message: 'the only Expect this server meets is 100-continue',
-      field: 'expect',
-    },
-  };
-  const json = JSON.stringify(body);
+  const json = JSON.stringify(
+    errorBody('expectation_failed', 'the only Expect this server meets is 100-continue', 'expect'),
+  );
   response.writeHead(417, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(json),

@@ -1,5 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { OverloadedError, RateLimiterError, StoreUnavailableError } from '../core/errors.js';
+import { OverloadedError, RateLimiterError } from '../core/errors.js';
+import { bodyOf, errorBody, retryAfterHeader, statusOf } from '../protocol/errors.js';
+import type { ErrorBody } from '../protocol/errors.js';
 
 /** A refusal decided by the HTTP layer itself (auth, unknown route), with its status. */
 export class HttpError extends Error {
@@ -12,11 +14,6 @@ export class HttpError extends Error {
     super(message);
     this.name = 'HttpError';
   }
-}
-
-/** The one error shape of every route: `{"error": {"code", "message", "field"?}}`. */
-export interface ErrorBody {
-  error: { code: string; message: string; field?: string; reason?: string };
 }
 
 interface MappedError {
@@ -44,25 +41,12 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { statusCode: number; code: string; 
   FST_ERR_MAX_PARAM_LENGTH: { statusCode: 400, code: 'invalid_argument', field: 'key' },
 };
 
-/** Longest message and field echoed: both may quote what the client sent (a URL, a field name). */
-const MAX_MESSAGE_CHARS = 300;
-const MAX_FIELD_CHARS = 100;
-
-function capped(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
-
 /** Fastify messages that quote the client's text at length: ours say what is wrong instead. */
 const KNOWN_MESSAGES: Record<string, string> = {
   FST_ERR_BAD_URL: 'the URL holds a malformed percent-encoding or is not valid',
 };
 
-function body(code: string, message: string, field?: string, reason?: string): ErrorBody {
-  const error: ErrorBody['error'] = { code, message: capped(message, MAX_MESSAGE_CHARS) };
-  if (field !== undefined) error.field = capped(field, MAX_FIELD_CHARS);
-  if (reason !== undefined) error.reason = reason;
-  return { error };
-}
+const body = errorBody;
 
 /** `/checks/3/limit` → `checks[3].limit`: the field as a client would write it in code. */
 export function fieldPath(instancePath: string, child?: string): string {
@@ -123,11 +107,7 @@ export function mapError(error: unknown): MappedError {
   if (error instanceof HttpError) {
     return { statusCode: error.statusCode, body: body(error.code, error.message, error.field) };
   }
-  if (error instanceof RateLimiterError) {
-    const statusCode = error.code === 'store_unavailable' || error.code === 'overloaded' ? 503 : 400;
-    const reason = error instanceof StoreUnavailableError ? error.reason : undefined;
-    return { statusCode, body: body(error.code, error.message, error.field, reason) };
-  }
+  if (error instanceof RateLimiterError) return { statusCode: statusOf(error), body: bodyOf(error) };
   const fastifyError = error as Partial<FastifyError> & { validation?: SchemaViolation[] };
   const invalid = fromSchemaViolations(
     fastifyError.validation ?? [],
@@ -152,7 +132,7 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   if (statusCode >= 500 && statusCode !== 503) request.log.error({ err: error }, 'request failed');
   if (statusCode === 401) reply.header('WWW-Authenticate', 'Bearer');
   if (error instanceof OverloadedError) {
-    reply.header('Retry-After', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+    reply.header('Retry-After', retryAfterHeader(error.retryAfterMs));
   }
   return reply.code(statusCode).send(errorBody);
 }

@@ -1,10 +1,7 @@
 import { Type } from 'typebox';
 import type { Static, TSchema } from 'typebox';
 import { ALGORITHM_NAMES } from '../core/algorithms/index.js';
-import { MAX_KEY_BYTES } from '../core/validate.js';
-
-/** Most checks in one POST /v1/checks. */
-export const MAX_BATCH_CHECKS = 100;
+import { MAX_BATCH_CHECKS, MAX_KEY_BYTES } from '../protocol/limits.js';
 
 /*
  * The schemas state the shape (types, required and unknown fields); the limiter still validates

@@ -1,4 +1,5 @@
-import type { FastifyServerOptions } from 'fastify';
+import { pino } from 'pino';
+import type { Logger, LoggerOptions } from 'pino';
 import type { LogLevel } from '../config/settings.js';
 import type { LogDestination } from './log-destination.js';
 import { REDACTED, REDACTED_LOG_PATHS, serializeError } from './redact.js';
@@ -8,16 +9,19 @@ import { REDACTED, REDACTED_LOG_PATHS, serializeError } from './redact.js';
  * authorization header censored, and errors serialized by the allow-list that keeps Redis command
  * arguments and URL passwords out.
  */
-export function serviceLoggerOptions(
-  level: LogLevel,
-  nodeId: string,
-  destination: LogDestination,
-): FastifyServerOptions['logger'] {
+export function serviceLoggerOptions(level: LogLevel, nodeId: string): LoggerOptions {
   return {
     level,
-    stream: destination,
     redact: { paths: REDACTED_LOG_PATHS, censor: REDACTED },
     serializers: { err: (error: unknown) => serializeError(error) },
     base: { nodeId },
   };
+}
+
+/**
+ * The service's logger, made before anything else so that every part (rules, store, app) logs
+ * through it from its first line; the Fastify app is handed the same instance.
+ */
+export function createServiceLogger(level: LogLevel, nodeId: string, destination: LogDestination): Logger {
+  return pino(serviceLoggerOptions(level, nodeId), destination);
 }

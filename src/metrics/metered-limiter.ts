@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '../core/errors.js';
-import type { CheckRequest, Decision, PeekRequest, RefundRequest, ResetRequest } from '../core/types.js';
+import type { Check, CounterRef, Decision } from '../core/types.js';
 import type { BatchDecision, Limiter } from '../limiter.js';
 import type { LimiterOperation, ServiceMetrics } from './metrics.js';
 import { DECISION_OPERATION } from './metrics.js';
@@ -18,36 +18,36 @@ export class MeteredLimiter implements Limiter {
     readonly storeKind: string,
   ) {}
 
-  async check(request: CheckRequest): Promise<Decision> {
-    const decision = await this.measure('check', () => this.limiter.check(request));
+  async decide(check: Check): Promise<Decision> {
+    const decision = await this.measure('check', () => this.limiter.decide(check));
     this.count([decision]);
     return decision;
   }
 
-  async checkMany(requests: readonly CheckRequest[]): Promise<Decision[]> {
-    const decisions = await this.measure('checks', () => this.limiter.checkMany(requests));
+  async decideMany(checks: readonly Check[]): Promise<Decision[]> {
+    const decisions = await this.measure('checks', () => this.limiter.decideMany(checks));
     this.count(decisions);
     return decisions;
   }
 
-  async checkAll(requests: readonly CheckRequest[]): Promise<BatchDecision> {
-    const batch = await this.measure('checks', () => this.limiter.checkAll(requests));
+  async decideAll(checks: readonly Check[]): Promise<BatchDecision> {
+    const batch = await this.measure('checks', () => this.limiter.decideAll(checks));
     this.count(batch.results);
     return batch;
   }
 
-  async peek(request: PeekRequest): Promise<Decision> {
-    const decision = await this.measure('peek', () => this.limiter.peek(request));
+  async peekCheck(check: Check): Promise<Decision> {
+    const decision = await this.measure('peek', () => this.limiter.peekCheck(check));
     this.countDegraded([decision]);
     return decision;
   }
 
-  async reset(request: ResetRequest): Promise<void> {
-    await this.measure('reset', () => this.limiter.reset(request));
+  async resetCounter(counter: CounterRef): Promise<void> {
+    await this.measure('reset', () => this.limiter.resetCounter(counter));
   }
 
-  async refund(request: RefundRequest): Promise<Decision> {
-    return this.measure('refund', () => this.limiter.refund(request));
+  async refundCheck(check: Check): Promise<Decision> {
+    return this.measure('refund', () => this.limiter.refundCheck(check));
   }
 
   async ping(): Promise<void> {

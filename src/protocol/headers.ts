@@ -18,9 +18,22 @@ export interface HeaderValue {
 export interface AppliedPolicy {
   /** The policy's name in the headers; never a key (it may be personal data). */
   name: string;
-  windowMs: number;
+  /** The policy's window; absent for a quota that is not per time (concurrent requests). */
+  windowMs: number | undefined;
+  /** The draft's quota unit (`qu`), when not the default "requests": "concurrent-requests". */
+  quotaUnit?: string;
   decision: Pick<Decision, 'allowed' | 'limit' | 'remaining' | 'retryAfterMs' | 'resetAfterMs' | 'degraded'>;
 }
+
+/**
+ * Which revision of the IETF httpapi ratelimit-headers draft `RateLimit` follows:
+ * - `draft-11` (default): `r` is the available quota and `t` the effective window, the seconds
+ *   within which the client may use no more than `r` (see effectiveWindowSeconds);
+ * - `draft-10`: `r` the remaining quota and `t` the seconds until the counter is empty again.
+ */
+export type HeaderStyle = 'draft-11' | 'draft-10';
+
+export const HEADER_STYLES: readonly HeaderStyle[] = ['draft-11', 'draft-10'];
 
 /** Product-specific, so that it is never mistaken for a field of the IETF draft. */
 export const DEGRADED_HEADER = 'RateLimiter-Degraded';
@@ -40,22 +53,69 @@ export function policiesOf(decisions: readonly Decision[], names?: readonly stri
 }
 
 /**
+ * draft-11's `t`: the seconds within which the client may spend no more than `r`. With nothing
+ * available, until the same cost would pass again; otherwise until the counter is empty (the
+ * whole window for an empty counter). Over a sliding window or a bucket units come back before
+ * that, so the figure is on the safe side: a client that keeps to it is never limited.
+ */
+export function effectiveWindowSeconds({ decision, windowMs }: AppliedPolicy): number {
+  if (!decision.allowed && decision.retryAfterMs > 0) return Math.max(1, ceilSeconds(decision.retryAfterMs));
+  if (decision.resetAfterMs > 0) return Math.max(1, ceilSeconds(decision.resetAfterMs));
+  return windowMs === undefined ? 0 : Math.max(1, ceilSeconds(windowMs));
+}
+
+function policyItem({ name, windowMs, quotaUnit, decision }: AppliedPolicy): string {
+  const window = windowMs === undefined ? '' : `;w=${Math.max(1, ceilSeconds(windowMs))}`;
+  const unit = quotaUnit === undefined ? '' : `;qu="${quotaUnit}"`;
+  return `"${name}";q=${decision.limit}${unit}${window}`;
+}
+
+function limitItem(policy: AppliedPolicy, style: HeaderStyle): string {
+  const seconds =
+    style === 'draft-11' ? effectiveWindowSeconds(policy) : ceilSeconds(policy.decision.resetAfterMs);
+  return `"${policy.name}";r=${policy.decision.remaining};t=${seconds}`;
+}
+
+/**
  * `RateLimit-Policy` and `RateLimit` in the structured-field syntax of the IETF httpapi
  * ratelimit-headers draft (`"name";q=100;w=60` and `"name";r=42;t=17`), one list member per
  * policy, then the status headers.
  */
-export function rateLimitHeaders(policies: readonly AppliedPolicy[]): HeaderPair[] {
+export function rateLimitHeaders(
+  policies: readonly AppliedPolicy[],
+  style: HeaderStyle = 'draft-11',
+): HeaderPair[] {
   if (policies.length === 0) return [];
-  const policy = policies.map(
-    ({ name, windowMs, decision }) => `"${name}";q=${decision.limit};w=${Math.max(1, ceilSeconds(windowMs))}`,
-  );
-  const state = policies.map(
-    ({ name, decision }) => `"${name}";r=${decision.remaining};t=${ceilSeconds(decision.resetAfterMs)}`,
-  );
+  let policy = '';
+  let state = '';
+  for (let i = 0; i < policies.length; i++) {
+    const each = policies[i] as AppliedPolicy;
+    const separator = i === 0 ? '' : ', ';
+    policy += separator + policyItem(each);
+    state += separator + limitItem(each, style);
+  }
   return [
-    ['RateLimit-Policy', policy.join(', ')],
-    ['RateLimit', state.join(', ')],
+    ['RateLimit-Policy', policy],
+    ['RateLimit', state],
     ...statusHeaders(policies.map(({ decision }) => decision)),
+  ];
+}
+
+/** The decision that binds first: the fewest units left, then the longest wait. */
+function tightest(decisions: readonly Decision[]): Decision | undefined {
+  return [...decisions].sort(
+    (a, b) => a.remaining - b.remaining || b.retryAfterMs - a.retryAfterMs || b.resetAfterMs - a.resetAfterMs,
+  )[0];
+}
+
+/** `X-RateLimit-Limit` / `-Remaining` / `-Reset` (Unix seconds) of the decision that binds first. */
+export function legacyHeaders(decisions: readonly Decision[], nowMs: number): HeaderPair[] {
+  const decision = tightest(decisions);
+  if (!decision) return [];
+  return [
+    ['X-RateLimit-Limit', String(decision.limit)],
+    ['X-RateLimit-Remaining', String(decision.remaining)],
+    ['X-RateLimit-Reset', String(ceilSeconds(nowMs + decision.resetAfterMs))],
   ];
 }
 
@@ -67,15 +127,51 @@ export function statusHeaders(
   decisions: readonly Pick<Decision, 'allowed' | 'retryAfterMs' | 'degraded'>[],
 ): HeaderPair[] {
   const headers: HeaderPair[] = [];
-  if (decisions.some((decision) => decision.degraded === true)) headers.push([DEGRADED_HEADER, 'true']);
-  const denied = decisions.filter((decision) => !decision.allowed);
-  if (denied.length > 0) {
-    const waitMs = Math.max(...denied.map((decision) => decision.retryAfterMs));
-    headers.push(['Retry-After', String(Math.max(1, ceilSeconds(waitMs)))]);
+  let denied = false;
+  let waitMs = 0;
+  let degraded = false;
+  for (const decision of decisions) {
+    if (decision.degraded === true) degraded = true;
+    if (!decision.allowed) {
+      denied = true;
+      waitMs = Math.max(waitMs, decision.retryAfterMs);
+    }
   }
+  if (degraded) headers.push([DEGRADED_HEADER, 'true']);
+  if (denied) headers.push(['Retry-After', String(Math.max(1, ceilSeconds(waitMs)))]);
   return headers;
 }
 
 export function asHeaderValues(pairs: readonly HeaderPair[]): HeaderValue[] {
   return pairs.map(([key, value]) => ({ key, value }));
+}
+
+/** RFC 9457's problem type of the draft for a request over its quota. */
+export const QUOTA_EXCEEDED_TYPE = 'https://iana.org/assignments/http-problem-types#quota-exceeded';
+
+/** An RFC 9457 problem body (`application/problem+json`) naming the policies that refused. */
+export interface QuotaExceededProblem {
+  type: typeof QUOTA_EXCEEDED_TYPE;
+  title: string;
+  status: number;
+  detail: string;
+  'violated-policies': string[];
+}
+
+export function quotaExceededProblem(
+  policies: readonly AppliedPolicy[],
+  status: number,
+): QuotaExceededProblem {
+  // In an atomic batch every check is refused; those with room left say so by a zero wait.
+  const denied = policies.filter(({ decision }) => !decision.allowed);
+  const bound = denied.filter(({ decision }) => decision.retryAfterMs > 0);
+  const violated = bound.length > 0 ? bound : denied;
+  const waitMs = Math.max(0, ...violated.map(({ decision }) => decision.retryAfterMs));
+  return {
+    type: QUOTA_EXCEEDED_TYPE,
+    title: 'Request cannot be satisfied as assigned quota has been exceeded',
+    status,
+    detail: `too many requests: retry in ${Math.max(1, ceilSeconds(waitMs))} s`,
+    'violated-policies': violated.map(({ name }) => name),
+  };
 }

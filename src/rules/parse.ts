@@ -1,6 +1,7 @@
 import { LineCounter, Scalar, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Document, Node, Pair, YAMLMap } from 'yaml';
-import { algorithmFor, isAlgorithmName, ALGORITHM_NAMES } from '../core/algorithms/index.js';
+import { isAlgorithmName, ALGORITHM_NAMES } from '../core/algorithms/index.js';
+import { MAX_UNITS } from '../core/validate.js';
 import type { AlgorithmName } from '../core/algorithms/index.js';
 import { MAX_WINDOW_MS } from '../core/duration.js';
 import { RULES_DEFAULT_ALGORITHM, RULE_UNITS, RulesError, UNIT_SECONDS } from './types.js';
@@ -59,9 +60,6 @@ const EXTENSION_PLACES: Partial<Record<string, string>> = {
   unit_multiplier: 'rate_limit (or an item of rate_limits)',
   rate_limits: 'a descriptor',
 };
-
-/** requests_per_unit is a uint32 in the reference service. */
-const MAX_UINT32 = 4_294_967_295;
 
 /** One parsed file: its domain and its descriptor tree. */
 export interface ParsedRulesFile {
@@ -241,12 +239,12 @@ class FileParser {
     if (unit === undefined)
       throw this.error(fields.get('unit') ?? node, `invalid rate limit unit '${unitText}'`);
     const algorithm = this.algorithm(fields.get('algorithm'));
-    const { maxLimit } = algorithmFor(algorithm);
+    // A uint32 in the reference service; ours stops at the unit bound of every algorithm.
     const requestsPerUnit = this.integer(
       fields.get('requests_per_unit'),
       'requests_per_unit',
       0,
-      Math.min(MAX_UINT32, maxLimit),
+      MAX_UNITS,
       0,
     );
     const unitMultiplier = this.integer(

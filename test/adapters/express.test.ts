@@ -36,6 +36,41 @@ afterEach(async () => {
 });
 
 describe('express rateLimit()', () => {
+  it("draft-11's t is the wait of a denial, draft-10's when the counter is empty", async () => {
+    const { limiter, clock } = memoryLimiter();
+    const draft11 = await app({ limiter, limit: 2, window: '10s', prefix: 'a:' });
+    const draft10 = await app({ limiter, limit: 2, window: '10s', prefix: 'b:', headers: 'draft-10' });
+    for (const url of [draft11, draft10]) await request(`${url}/ok`);
+    clock.advanceMs(4000);
+    for (const url of [draft11, draft10]) await request(`${url}/ok`);
+    // The older unit leaves in 6 s, the newer one in 10 s.
+    expect((await request(`${draft11}/ok`)).headers.get('ratelimit')).toBe('"default";r=0;t=6');
+    expect((await request(`${draft10}/ok`)).headers.get('ratelimit')).toBe('"default";r=0;t=10');
+  });
+
+  it('answers with an RFC 9457 problem when asked', async () => {
+    const { limiter } = memoryLimiter();
+    const url = await app({
+      limiter,
+      limits: [
+        { limit: 1, window: '1m', name: 'per-minute' },
+        { limit: 100, window: '1h', name: 'per-hour' },
+      ],
+      problemDetails: true,
+    });
+    await request(`${url}/ok`);
+    const denied = await request(`${url}/ok`);
+    expect(denied.status).toBe(429);
+    expect(denied.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(denied.json).toEqual({
+      type: 'https://iana.org/assignments/http-problem-types#quota-exceeded',
+      title: 'Request cannot be satisfied as assigned quota has been exceeded',
+      status: 429,
+      detail: 'too many requests: retry in 60 s',
+      'violated-policies': ['per-minute'],
+    });
+  });
+
   it('admits exactly the limit, then answers 429 with our error body and Retry-After', async () => {
     const { limiter, clock } = memoryLimiter();
     const url = await app({ limiter, limit: 3, window: '10s' });
@@ -52,8 +87,9 @@ describe('express rateLimit()', () => {
     expect((await request(`${url}/ok`)).status).toBe(200);
   });
 
-  it('sends draft-10 headers by default, legacy, both or none on request', async () => {
+  it('sends draft-11 headers by default, draft-10, legacy, both or none on request', async () => {
     const cases = [
+      ['draft-11', ['ratelimit-policy', 'ratelimit'], ['x-ratelimit-limit']],
       ['draft-10', ['ratelimit-policy', 'ratelimit'], ['x-ratelimit-limit']],
       ['legacy', ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'], ['ratelimit']],
       ['both', ['ratelimit-policy', 'ratelimit', 'x-ratelimit-limit'], []],

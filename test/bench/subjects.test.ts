@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peerInMemory, peerOnRedis } from '../../bench/peer.js';
 import { callShapes, rawCheckScript } from '../../bench/raw-scripts.js';
-import { validateCheck } from '../../src/core/validate.js';
+import { parseCheck } from '../../src/core/validate.js';
 import { ALGORITHM_NAMES, RateLimiter, RedisStore } from '../../src/index.js';
 import { RedisServer } from '../support/redis-server.js';
 
@@ -50,7 +50,7 @@ describe('bench subjects on Redis', () => {
     'the raw %s script admits up to the limit on the counter RateLimiter reads',
     async (algorithm) => {
       const request = { key: `raw:${algorithm}`, limit: 2, window: 60, algorithm };
-      const raw = await rawCheckScript(client, store, algorithm, [validateCheck(request)], ONE_BY_ONE);
+      const raw = await rawCheckScript(client, store, algorithm, [parseCheck(request)], ONE_BY_ONE);
       const admitted = [];
       for (let i = 0; i < 3; i++) admitted.push(await raw.op(i));
       expect(admitted).toEqual([1, 1, 0]);
@@ -60,7 +60,7 @@ describe('bench subjects on Redis', () => {
   );
 
   it('cycles through its pool of precomputed checks', async () => {
-    const pool = ['a', 'b'].map((key) => validateCheck({ key: `pool:${key}`, limit: 1, window: 60 }));
+    const pool = ['a', 'b'].map((key) => parseCheck({ key: `pool:${key}`, limit: 1, window: 60 }));
     const raw = await rawCheckScript(client, store, 'pool', pool, ONE_BY_ONE);
     const admitted = [];
     for (let i = 0; i < 4; i++) admitted.push(await raw.op(i));
@@ -70,7 +70,7 @@ describe('bench subjects on Redis', () => {
   it.each(ALGORITHM_NAMES)('a batched raw %s call decides each of its checks in turn', async (algorithm) => {
     const request = { key: `batch:${algorithm}`, limit: 2, window: 60, algorithm };
     const shape = { checksPerCall: 3, callsInFlight: 1 };
-    const raw = await rawCheckScript(client, store, algorithm, [validateCheck(request)], shape);
+    const raw = await rawCheckScript(client, store, algorithm, [parseCheck(request)], shape);
     expect(raw.checksPerCall).toBe(3);
     expect(await raw.op(0)).toBe(2);
     expect(await limiter.peek(request)).toMatchObject({ count: 2, remaining: 0 });

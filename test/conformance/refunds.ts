@@ -66,8 +66,20 @@ export function describeRefunds(t: Conformance): void {
     it('refuses bad input with a typed error naming the field', async () => {
       const key = freshKey(`${algorithm}:refund:bad`);
       await expect(refund(key, 5, -1)).rejects.toMatchObject({ code: 'invalid_argument', field: 'cost' });
-      await expect(refund(key, 5, 6)).rejects.toMatchObject({ code: 'invalid_argument', field: 'cost' });
+      await expect(refund(key, 5, 1.5)).rejects.toMatchObject({ code: 'invalid_argument', field: 'cost' });
       await expect(refund('', 5)).rejects.toMatchObject({ code: 'invalid_argument', field: 'key' });
+    });
+
+    it('clamps a cost above the limit to the limit (a limit lowered between reserve and settle)', async () => {
+      const key = freshKey(`${algorithm}:refund:clamp`);
+      alignClock(t.clock, 10_000, 100);
+      await check(key, 10, 8);
+      // The limit is now 5: a refund of the 8 reserved gives back at most 5, never below zero.
+      const before = await t.limiter.peek({ key, limit: 5, window: '10s', algorithm });
+      expect(before.count).toBeGreaterThan(0);
+      const after = await refund(key, 5, 8);
+      expect(after.count).toBe(Math.max(0, before.count - 5));
+      expect(await refund(key, 5, 8)).toMatchObject({ count: 0, remaining: 5 });
     });
   });
 

@@ -4,7 +4,7 @@ import { ManualClock, MemoryStore, RateLimiter } from '../../src/index.js';
 import { ServiceMetrics } from '../../src/metrics/metrics.js';
 import { RuleSeries } from '../../src/metrics/rule-stats.js';
 import { buildRules } from '../../src/rules/load.js';
-import { RateLimitService, counterKey } from '../../src/envoy/rate-limit-service.js';
+import { RateLimitService, descriptorKey } from '../../src/envoy/rate-limit-service.js';
 import type { RateLimitServiceOptions } from '../../src/envoy/rate-limit-service.js';
 import type { RateLimitDescriptor, RateLimitRequest } from '../../src/envoy/types.js';
 import { MAX_UINT32 } from '../../src/envoy/types.js';
@@ -280,6 +280,14 @@ describe('RateLimitService (memory store, manual clock)', () => {
     );
     const many = Array.from({ length: 101 }, () => one('a', 'b'));
     expect(await refused({ domain: 'web', descriptors: many })).toBe('descriptors');
+    const override = { requestsPerUnit: 2_000_000_000, unit: 'second' };
+    expect(
+      await refused({ domain: 'web', descriptors: [one('a', 'b'), { ...one('a', 'b'), limit: override }] }),
+    ).toBe('descriptors[1].limit.requestsPerUnit');
+    // Each within its limit, together more than one batch may spend: the batch is named.
+    const huge = { requestsPerUnit: 1_000_000_000, unit: 'second' };
+    const costly = { ...one('a', 'b'), limit: huge, hitsAddend: 600_000_000 };
+    expect(await refused({ domain: 'web', descriptors: [costly, costly] })).toBe('descriptors');
   });
 
   it('per-rule metrics in units, with bounded cardinality', async () => {
@@ -305,10 +313,10 @@ describe('RateLimitService (memory store, manual clock)', () => {
 
   it('counter keys keep distinct descriptors apart, and stay within the key bound', () => {
     const none = new Map<number, string>();
-    const a = counterKey('d', [{ key: 'a_b', value: 'c' }], none);
-    const b = counterKey('d', [{ key: 'a', value: 'b_c' }], none);
-    const c = counterKey('d', [{ key: 'a', value: 'b|x=y' }], none);
-    const d = counterKey(
+    const a = descriptorKey('d', [{ key: 'a_b', value: 'c' }], none);
+    const b = descriptorKey('d', [{ key: 'a', value: 'b_c' }], none);
+    const c = descriptorKey('d', [{ key: 'a', value: 'b|x=y' }], none);
+    const d = descriptorKey(
       'd',
       [
         { key: 'a', value: 'b' },
@@ -317,8 +325,8 @@ describe('RateLimitService (memory store, manual clock)', () => {
       none,
     );
     expect(new Set([a, b, c, d]).size).toBe(4);
-    const long = counterKey('d', [{ key: 'path', value: 'x'.repeat(4000) }], none);
+    const long = descriptorKey('d', [{ key: 'path', value: 'x'.repeat(4000) }], none);
     expect(Buffer.byteLength(long)).toBeLessThanOrEqual(512);
-    expect(long).not.toBe(counterKey('d', [{ key: 'path', value: 'x'.repeat(3999) }], none));
+    expect(long).not.toBe(descriptorKey('d', [{ key: 'path', value: 'x'.repeat(3999) }], none));
   });
 });

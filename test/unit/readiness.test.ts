@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/core/errors.js';
-import { validateCheck } from '../../src/core/validate.js';
+import { parseCheck } from '../../src/core/validate.js';
 import { DecisionReadiness, READINESS_PROBE_KEY, counterScriptCheck } from '../../src/readiness.js';
 import type { Readiness, ReadinessCheck } from '../../src/readiness.js';
 import { MemoryStore } from '../../src/stores/memory/memory-store.js';
@@ -69,9 +69,7 @@ describe('DecisionReadiness', () => {
     const probe = counterScriptCheck(store);
     await probe.run();
     await probe.run();
-    const after = await store.check(
-      validateCheck({ key: READINESS_PROBE_KEY, limit: 1, window: 1, cost: 0 }),
-    );
+    const after = await store.check(parseCheck({ key: READINESS_PROBE_KEY, limit: 1, window: 1, cost: 0 }));
     await store.close();
     expect(after).toMatchObject({ allowed: true, count: 0 });
     expect(probe.name).toBe('counter script');

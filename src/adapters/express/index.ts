@@ -74,6 +74,7 @@ function answer(
       return;
     }
     response.status(verdict.statusCode);
+    if (verdict.contentType !== undefined) response.type(verdict.contentType);
     if (typeof verdict.body === 'string') response.send(verdict.body);
     else response.json(verdict.body);
     return;

@@ -60,6 +60,7 @@ function routeHooks(options: FastifyRateLimitOptions): {
     request.rateLimit = verdict.admission;
     if (verdict.kind === 'limited') {
       if (options.onLimited) return options.onLimited(request, reply, verdict.admission);
+      if (verdict.contentType !== undefined) void reply.type(verdict.contentType);
       return reply.code(verdict.statusCode).send(verdict.body);
     }
     return undefined;

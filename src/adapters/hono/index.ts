@@ -27,8 +27,9 @@ function nodePeerAddress(c: Context): string | undefined {
   return env?.incoming?.socket?.remoteAddress;
 }
 
-function respond(c: Context, statusCode: number, body: unknown): Response {
+function respond(c: Context, statusCode: number, body: unknown, contentType?: string): Response {
   const status = statusCode as ContentfulStatusCode;
+  if (contentType !== undefined) return c.body(JSON.stringify(body), status, { 'Content-Type': contentType });
   return typeof body === 'string' ? c.text(body, status) : c.json(body, status);
 }
 
@@ -51,7 +52,7 @@ export function rateLimit(options: HonoRateLimitOptions): MiddlewareHandler {
     if (verdict.kind === 'limited') {
       return options.onLimited
         ? options.onLimited(c, verdict.admission)
-        : respond(c, verdict.statusCode, verdict.body);
+        : respond(c, verdict.statusCode, verdict.body, verdict.contentType);
     }
     try {
       await next();

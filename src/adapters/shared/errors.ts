@@ -1,12 +1,8 @@
 import { InvalidArgumentError, OverloadedError, StoreUnavailableError } from '../../core/errors.js';
 import type { RateLimiterError } from '../../core/errors.js';
-import { ceilSeconds } from '../../protocol/headers.js';
+import { bodyOf, errorBody, retryAfterHeader } from '../../protocol/errors.js';
+import type { ErrorBody } from '../../protocol/errors.js';
 import type { HeaderPair } from '../../protocol/headers.js';
-
-/** The one JSON error shape of the product. */
-export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
-}
 
 /** How a middleware answers a request it could not decide. */
 export interface FailureResponse {
@@ -24,29 +20,20 @@ export interface FailureResponse {
  */
 export function failureResponse(error: unknown, unavailableStatus: number): FailureResponse | undefined {
   if (error instanceof InvalidArgumentError) {
-    const field = error.field ?? 'request';
-    return {
-      statusCode: 400,
-      headers: [],
-      body: { error: { code: error.code, message: error.message, field } },
-      error,
-    };
+    return { statusCode: 400, headers: [], body: bodyOf(error), error };
   }
   if (error instanceof OverloadedError) {
     return {
       statusCode: unavailableStatus,
-      headers: [['Retry-After', String(Math.max(1, ceilSeconds(error.retryAfterMs)))]],
-      body: { error: { code: error.code, message: error.message } },
+      headers: [['Retry-After', retryAfterHeader(error.retryAfterMs)]],
+      body: errorBody(error.code, error.message),
       error,
     };
   }
   if (error instanceof StoreUnavailableError) {
-    return {
-      statusCode: unavailableStatus,
-      headers: [],
-      body: { error: { code: error.code, message: 'the rate limiter cannot decide now; try again shortly' } },
-      error,
-    };
+    // The app's clients learn only that it cannot decide now: where its store is stays private.
+    const body = errorBody(error.code, 'the rate limiter cannot decide now; try again shortly');
+    return { statusCode: unavailableStatus, headers: [], body, error };
   }
   return undefined;
 }

@@ -6,4 +6,7 @@ export type { RefundRequest } from '../../core/types.js';
  * What the adapters use of a limiter: RateLimiter and MeteredLimiter both fit, over any store
  * (memory, Redis, Cluster, Sentinel, the service client).
  */
-export type AdapterLimiter = Pick<Limiter, 'check' | 'checkAll' | 'peek' | 'reset' | 'refund'>;
+export type AdapterLimiter = Pick<
+  Limiter,
+  'decide' | 'decideAll' | 'peekCheck' | 'resetCounter' | 'refundCheck'
+>;

@@ -1,8 +1,8 @@
 import type { AlgorithmName } from '../../core/algorithms/index.js';
 import { parseWindow } from '../../core/duration.js';
 import { InvalidArgumentError } from '../../core/errors.js';
-import type { Decision } from '../../core/types.js';
-import { validateAlgorithm, validateLimit } from '../../core/validate.js';
+import type { Check, Decision } from '../../core/types.js';
+import { unaffordable, validateAlgorithm, validateLimit } from '../../core/validate.js';
 import type { AdapterLimiter } from './limiter.js';
 
 /** One limit of a middleware: `limit` units per `window`, counted by `algorithm`. */
@@ -63,8 +63,8 @@ export function resolveRules(options: RuleOptions): ResolvedRule[] {
       throw new InvalidArgumentError(at('name'), `${at('name')} must be 1..64 of A-Z a-z 0-9 _ . : -`);
     }
     return {
-      limit: validateLimit(rule.limit, algorithm, at('limit')),
-      windowMs: parseWindowAt(rule.window, at('window')),
+      limit: validateLimit(rule.limit, at('limit')),
+      windowMs: parseWindow(rule.window, at('window')),
       algorithm,
       name,
     };
@@ -79,32 +79,15 @@ export function resolveRules(options: RuleOptions): ResolvedRule[] {
   return rules;
 }
 
-function parseWindowAt(window: number | string, field: string): number {
-  try {
-    return parseWindow(window);
-  } catch (error) {
-    if (error instanceof InvalidArgumentError) throw new InvalidArgumentError(field, error.message);
-    throw error;
-  }
-}
-
-/** A request whose cost exceeds a limit can never pass: deny it without spending anything. */
-function unaffordable(rule: ResolvedRule): Decision {
-  return {
-    allowed: false,
-    limit: rule.limit,
-    remaining: 0,
-    count: 0,
-    retryAfterMs: rule.windowMs,
-    resetAfterMs: 0,
-    windowMs: rule.windowMs,
-    algorithm: rule.algorithm,
-  };
+/** The check of one limit: the key and cost of this request, the rest validated at build time. */
+function checkOf(rule: ResolvedRule, key: string, cost: number): Check {
+  return { key, limit: rule.limit, windowMs: rule.windowMs, cost, algorithm: rule.algorithm };
 }
 
 /**
- * Charge `cost` to `key` under every rule: one check, or one atomic checkAll for several limits.
- * A cost above a limit is a denial (it could never be admitted), not an error.
+ * Charge `cost` to `key` under every rule: one check, or one atomic batch for several limits.
+ * A cost above a limit is a denial (it could never be admitted), not an error. `key` and `cost`
+ * are validated by the caller (the middleware), the rules when they were resolved.
  */
 export async function admit(
   limiter: AdapterLimiter,
@@ -116,19 +99,12 @@ export async function admit(
     const decisions = rules.map((rule) => unaffordable(rule));
     return { allowed: false, key, cost, rules, decisions };
   }
-  const checks = rules.map((rule) => ({
-    key,
-    limit: rule.limit,
-    window: `${rule.windowMs}ms`,
-    algorithm: rule.algorithm,
-    cost,
-  }));
-  const [single] = checks;
-  if (checks.length === 1 && single) {
-    const decision = await limiter.check(single);
+  const [only] = rules;
+  if (rules.length === 1 && only) {
+    const decision = await limiter.decide(checkOf(only, key, cost));
     return { allowed: decision.allowed, key, cost, rules, decisions: [decision] };
   }
-  const batch = await limiter.checkAll(checks);
+  const batch = await limiter.decideAll(rules.map((rule) => checkOf(rule, key, cost)));
   return { allowed: batch.allowed, key, cost, rules, decisions: batch.results };
 }
 
@@ -142,13 +118,8 @@ export async function refund(limiter: AdapterLimiter, admission: Admission): Pro
   await Promise.all(
     admission.rules.map((rule, index) => {
       if (admission.decisions[index]?.degraded === true) return Promise.resolve();
-      return limiter.refund({
-        key: admission.key,
-        limit: rule.limit,
-        window: `${rule.windowMs}ms`,
-        algorithm: rule.algorithm,
-        cost: admission.cost,
-      });
+      // A refund gives back up to its cost: never more than the limit could have taken.
+      return limiter.refundCheck(checkOf(rule, admission.key, Math.min(admission.cost, rule.limit)));
     }),
   );
 }

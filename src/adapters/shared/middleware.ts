@@ -1,10 +1,11 @@
 import { InvalidArgumentError } from '../../core/errors.js';
 import { validateKey } from '../../core/validate.js';
+import { quotaExceededProblem } from '../../protocol/headers.js';
 import type { HeaderPair } from '../../protocol/headers.js';
 import { clientAddressKey, DEFAULT_IPV6_SUBNET } from './client-address.js';
 import { failureResponse } from './errors.js';
 import type { FailureResponse } from './errors.js';
-import { HEADER_MODES, admissionHeaders } from './headers.js';
+import { HEADER_MODES, admissionHeaders, admissionPolicies } from './headers.js';
 import type { HeaderMode } from './headers.js';
 import type { AdapterLimiter } from './limiter.js';
 import { admit, refund, resolveRules } from './limits.js';
@@ -30,8 +31,14 @@ export interface MiddlewareOptions<Req> extends RuleOptions {
   prefix?: string;
   /** Units this request spends. Default 1; 0 looks without spending. */
   cost?: (request: Req) => MaybePromise<number>;
-  /** Which headers to send. Default `draft-10`. */
+  /** Which headers to send. Default `draft-11`. */
   headers?: HeaderMode;
+  /**
+   * Answer a limited request with an RFC 9457 problem (`application/problem+json`, type
+   * `quota-exceeded`, `violated-policies` naming the limits that refused) instead of the product's
+   * JSON error shape. Ignored when `message` is given. Default false.
+   */
+  problemDetails?: boolean;
   /** Requests for which this returns true are neither counted nor limited. */
   skip?: (request: Req) => MaybePromise<boolean>;
   /** Give the units back when the response failed (status >= 400, or the client went away). */
@@ -54,8 +61,18 @@ export interface MiddlewareOptions<Req> extends RuleOptions {
 export type Verdict =
   | { kind: 'skip' }
   | { kind: 'pass'; admission: Admission; headers: HeaderPair[] }
-  | { kind: 'limited'; admission: Admission; headers: HeaderPair[]; statusCode: number; body: unknown }
+  | {
+      kind: 'limited';
+      admission: Admission;
+      headers: HeaderPair[];
+      statusCode: number;
+      body: unknown;
+      /** Set when the body is not the product's JSON error shape: `application/problem+json`. */
+      contentType?: string;
+    }
   | ({ kind: 'failed' } & FailureResponse);
+
+const PROBLEM_JSON = 'application/problem+json';
 
 /** The default body of a limited request: the product's one error shape. */
 export function limitedBody(admission: Admission): { error: { code: string; message: string } } {
@@ -90,14 +107,17 @@ export class RateLimitCore<Req> {
     private readonly options: MiddlewareOptions<Req>,
     private readonly defaultKey: (request: Req) => string | undefined,
   ) {
-    if (typeof options.limiter !== 'object' || typeof options.limiter.check !== 'function') {
+    if (typeof options.limiter !== 'object' || typeof options.limiter.decide !== 'function') {
       throw new InvalidArgumentError('limiter', 'limiter must be a RateLimiter');
     }
     this.limiter = options.limiter;
     this.rules = resolveRules(options);
-    this.headerMode = options.headers ?? 'draft-10';
+    this.headerMode = options.headers ?? 'draft-11';
     if (!HEADER_MODES.includes(this.headerMode)) {
-      throw new InvalidArgumentError('headers', "headers must be 'draft-10', 'legacy', 'both' or false");
+      throw new InvalidArgumentError(
+        'headers',
+        "headers must be 'draft-11', 'draft-10', 'legacy', 'both' or false",
+      );
     }
     this.statusCode = statusOption(options.statusCode, 429, 'statusCode');
     this.unavailableStatus = statusOption(options.unavailableStatusCode, 503, 'unavailableStatusCode');
@@ -127,8 +147,15 @@ export class RateLimitCore<Req> {
       const admission = await admit(this.limiter, this.rules, key, cost);
       const headers = admissionHeaders(this.headerMode, admission);
       if (admission.allowed) return { kind: 'pass', admission, headers };
-      const body = this.options.message === undefined ? limitedBody(admission) : this.options.message;
-      return { kind: 'limited', admission, headers, statusCode: this.statusCode, body };
+      const { statusCode } = this;
+      if (this.options.message !== undefined) {
+        return { kind: 'limited', admission, headers, statusCode, body: this.options.message };
+      }
+      if (this.options.problemDetails === true) {
+        const body = quotaExceededProblem(admissionPolicies(admission), statusCode);
+        return { kind: 'limited', admission, headers, statusCode, body, contentType: PROBLEM_JSON };
+      }
+      return { kind: 'limited', admission, headers, statusCode, body: limitedBody(admission) };
     } catch (error) {
       const failure = failureResponse(error, this.unavailableStatus);
       if (failure) return { kind: 'failed', ...failure };

@@ -1,7 +1,8 @@
 import type { AlgorithmName } from '../../core/algorithms/index.js';
+import { validateWindowMs } from '../../core/duration.js';
 import { InvalidArgumentError } from '../../core/errors.js';
-import type { Decision } from '../../core/types.js';
-import { validateAlgorithm } from '../../core/validate.js';
+import type { Check, Decision } from '../../core/types.js';
+import { unaffordable, validateAlgorithm, validateKey, validateLimit } from '../../core/validate.js';
 import type { AdapterLimiter } from './limiter.js';
 
 /** How every peer store (express-rate-limit, hono-rate-limiter, @fastify/rate-limit, Nest) is built. */
@@ -24,10 +25,6 @@ export interface Hit {
   decision: Decision;
 }
 
-function window(windowMs: number): string {
-  return `${windowMs}ms`;
-}
-
 /**
  * The peers count every request and compare the count to the limit; we admit or deny atomically
  * and record only what was admitted. A denied hit is reported as `count + 1`, so the peer's own
@@ -40,7 +37,7 @@ export class PeerCounter {
   private readonly limiter: AdapterLimiter;
 
   constructor(options: PeerStoreOptions, defaultPrefix: string) {
-    if (typeof options !== 'object' || typeof options.limiter.check !== 'function') {
+    if (typeof options !== 'object' || typeof options.limiter.decide !== 'function') {
       throw new InvalidArgumentError('limiter', 'the store needs { limiter: a RateLimiter }');
     }
     this.limiter = options.limiter;
@@ -49,21 +46,12 @@ export class PeerCounter {
   }
 
   async hit(key: string, limit: number, windowMs: number): Promise<Hit> {
+    const check = this.counter(key, limit, windowMs, 1);
     if (limit === 0) {
       // Nothing can ever pass; a unit check would be refused as costing more than the limit.
-      const decision: Decision = {
-        allowed: false,
-        limit,
-        remaining: 0,
-        count: 0,
-        retryAfterMs: windowMs,
-        resetAfterMs: 0,
-        windowMs,
-        algorithm: this.algorithm,
-      };
-      return { allowed: false, totalHits: 1, waitMs: windowMs, decision };
+      return { allowed: false, totalHits: 1, waitMs: windowMs, decision: unaffordable(check) };
     }
-    const decision = await this.limiter.check(this.counter(key, limit, windowMs));
+    const decision = await this.limiter.decide(check);
     if (decision.allowed) {
       // A degraded admit counted nothing; the peers expect at least this hit.
       return {
@@ -83,28 +71,35 @@ export class PeerCounter {
 
   /** Give one unit back (the peers' `decrement`): never below zero, never one that left the window. */
   async giveBack(key: string, limit: number, windowMs: number): Promise<Decision> {
-    return this.limiter.refund(this.counter(key, limit, windowMs));
+    return this.limiter.refundCheck(this.counter(key, limit, windowMs, limit === 0 ? 0 : 1));
   }
 
   read(key: string, limit: number, windowMs: number): Promise<Decision> {
-    return this.limiter.peek({
-      key: this.prefix + key,
-      limit,
-      window: window(windowMs),
-      algorithm: this.algorithm,
-    });
+    return this.limiter.peekCheck(this.counter(key, limit, windowMs, 0));
   }
 
   reset(key: string, windowMs: number): Promise<void> {
-    return this.limiter.reset({
-      key: this.prefix + key,
-      window: window(windowMs),
-      algorithm: this.algorithm,
+    const { algorithm } = this;
+    return this.limiter.resetCounter({
+      key: this.keyOf(key),
+      windowMs: validateWindowMs(windowMs),
+      algorithm,
     });
   }
 
-  private counter(key: string, limit: number, windowMs: number) {
-    return { key: this.prefix + key, limit, window: window(windowMs), algorithm: this.algorithm, cost: 1 };
+  /** What the peer passed, validated once: its key under our prefix, its limit and window. */
+  private counter(key: string, limit: number, windowMs: number, cost: number): Check {
+    return {
+      key: this.keyOf(key),
+      limit: validateLimit(limit),
+      windowMs: validateWindowMs(windowMs),
+      cost,
+      algorithm: this.algorithm,
+    };
+  }
+
+  private keyOf(key: string): string {
+    return validateKey(this.prefix + key);
   }
 }
 

@@ -34,10 +34,6 @@ export interface Algorithm<State> {
   readonly name: string;
   /** Used in Redis keys (`<prefix>{<key>}:<shortName>:<window ms>`) and to pick the Lua half. */
   readonly shortName: string;
-  /** Largest limit accepted: bounds the memory or the arithmetic of one counter. */
-  readonly maxLimit: number;
-  /** Largest cost of one check (and of one batch): bounds the work one request can make. */
-  readonly maxCost: number;
   evaluate(state: State | undefined, check: Check, nowUs: number): Evaluation;
   record(state: State | undefined, check: Check, nowUs: number): State;
   refund(state: State | undefined, check: Check, nowUs: number): State | undefined;

@@ -13,8 +13,6 @@ export interface FixedWindowState {
 export const fixedWindow: Algorithm<FixedWindowState> = {
   name: 'fixed-window',
   shortName: 'fw',
-  maxLimit: 1_000_000_000,
-  maxCost: 1_000_000_000,
 
   evaluate(state, check, nowUs) {
     const { startUs, endUs } = alignedWindow(nowUs, check.windowMs * 1000);

@@ -52,8 +52,6 @@ function tally(
 export const slidingWindowCounter: Algorithm<SlidingCounterState> = {
   name: 'sliding-window-counter',
   shortName: 'swc',
-  maxLimit: 1_000_000_000,
-  maxCost: 1_000_000_000,
 
   evaluate(state, check, nowUs) {
     const windowUs = check.windowMs * 1000;

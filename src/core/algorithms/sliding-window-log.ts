@@ -65,8 +65,6 @@ export const slidingWindowLog: Algorithm<SlidingLogState> = {
   name: 'sliding-window-log',
   shortName: 'swl',
   // Memory grows with the checks admitted per window (one entry each), never with their cost.
-  maxLimit: 1_000_000_000,
-  maxCost: 1_000_000_000,
 
   evaluate(state, check, nowUs) {
     const windowUs = check.windowMs * 1000;

@@ -39,8 +39,6 @@ function debtAt(state: TokenBucketState | undefined, nowUs: number): number {
 export const tokenBucket: Algorithm<TokenBucketState> = {
   name: 'token-bucket',
   shortName: 'tb',
-  maxLimit: 1_000_000_000,
-  maxCost: 1_000_000_000,
 
   evaluate(state, check, nowUs) {
     const windowUs = check.windowMs * 1000;

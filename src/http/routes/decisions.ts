@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { parseCheck, parseChecks, parseCounter, parsePeek, parseRefund } from '../../core/validate.js';
 import type { Limiter } from '../../limiter.js';
+import { ROUTES } from '../../protocol/routes.js';
 import type { RequestGuard } from '../auth.js';
 import { setRateLimitHeaders } from '../ratelimit-headers.js';
 import {
@@ -29,7 +31,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
   const { limiter, requireApiToken, requireAdminToken } = options;
 
   app.post(
-    '/v1/check',
+    ROUTES.check,
     {
       onRequest: requireApiToken,
       schema: {
@@ -41,20 +43,21 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
       },
     },
     async (request, reply) => {
-      const decision = await limiter.check(request.body);
+      const decision = await limiter.decide(parseCheck(request.body));
       setRateLimitHeaders(reply, [decision]);
       return decision;
     },
   );
 
   app.post(
-    '/v1/refund',
+    ROUTES.refund,
     {
       onRequest: requireApiToken,
       schema: {
         summary: 'Give back units a request should not have spent',
         description:
-          'Up to `cost` units (default 1) recorded in the current window, newest first, never below zero and never ' +
+          'Up to `cost` units (default 1; a cost above the limit gives back at most the limit) recorded in the ' +
+          'current window, newest first, never below zero and never ' +
           'units that already left the window (a failed request, an unused reservation). Answers the decision a ' +
           'zero-cost check would then give. A store failure is a 503 whatever the failure mode: nothing is known ' +
           'to have been given back.',
@@ -64,14 +67,14 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
       },
     },
     async (request, reply) => {
-      const decision = await limiter.refund(request.body);
+      const decision = await limiter.refundCheck(parseRefund(request.body));
       setRateLimitHeaders(reply, [decision]);
       return decision;
     },
   );
 
   app.post(
-    '/v1/checks',
+    ROUTES.checks,
     {
       onRequest: requireApiToken,
       schema: {
@@ -85,11 +88,11 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
       },
     },
     async (request, reply) => {
-      const { checks, atomic } = request.body;
+      const checks = parseChecks(request.body.checks);
       const { allowed, results } =
-        atomic === true
-          ? await limiter.checkAll(checks)
-          : await limiter.checkMany(checks).then((decisions) => ({
+        request.body.atomic === true
+          ? await limiter.decideAll(checks)
+          : await limiter.decideMany(checks).then((decisions) => ({
               allowed: decisions.every((decision) => decision.allowed),
               results: decisions,
             }));
@@ -99,7 +102,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
   );
 
   app.get(
-    '/v1/counters/:key',
+    ROUTES.counter,
     {
       onRequest: requireApiToken,
       schema: {
@@ -113,14 +116,14 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
     async (request, reply) => {
       const { limit, window, algorithm } = request.query;
       const peek = { key: request.params.key, limit: Number(limit), window: windowFromQuery(window) };
-      const decision = await limiter.peek({ ...peek, algorithm });
+      const decision = await limiter.peekCheck(parsePeek({ ...peek, algorithm }));
       setRateLimitHeaders(reply, [decision]);
       return decision;
     },
   );
 
   app.delete(
-    '/v1/counters/:key',
+    ROUTES.counter,
     {
       onRequest: requireAdminToken,
       schema: {
@@ -135,7 +138,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
     async (request, reply) => {
       const { window, algorithm } = request.query;
       const counter = { key: request.params.key, window: windowFromQuery(window) };
-      await limiter.reset({ ...counter, algorithm });
+      await limiter.resetCounter(parseCounter({ ...counter, algorithm }));
       return reply.code(204).send();
     },
   );

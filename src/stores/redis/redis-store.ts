@@ -6,8 +6,8 @@ import { InvalidArgumentError, StoreUnavailableError } from '../../core/errors.j
 import type { Check, CounterRef, Outcome } from '../../core/types.js';
 import type { Store, StoreStats } from '../store.js';
 import { DenyCache } from '../deny-cache.js';
-import { CheckCoalescer, DEFAULT_COALESCER_LIMITS } from './check-coalescer.js';
-import type { CoalescerLimits } from './check-coalescer.js';
+import { CheckCoalescer, DEFAULT_COALESCER_LIMITS } from '../check-coalescer.js';
+import type { CoalescerLimits } from '../check-coalescer.js';
 import { RedisConnection } from './connection.js';
 import { DEFAULT_KEY_PREFIX, counterKey, validateKeyPrefix } from './keys.js';
 import { SCRIPTS } from './scripts.js';
@@ -95,6 +95,7 @@ export class RedisStore implements Store {
         queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_COALESCER_LIMITS.queueTimeoutMs,
       },
       {
+        remote: 'redis',
         groupOf: cluster
           ? (check) => `${check.algorithm}:${calculateSlot(this.key(check))}`
           : (check) => check.algorithm,

@@ -1,44 +1,58 @@
-import { InvalidArgumentError, OverloadedError, StoreUnavailableError } from '../../core/errors.js';
-import type { Check, CounterRef, Decision, Outcome } from '../../core/types.js';
-import type { Store } from '../store.js';
-import { CheckBatcher, chunkChecks } from './check-batcher.js';
+import { StoreUnavailableError } from '../../core/errors.js';
+import type { Check, CounterRef, Outcome } from '../../core/types.js';
+import { checkToWire, decisionFromWire } from '../../protocol/decision.js';
+import { errorFromReply } from '../../protocol/errors.js';
+import { MAX_BATCH_CHECKS } from '../../protocol/limits.js';
+import { ROUTES, counterPath } from '../../protocol/routes.js';
+import { CheckCoalescer, DEFAULT_COALESCER_LIMITS } from '../check-coalescer.js';
+import type { CoalescerLimits } from '../check-coalescer.js';
+import type { Store, StoreStats } from '../store.js';
+import { chunkChecks } from './batches.js';
 import { JsonClient } from './http-client.js';
-import type { HttpReply } from './http-client.js';
 
-export interface ServiceStoreOptions {
+export interface ServiceStoreOptions extends Partial<Omit<CoalescerLimits, 'maxBatch'>> {
   /** A running `ratelimiter serve`: `http://host:port` (or https). */
   url: string;
   /** Bearer token of the decision routes (`RATELIMITER_API_TOKEN` of the service), when it has one. */
   token?: string;
   /** Bearer token of the admin routes, for `reset` (`RATELIMITER_ADMIN_TOKEN`). */
   adminToken?: string;
-  /** Bound on every call, in ms, connection included. Default 100 (the service's own store timeout is 50). */
+  /**
+   * Bound on every call while it waits on the service, in ms, connection included (this
+   * process's own event-loop lag is not charged). Default 100 (the service's own store timeout
+   * is 50).
+   */
   timeoutMs?: number;
   /** Most keep-alive connections to the service. Default 32. */
   maxSockets?: number;
   /**
-   * Coalesce the checks made in one turn of the event loop into `POST /v1/checks` calls. Default
-   * true: with 200 checks in flight it measured 11 to 15 x the checks/s of one request per check
-   * (BENCHMARKS.md, `npm run bench:service-client`).
+   * Coalesce the checks made together into `POST /v1/checks` calls. Default true: with 200 checks
+   * in flight it measured 11 to 15 x the checks/s of one request per check (BENCHMARKS.md,
+   * `npm run bench:service-client`). false sends each check alone, still bounded by the queue.
    */
   batch?: boolean;
 }
 
-interface ErrorReply {
-  error?: { code?: string; message?: string; field?: string };
-}
+/**
+ * Calls out at once by default: one service process decides them in turn, so more in flight only
+ * makes the last of them wait (against its timeout) instead of waiting in the measured queue.
+ */
+const MAX_IN_FLIGHT = 8;
+/** Under light load, at most this many calls that are not full go out at once (see CheckCoalescer). */
+const MAX_PARTIAL_IN_FLIGHT = 4;
 
 /**
  * A Store that is a running ratelimiter service: the same RateLimiter API as over Redis, the
- * counters in the service's store, every call bounded. A call the service cannot answer (down,
- * slow, its own store unreachable: a 503 or a degraded decision) fails with StoreUnavailableError,
- * so this process's failure policy decides, as it would for Redis. A service that sheds the call
- * (503 overloaded) is an OverloadedError, which no failure mode admits.
+ * counters in the service's store, every call bounded. Checks go through the same bounded
+ * coalescer as RedisStore's: a burst waits here, in a measured queue, and past its bounds is
+ * refused as OverloadedError, which no failure mode admits. A call the service cannot answer
+ * (down, slow, its own store unreachable: a 503 or a degraded decision) fails with
+ * StoreUnavailableError, so this process's failure policy decides, as it would for Redis.
  */
 export class ServiceStore implements Store {
   readonly kind = 'service';
   private readonly client: JsonClient;
-  private readonly batcher: CheckBatcher | undefined;
+  private readonly coalescer: CheckCoalescer;
   private readonly apiHeaders: Record<string, string>;
   private readonly adminHeaders: Record<string, string>;
   private closed = false;
@@ -53,27 +67,41 @@ export class ServiceStore implements Store {
     this.client = new JsonClient({ baseUrl: options.url, timeoutMs, maxSockets });
     this.apiHeaders = bearer(options.token);
     this.adminHeaders = bearer(options.adminToken ?? options.token);
-    this.batcher = options.batch !== false ? new CheckBatcher((checks) => this.send(checks)) : undefined;
+    const maxInFlight = options.maxInFlight ?? Math.min(maxSockets, MAX_IN_FLIGHT);
+    this.coalescer = new CheckCoalescer(
+      {
+        maxBatch: options.batch === false ? 1 : MAX_BATCH_CHECKS,
+        maxInFlight,
+        maxPartialInFlight:
+          options.maxPartialInFlight ??
+          (options.batch === false ? maxInFlight : Math.min(maxInFlight, MAX_PARTIAL_IN_FLIGHT)),
+        maxQueued: options.maxQueued ?? DEFAULT_COALESCER_LIMITS.maxQueued,
+        queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_COALESCER_LIMITS.queueTimeoutMs,
+      },
+      {
+        remote: `the service at ${this.client.origin}`,
+        // `/v1/checks` decides each check on its own, whatever its algorithm: one group.
+        groupOf: () => '',
+        send: (checks) => this.send(checks),
+        storeIsSlow: () => this.client.timedOutRecently(1000),
+      },
+    );
   }
 
-  async check(check: Check): Promise<Outcome> {
-    this.assertOpen();
-    if (this.batcher) return this.batcher.check(check);
-    return outcomeOf(await this.call('POST', '/v1/check', this.apiHeaders, wire(check)));
+  check(check: Check): Promise<Outcome> {
+    if (this.closed) return Promise.reject(closedError());
+    return this.coalescer.submit(check);
   }
 
-  async checkMany(checks: readonly Check[]): Promise<Outcome[]> {
-    this.assertOpen();
-    const chunks = chunkChecks(checks.map((check) => ({ check })));
-    const answers = await Promise.all(chunks.map((chunk) => this.send(chunk.map(({ check }) => check))));
-    return answers.flat();
+  checkMany(checks: readonly Check[]): Promise<Outcome[]> {
+    return Promise.all(checks.map((check) => this.check(check)));
   }
 
   async checkAll(checks: readonly Check[]): Promise<Outcome[]> {
     this.assertOpen();
     if (checks.length === 0) return [];
-    const reply = await this.call('POST', '/v1/checks', this.apiHeaders, {
-      checks: checks.map(wire),
+    const reply = await this.call('POST', ROUTES.checks, this.apiHeaders, {
+      checks: checks.map(checkToWire),
       atomic: true,
     });
     return resultsOf(reply, checks.length);
@@ -81,22 +109,18 @@ export class ServiceStore implements Store {
 
   async refund(check: Check): Promise<Outcome> {
     this.assertOpen();
-    return outcomeOf(await this.call('POST', '/v1/refund', this.apiHeaders, wire(check)));
+    return outcomeOf(await this.call('POST', ROUTES.refund, this.apiHeaders, checkToWire(check)));
   }
 
   async reset(counter: CounterRef): Promise<void> {
     this.assertOpen();
     const query = new URLSearchParams({ window: `${counter.windowMs}ms`, algorithm: counter.algorithm });
-    await this.call(
-      'DELETE',
-      `/v1/counters/${encodeURIComponent(counter.key)}?${query.toString()}`,
-      this.adminHeaders,
-    );
+    await this.call('DELETE', `${counterPath(counter.key)}?${query.toString()}`, this.adminHeaders);
   }
 
   async ping(): Promise<void> {
     this.assertOpen();
-    await this.call('GET', '/readyz', {});
+    await this.call('GET', ROUTES.readyz, {});
   }
 
   close(): Promise<void> {
@@ -105,9 +129,22 @@ export class ServiceStore implements Store {
     return Promise.resolve();
   }
 
+  stats(): StoreStats {
+    return { ...this.coalescer.stats(), ...this.client.stats() };
+  }
+
+  /** One coalesced call; a batch too large for one body (long keys, huge costs) is split. */
   private async send(checks: readonly Check[]): Promise<Outcome[]> {
-    const reply = await this.call('POST', '/v1/checks', this.apiHeaders, { checks: checks.map(wire) });
-    return resultsOf(reply, checks.length);
+    const chunks = chunkChecks(checks);
+    const answers = await Promise.all(
+      chunks.map(async (chunk) => {
+        const reply = await this.call('POST', ROUTES.checks, this.apiHeaders, {
+          checks: chunk.map(checkToWire),
+        });
+        return resultsOf(reply, chunk.length);
+      }),
+    );
+    return answers.length === 1 ? (answers[0] as Outcome[]) : answers.flat();
   }
 
   private async call(
@@ -118,61 +155,20 @@ export class ServiceStore implements Store {
   ): Promise<unknown> {
     const reply = await this.client.request(method, path, headers, body);
     if (reply.status >= 200 && reply.status < 300) return reply.body;
-    throw this.failure(reply);
-  }
-
-  /** The service's error shape, as the error the library would have thrown itself. */
-  private failure({ status, body, retryAfterS }: HttpReply): Error {
-    const error = (body as ErrorReply | undefined)?.error;
-    const what = `${error?.code ?? 'error'}: ${error?.message ?? ''}`;
-    if (status === 400 && error?.code === 'invalid_argument') {
-      return new InvalidArgumentError(error.field ?? 'check', error.message ?? 'invalid argument');
-    }
-    // The service shed the call: nothing was decided, and no failure mode may turn that into an admit.
-    if (status === 503 && error?.code === 'overloaded') {
-      return new OverloadedError(
-        `the service at ${this.client.origin} is overloaded`,
-        (retryAfterS ?? 1) * 1000,
-      );
-    }
-    if (status === 503 || status === 502 || status === 504) {
-      return new StoreUnavailableError(
-        `the service at ${this.client.origin} cannot decide (${status} ${what})`,
-      );
-    }
-    // A refused token or an unknown route is a misconfiguration: say so loudly, never as an outage.
-    return new Error(`the service at ${this.client.origin} answered ${status} ${what}`);
+    throw errorFromReply(reply, this.client.origin);
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new StoreUnavailableError('the service store is closed');
+    if (this.closed) throw closedError();
   }
+}
+
+function closedError(): StoreUnavailableError {
+  return new StoreUnavailableError('the service store is closed', { reason: 'closed' });
 }
 
 function bearer(token: string | undefined): Record<string, string> {
   return token === undefined ? {} : { authorization: `Bearer ${token}` };
-}
-
-/** A validated check as the service's JSON takes it: the window in whole milliseconds. */
-function wire(check: Check) {
-  return {
-    key: check.key,
-    limit: check.limit,
-    window: `${check.windowMs}ms`,
-    cost: check.cost,
-    algorithm: check.algorithm,
-  };
-}
-
-function isDecision(value: unknown): value is Decision {
-  const decision = value as Partial<Decision> | undefined;
-  return (
-    typeof decision === 'object' &&
-    typeof decision.allowed === 'boolean' &&
-    typeof decision.count === 'number' &&
-    typeof decision.retryAfterMs === 'number' &&
-    typeof decision.resetAfterMs === 'number'
-  );
 }
 
 /**
@@ -180,15 +176,18 @@ function isDecision(value: unknown): value is Decision {
  * unavailable, and its own failure policy decides (as it would if it could not reach Redis).
  */
 function outcomeOf(value: unknown): Outcome {
-  if (!isDecision(value)) throw new StoreUnavailableError('the service sent an unexpected reply');
-  if (value.degraded === true) {
-    throw new StoreUnavailableError('the service decided without its store (degraded)');
+  const decision = decisionFromWire(value);
+  if (!decision) throw new StoreUnavailableError('the service sent an unexpected reply');
+  if (decision.degraded === true) {
+    throw new StoreUnavailableError('the service decided without its store (degraded)', {
+      reason: 'degraded',
+    });
   }
   return {
-    allowed: value.allowed,
-    count: value.count,
-    retryAfterUs: value.retryAfterMs * 1000,
-    resetAfterUs: value.resetAfterMs * 1000,
+    allowed: decision.allowed,
+    count: decision.count,
+    retryAfterUs: decision.retryAfterMs * 1000,
+    resetAfterUs: decision.resetAfterMs * 1000,
   };
 }
 

@@ -1,18 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { Check } from '../../src/index.js';
-import { algorithmFor } from '../../src/core/algorithms/index.js';
-import { chunkChecks } from '../../src/stores/remote/check-batcher.js';
+import { MAX_UNITS } from '../../src/core/validate.js';
+import { chunkChecks } from '../../src/stores/remote/batches.js';
 
-function check(overrides: Partial<Check> = {}): { check: Check } {
+function check(overrides: Partial<Check> = {}): Check {
   return {
-    check: {
-      key: 'k',
-      limit: 10_000,
-      windowMs: 1000,
-      cost: 1,
-      algorithm: 'sliding-window-log',
-      ...overrides,
-    },
+    key: 'k',
+    limit: 10_000,
+    windowMs: 1000,
+    cost: 1,
+    algorithm: 'sliding-window-log',
+    ...overrides,
   };
 }
 
@@ -24,9 +22,8 @@ describe('chunkChecks: calls the service accepts', () => {
     expect(chunks.flat()).toEqual(items);
   });
 
-  it("per algorithm, costs within that algorithm's per-batch maximum", () => {
-    const { maxCost } = algorithmFor('sliding-window-log');
-    const big = { cost: Math.ceil(maxCost * 0.6), limit: maxCost };
+  it('per algorithm, costs within the per-batch maximum', () => {
+    const big = { cost: Math.ceil(MAX_UNITS * 0.6), limit: MAX_UNITS };
     const items = [check(big), check(big), check({ ...big, algorithm: 'token-bucket' })];
     expect(chunkChecks(items).map((chunk) => chunk.length)).toEqual([1, 2]);
   });
@@ -37,7 +34,7 @@ describe('chunkChecks: calls the service accepts', () => {
     const chunks = chunkChecks(items);
     expect(chunks.length).toBeGreaterThan(1);
     for (const chunk of chunks) {
-      expect(JSON.stringify({ checks: chunk.map(({ check: c }) => c) }).length).toBeLessThan(64 * 1024);
+      expect(JSON.stringify({ checks: chunk }).length).toBeLessThan(64 * 1024);
     }
   });
 

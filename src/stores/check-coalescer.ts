@@ -1,11 +1,11 @@
-import { OverloadedError, StoreUnavailableError, asError } from '../../core/errors.js';
-import type { Check, Outcome } from '../../core/types.js';
+import { OverloadedError, StoreUnavailableError, asError } from '../core/errors.js';
+import type { Check, Outcome } from '../core/types.js';
 
-/** How much a store hands Redis at once, and how much it keeps waiting. */
+/** How much a store hands its remote (Redis, a service) at once, and how much it keeps waiting. */
 export interface CoalescerLimits {
-  /** Most checks in one script call: bounds how long one call holds Redis. */
+  /** Most checks in one call: bounds how long one call holds the remote. */
   maxBatch: number;
-  /** Most script calls awaiting their reply at once. */
+  /** Most calls awaiting their reply at once. */
   maxInFlight: number;
   /** Most calls in flight at which a call that is not full is still sent; past it, checks wait to fill it. */
   maxPartialInFlight: number;
@@ -31,21 +31,25 @@ interface Waiting {
 }
 
 export interface CoalescerHooks {
-  /** Which checks may share one script call: same algorithm, and on a Cluster the same slot. */
+  /** What the checks wait for, in refusals: "redis", "the service". */
+  remote: string;
+  /** Which checks may share one call: on Redis the same algorithm, and on a Cluster the same slot. */
   groupOf(check: Check): string;
-  /** Run one script call for checks of one group, answering one outcome per check, in order. */
+  /** Run one call for checks of one group, answering one outcome per check, in order. */
   send(checks: readonly Check[]): Promise<Outcome[]>;
-  /** Whether the store itself was slow of late, so a full queue is its failure and not load. */
+  /** Whether the remote itself was slow of late, so a full queue is its failure and not load. */
   storeIsSlow(): boolean;
 }
 
 /**
- * Coalesces the checks issued in the same turn of the event loop into script calls of up to
- * `maxBatch` checks (each check keeps its own decision and atomicity: the script runs them one
- * after another), keeps at most `maxInFlight` calls waiting on Redis, and queues the rest with a
+ * Coalesces the checks issued in the same turn of the event loop, and those that arrive while
+ * earlier calls are out, into calls of up to `maxBatch` checks (each check keeps its own decision
+ * and atomicity: a script runs them one after another, the service's `/v1/checks` decides each on
+ * its own), keeps at most `maxInFlight` calls waiting on the remote, and queues the rest with a
  * bounded length and wait. Without this, a burst of thousands of checks would be written to the
  * socket at once and answered after every caller's deadline; with it, what waits, waits here,
  * where it is measured and refused as `overloaded` rather than mistaken for a store failure.
+ * RedisStore and ServiceStore share it.
  */
 export class CheckCoalescer {
   private readonly groups = new Map<string, Waiting[]>();
@@ -65,7 +69,9 @@ export class CheckCoalescer {
 
   submit(check: Check): Promise<Outcome> {
     if (this.queued >= this.limits.maxQueued) {
-      return Promise.reject(this.refusal(`more than ${this.limits.maxQueued} checks are waiting for redis`));
+      return Promise.reject(
+        this.refusal(`more than ${this.limits.maxQueued} checks are waiting for ${this.hooks.remote}`),
+      );
     }
     return new Promise<Outcome>((resolve, reject) => {
       const group = this.hooks.groupOf(check);
@@ -118,7 +124,9 @@ export class CheckCoalescer {
     const fresh: Waiting[] = [];
     for (const waiting of taken) {
       if (now - waiting.queuedAt > this.limits.queueTimeoutMs) {
-        waiting.reject(this.refusal(`a check waited more than ${this.limits.queueTimeoutMs}ms for redis`));
+        waiting.reject(
+          this.refusal(`a check waited more than ${this.limits.queueTimeoutMs}ms for ${this.hooks.remote}`),
+        );
       } else fresh.push(waiting);
     }
     return fresh;
@@ -140,7 +148,10 @@ export class CheckCoalescer {
           const waiting = batch[i] as Waiting;
           const outcome = outcomes[i];
           if (outcome) waiting.resolve(outcome);
-          else waiting.reject(new StoreUnavailableError(`the script answered no outcome for check ${i}`));
+          else
+            waiting.reject(
+              new StoreUnavailableError(`${this.hooks.remote} answered no outcome for check ${i}`),
+            );
         }
       },
       (error: unknown) => {
@@ -162,7 +173,7 @@ export class CheckCoalescer {
   private refusal(reason: string): Error {
     this.shed++;
     if (this.hooks.storeIsSlow()) {
-      return new StoreUnavailableError(`redis is slow: ${reason}`);
+      return new StoreUnavailableError(`${this.hooks.remote} is slow: ${reason}`, { reason: 'timeout' });
     }
     return new OverloadedError(`overloaded: ${reason}`, 1000);
   }

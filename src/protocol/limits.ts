@@ -1,0 +1,14 @@
+/*
+ * The bounds of our HTTP contract, in one place: the service enforces them and every client of
+ * the service (ServiceStore, the CLI) stays inside them.
+ */
+export { MAX_KEY_BYTES, MAX_UNITS } from '../core/validate.js';
+
+/** Most checks in one `POST /v1/checks`. */
+export const MAX_BATCH_CHECKS = 100;
+
+/** Largest request body the service accepts (a batch of 100 checks with long keys fits). */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** What a client puts in one batch body at most: under BODY_LIMIT_BYTES with room for the envelope. */
+export const MAX_BATCH_BODY_BYTES = 60_000;

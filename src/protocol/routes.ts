@@ -1,0 +1,28 @@
+/** Every path of the HTTP API, for the routes that serve them and the clients that call them. */
+export const ROUTES = {
+  check: '/v1/check',
+  checks: '/v1/checks',
+  refund: '/v1/refund',
+  /** Fastify's pattern; clients build the path with counterPath(). */
+  counter: '/v1/counters/:key',
+  nodes: '/v1/nodes',
+  ratelimit: '/v1/ratelimit',
+  forwardAuth: '/v1/forward-auth',
+  healthz: '/healthz',
+  readyz: '/readyz',
+  metrics: '/metrics',
+  openapi: '/openapi.json',
+  docs: '/docs',
+} as const;
+
+/** Liveness, readiness and metrics stay answerable on a busy node (never shed as overloaded). */
+export const OPERATIONS_PROBES: ReadonlySet<string> = new Set([
+  ROUTES.healthz,
+  ROUTES.readyz,
+  ROUTES.metrics,
+]);
+
+/** The path of one counter: the key percent-encoded as one path segment. */
+export function counterPath(key: string): string {
+  return `/v1/counters/${encodeURIComponent(key)}`;
+}
