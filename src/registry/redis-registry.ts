@@ -1,5 +1,5 @@
 import type { RedisConnection } from '../stores/redis/connection.js';
-import type { RedisClient } from '../stores/redis/scripts.js';
+import type { RedisClient } from '../stores/redis/connect.js';
 import type { NodeEntry, NodeInfo, NodeRegistry } from './node-registry.js';
 
 /**

@@ -2,7 +2,9 @@ import { Cluster, Redis } from 'ioredis';
 import type { Callback, ClusterOptions, RedisOptions } from 'ioredis';
 import { parseRedisUrl } from './redis-url.js';
 import type { RedisTarget } from './redis-url.js';
-import type { RedisClient } from './scripts.js';
+
+/** Any ioredis client the stores and the registry talk through: one server, or a Cluster. */
+export type RedisClient = Redis | Cluster;
 
 /**
  * An ioredis client for any Redis URL form (see parseRedisUrl), carrying the caller's bounded

@@ -5,7 +5,7 @@ import { createRedisClient } from './connect.js';
 import { isConnectionFault, isOfflineQueueRejection, redisUnavailable } from './redis-errors.js';
 import { DeadlineWatch } from '../deadline-watch.js';
 import type { Deadline } from '../deadline-watch.js';
-import type { RedisClient } from './scripts.js';
+import type { RedisClient } from './connect.js';
 
 /**
  * The one place that owns a Redis connection for the store and the node registry alike: client

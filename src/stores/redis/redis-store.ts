@@ -11,7 +11,8 @@ import type { CoalescerLimits } from '../check-coalescer.js';
 import { RedisConnection } from './connection.js';
 import { DEFAULT_KEY_PREFIX, counterKey, validateKeyPrefix } from './keys.js';
 import { SCRIPTS } from './scripts.js';
-import type { RedisClient, ScriptArg } from './scripts.js';
+import type { RedisClient } from './connect.js';
+import type { ScriptArg } from './scripts.js';
 
 export interface RedisStoreOptions extends Partial<CoalescerLimits> {
   /**

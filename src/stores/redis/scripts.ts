@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Cluster, Redis } from 'ioredis';
 import { ALGORITHM_NAMES, algorithmFor } from '../../core/algorithms/index.js';
 import type { AlgorithmName } from '../../core/algorithms/index.js';
 import { PACKAGE_VERSION } from '../../config/version.js';
-
-export type RedisClient = Redis | Cluster;
+import type { RedisClient } from './connect.js';
 
 /** Arguments of a script call, as EVALSHA takes them after the keys. */
 export type ScriptArg = string | number;
