@@ -76,11 +76,15 @@ export class CheckCoalescer {
     return new Promise<Outcome>((resolve, reject) => {
       const group = this.hooks.groupOf(check);
       const waiting: Waiting = { check, queuedAt: performance.now(), resolve, reject };
-      const queue = this.groups.get(group);
+      let queue = this.groups.get(group);
       if (queue) queue.push(waiting);
-      else this.groups.set(group, [waiting]);
+      else this.groups.set(group, (queue = [waiting]));
       this.queued++;
-      this.scheduleFlush();
+      // A full call need not wait for the end of the turn: it goes out now, while there is room.
+      if (queue.length >= this.limits.maxBatch && this.inFlight < this.limits.maxInFlight) {
+        const batch = this.takeBatch(waiting.queuedAt, group, queue);
+        if (batch.length > 0) this.dispatch(batch);
+      } else this.scheduleFlush();
     });
   }
 
@@ -105,29 +109,34 @@ export class CheckCoalescer {
       // the next call then carries all of them (each call costs Redis and this process a round trip).
       const next = this.groups.values().next().value?.length ?? 0;
       if (this.inFlight >= this.limits.maxPartialInFlight && next < this.limits.maxBatch) break;
-      const batch = this.takeBatch(now);
+      const batch = this.takeOldestBatch(now);
       if (batch.length > 0) this.dispatch(batch);
     }
   }
 
   /** Up to maxBatch checks of the oldest group; checks that waited too long are refused instead. */
-  private takeBatch(now: number): Waiting[] {
+  private takeOldestBatch(now: number): Waiting[] {
     const [group, queue] = this.groups.entries().next().value as [string, Waiting[]];
+    return this.takeBatch(now, group, queue);
+  }
+
+  /** Up to maxBatch checks of `group`; checks that waited too long are refused instead. */
+  private takeBatch(now: number, group: string, queue: Waiting[]): Waiting[] {
     const taken = queue.length <= this.limits.maxBatch ? queue : queue.splice(0, this.limits.maxBatch);
-    if (taken === queue) this.groups.delete(group);
-    else {
-      // Round robin: the rest of this group goes behind the others.
-      this.groups.delete(group);
-      this.groups.set(group, queue);
-    }
+    this.groups.delete(group);
+    // Round robin: the rest of this group goes behind the others.
+    if (taken !== queue) this.groups.set(group, queue);
     this.queued -= taken.length;
-    const fresh: Waiting[] = [];
-    for (const waiting of taken) {
+    // Almost always none waited too long: then the batch is what was taken, not a copy.
+    let fresh = taken;
+    for (let i = 0; i < taken.length; i++) {
+      const waiting = taken[i] as Waiting;
       if (now - waiting.queuedAt > this.limits.queueTimeoutMs) {
+        if (fresh === taken) fresh = taken.slice(0, i);
         waiting.reject(
           this.refusal(`a check waited more than ${this.limits.queueTimeoutMs}ms for ${this.hooks.remote}`),
         );
-      } else fresh.push(waiting);
+      } else if (fresh !== taken) fresh.push(waiting);
     }
     return fresh;
   }
