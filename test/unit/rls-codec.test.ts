@@ -161,7 +161,9 @@ describe('the static RateLimitService codec, against protobuf.js reflection', ()
     broken[at] = 0xe9;
     broken[at + 1] = 0x20;
     expect(() => decodeRateLimitRequest(broken)).toThrow(InvalidArgumentError);
-    expect(() => decodeRateLimitRequest(broken)).toThrow('descriptors[0].entries[0].value must be valid UTF-8');
+    expect(() => decodeRateLimitRequest(broken)).toThrow(
+      'descriptors[0].entries[0].value must be valid UTF-8',
+    );
   });
 
   it('skips fields it does not know and refuses a message cut short', () => {
