@@ -21,7 +21,7 @@ import {
 } from './core/validate.js';
 import { FailurePolicy } from './failure-policy.js';
 import type { FailurePolicyOptions } from './failure-policy.js';
-import type { Store } from './stores/store.js';
+import type { OutcomeSink, Store } from './stores/store.js';
 
 /** The answer to an atomic batch: `allowed` only if every check was admitted (and then all were recorded). */
 export interface BatchDecision {
@@ -78,6 +78,12 @@ export interface RateLimiterOptions {
 export class RateLimiter implements Limiter {
   readonly store: Store;
   readonly failurePolicy: FailurePolicy;
+
+  /** What a store that applies outcomes itself (Store.checkInto) makes of them: this limiter's answers. */
+  private readonly decisions: OutcomeSink<Decision> = {
+    answered: toDecision,
+    failed: (check, error) => this.decideWithout(check, error),
+  };
 
   constructor(options: RateLimiterOptions) {
     this.store = options.store;
@@ -137,6 +143,13 @@ export class RateLimiter implements Limiter {
     if (this.store.checkNow) {
       const decided = this.decideNow(check);
       return decided instanceof Promise ? decided : Promise.resolve(decided);
+    }
+    if (this.store.checkInto) {
+      try {
+        return this.store.checkInto(check, this.decisions);
+      } catch (error) {
+        return this.decideWithout(check, error);
+      }
     }
     let outcome: Promise<Outcome>;
     try {

@@ -38,6 +38,16 @@ function text(reader: ProtoReader, field: () => string): string {
   if (end > reader.len) throw new RangeError('string runs past the end of the message');
   reader.pos = end;
   const bytes = reader.buf as Buffer;
+  // Descriptor keys and values are mostly ASCII: then they are UTF-8 as they stand, and no view of
+  // the bytes is made to ask Node.
+  let ascii = true;
+  for (let at = start; at < end; at++) {
+    if ((bytes[at] as number) >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return bytes.toString('latin1', start, end);
   if (!isUtf8(bytes.subarray(start, end))) {
     const name = field();
     throw new InvalidArgumentError(name, `${name} must be valid UTF-8 text`);

@@ -1,5 +1,6 @@
 import { OverloadedError, StoreUnavailableError, asError } from '../core/errors.js';
 import type { Check, Outcome } from '../core/types.js';
+import type { OutcomeSink } from './store.js';
 
 /** How much a store hands its remote (Redis, a service) at once, and how much it keeps waiting. */
 export interface CoalescerLimits {
@@ -26,9 +27,16 @@ export const DEFAULT_COALESCER_LIMITS: CoalescerLimits = {
 interface Waiting {
   check: Check;
   queuedAt: number;
-  resolve: (outcome: Outcome) => void;
-  reject: (error: unknown) => void;
+  sink: OutcomeSink<unknown>;
+  /** The caller's promise, settled with what the sink made of the outcome (or of the failure). */
+  resolve: (answer: unknown) => void;
 }
+
+/** The outcome itself, for callers that take outcomes (Store.check). */
+const OUTCOMES: OutcomeSink<Outcome> = {
+  answered: (_check, outcome) => outcome,
+  failed: (_check, error) => Promise.reject(asError(error)),
+};
 
 export interface CoalescerHooks {
   /** What the checks wait for, in refusals: "redis", "the service". */
@@ -39,6 +47,15 @@ export interface CoalescerHooks {
   send(checks: readonly Check[]): Promise<Outcome[]>;
   /** Whether the remote itself was slow of late, so a full queue is its failure and not load. */
   storeIsSlow(): boolean;
+}
+
+/** A check that will not be decided: its caller gets what the sink answers instead. */
+function fail(waiting: Waiting, error: unknown): void {
+  try {
+    waiting.resolve(waiting.sink.failed(waiting.check, error));
+  } catch (thrown) {
+    waiting.resolve(Promise.reject(asError(thrown)));
+  }
 }
 
 /**
@@ -68,14 +85,25 @@ export class CheckCoalescer {
   }
 
   submit(check: Check): Promise<Outcome> {
+    return this.submitInto(check, OUTCOMES);
+  }
+
+  /** The check's outcome made into the caller's answer by `sink`: one promise per check in all. */
+  submitInto<T>(check: Check, sink: OutcomeSink<T>): Promise<T> {
     if (this.queued >= this.limits.maxQueued) {
-      return Promise.reject(
-        this.refusal(`more than ${this.limits.maxQueued} checks are waiting for ${this.hooks.remote}`),
+      const refusal = this.refusal(
+        `more than ${this.limits.maxQueued} checks are waiting for ${this.hooks.remote}`,
       );
+      return Promise.resolve(sink.failed(check, refusal));
     }
-    return new Promise<Outcome>((resolve, reject) => {
+    return new Promise<T>((resolve) => {
       const group = this.hooks.groupOf(check);
-      const waiting: Waiting = { check, queuedAt: performance.now(), resolve, reject };
+      const waiting: Waiting = {
+        check,
+        queuedAt: performance.now(),
+        sink,
+        resolve: resolve as (answer: unknown) => void,
+      };
       let queue = this.groups.get(group);
       if (queue) queue.push(waiting);
       else this.groups.set(group, (queue = [waiting]));
@@ -133,7 +161,8 @@ export class CheckCoalescer {
       const waiting = taken[i] as Waiting;
       if (now - waiting.queuedAt > this.limits.queueTimeoutMs) {
         if (fresh === taken) fresh = taken.slice(0, i);
-        waiting.reject(
+        fail(
+          waiting,
           this.refusal(`a check waited more than ${this.limits.queueTimeoutMs}ms for ${this.hooks.remote}`),
         );
       } else if (fresh !== taken) fresh.push(waiting);
@@ -156,16 +185,17 @@ export class CheckCoalescer {
         for (let i = 0; i < batch.length; i++) {
           const waiting = batch[i] as Waiting;
           const outcome = outcomes[i];
-          if (outcome) waiting.resolve(outcome);
+          if (outcome) waiting.resolve(waiting.sink.answered(waiting.check, outcome));
           else
-            waiting.reject(
+            fail(
+              waiting,
               new StoreUnavailableError(`${this.hooks.remote} answered no outcome for check ${i}`),
             );
         }
       },
       (error: unknown) => {
         this.settled();
-        for (const waiting of batch) waiting.reject(error);
+        for (const waiting of batch) fail(waiting, error);
       },
     );
   }

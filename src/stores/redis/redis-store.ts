@@ -3,7 +3,7 @@ import type { RedisOptions } from 'ioredis';
 import type { Clock } from '../../core/clock.js';
 import { InvalidArgumentError, StoreUnavailableError } from '../../core/errors.js';
 import type { Check, CounterRef, Outcome } from '../../core/types.js';
-import type { Store, StoreStats } from '../store.js';
+import type { OutcomeSink, Store, StoreStats } from '../store.js';
 import { DenyCache } from '../deny-cache.js';
 import { CheckCoalescer, DEFAULT_COALESCER_LIMITS } from '../check-coalescer.js';
 import type { CoalescerLimits } from '../check-coalescer.js';
@@ -118,6 +118,14 @@ export class RedisStore implements Store {
 
   check(check: Check): Promise<Outcome> {
     return this.denials ? this.checkRemembering(this.denials, check) : this.coalescer.submit(check);
+  }
+
+  checkInto<T>(check: Check, sink: OutcomeSink<T>): Promise<T> {
+    if (!this.denials) return this.coalescer.submitInto(check, sink);
+    return this.checkRemembering(this.denials, check).then(
+      (outcome) => sink.answered(check, outcome),
+      (error: unknown) => sink.failed(check, error),
+    );
   }
 
   /** Independent checks, coalesced like single ones: one script call when they share an algorithm. */
