@@ -3,7 +3,7 @@
  * with the knob's name instead of silently measuring something else.
  */
 
-export const SECTIONS = ['redis', 'memory', 'sweep', 'http', 'keys', 'accuracy'] as const;
+export const SECTIONS = ['redis', 'memory', 'sweep', 'http', 'grpc', 'keys', 'accuracy'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface Knobs {

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every table of BENCHMARKS.md in one run, each comparison side by side in
- * alternating rounds, ending with the targets of issue 8. Sections: BENCH_ONLY=redis,sweep (or
+ * alternating rounds, ending with the targets of issues 8 and 19. Sections: BENCH_ONLY=redis,sweep (or
  * `npm run bench -- redis sweep`); knobs: see BENCHMARKS.md.
  */
 import { Redis } from 'ioredis';
@@ -8,6 +8,7 @@ import { RateLimiter, RedisStore } from '../src/index.js';
 import { RedisServer } from '../test/support/redis-server.js';
 import { printAccuracy } from './accuracy.js';
 import { firstErrorMessages } from './harness.js';
+import { benchGrpc } from './grpc.js';
 import { benchHttp } from './http.js';
 import { readKnobs } from './knobs.js';
 import type { Knobs } from './knobs.js';
@@ -42,6 +43,7 @@ for (const section of knobs.sections) {
   if (section === 'memory') await benchLibraryInMemory(knobs, targets);
   if (section === 'sweep') await benchSweep(knobs, targets);
   if (section === 'http') await benchHttp(knobs, targets);
+  if (section === 'grpc') await benchGrpc(knobs, targets);
   if (section === 'keys') await benchMemoryPerKey();
   if (section === 'accuracy') printAccuracy();
 }

@@ -411,14 +411,22 @@ export function descriptorKey(
   entries: readonly DescriptorEntry[],
   sharedValues: ReadonlyMap<number, string>,
 ): string {
-  const encode = (text: string) =>
-    text.replace(/[%|=]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
-  const parts = entries.map(
-    ({ key, value }, index) => `${encode(key)}=${encode(sharedValues.get(index) ?? value)}`,
-  );
-  const key = `rls|${encode(domain)}|${parts.join('|')}`;
-  if (Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES) return key;
-  return `rls|${encode(domain).slice(0, 256)}|#${createHash('sha256').update(key).digest('hex')}`;
+  let key = `rls|${encodeKeyPart(domain)}`;
+  for (let index = 0; index < entries.length; index++) {
+    const { key: name, value } = entries[index] as DescriptorEntry;
+    key += `|${encodeKeyPart(name)}=${encodeKeyPart(sharedValues.get(index) ?? value)}`;
+  }
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: a short key needs no count.
+  if (key.length <= MAX_KEY_BYTES / 3 || Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES) return key;
+  return `rls|${encodeKeyPart(domain).slice(0, 256)}|#${createHash('sha256').update(key).digest('hex')}`;
+}
+
+const KEY_SEPARATORS = /[%|=]/;
+
+/** A part of a descriptor's key with its separators percent-encoded; most parts have none. */
+function encodeKeyPart(text: string): string {
+  if (!KEY_SEPARATORS.test(text)) return text;
+  return text.replace(/[%|=]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /**
