@@ -9,14 +9,13 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { RedisServer } from '../test/support/redis-server.js';
 import { RlsClient } from '../test/support/rls-client.js';
 import { cleanEnv } from '../test/integration/support/service-process.js';
+import { shouldRateLimit, writeBenchRules } from './envoy-load.js';
 import { answering, closedLoop } from './harness.js';
 import { autocannonTurn } from './http-load.js';
 import { describeMachine, loadAverage, processCpuUs } from './machine.js';
@@ -31,16 +30,6 @@ const TURN_MS = Number(process.env.BENCH_HTTP_DURATION_MS ?? 2000);
 const CONNECTIONS = 50;
 const GRPC_IN_FLIGHT = 50;
 const GRPC_CHANNELS = 4;
-const KEYS = 10_000;
-
-const RULES = `
-domain: bench
-descriptors:
-  - key: client
-    rate_limit:
-      unit: minute
-      requests_per_unit: 1000000
-`;
 
 interface Running {
   child: ChildProcess;
@@ -105,16 +94,10 @@ function grpcLoad(): Load {
       channels.set(running, list);
       clients.push(...list);
     }
-    const pool = list;
-    const result = await closedLoop(
-      answering((i) =>
-        (pool[i % pool.length] as RlsClient).shouldRateLimit({
-          domain: 'bench',
-          descriptors: [{ entries: [{ key: 'client', value: String(i % KEYS) }] }],
-        }),
-      ),
-      { inFlight: GRPC_IN_FLIGHT, durationMs },
-    );
+    const result = await closedLoop(answering(shouldRateLimit(list)), {
+      inFlight: GRPC_IN_FLIGHT,
+      durationMs,
+    });
     return result.answered;
   };
 }
@@ -175,9 +158,8 @@ if (baseline === undefined) throw new Error('usage: compare-builds.ts <baseline 
 const dirs = [resolve(baseline), resolve(candidate)];
 const only = (process.env.BENCH_COMPARE ?? CASES.join(',')).split(',') as Case[];
 console.log(describeMachine());
-const dir = mkdtempSync(join(tmpdir(), 'ratelimiter-compare-'));
-const rules = join(dir, 'rules.yaml');
-writeFileSync(rules, RULES);
+const benchRules = writeBenchRules();
+const rules = benchRules.path;
 const redis = await RedisServer.start();
 const admin = new Redis(redis.url);
 try {
@@ -200,5 +182,5 @@ try {
   for (const client of clients) client.close();
   admin.disconnect();
   await redis.stop();
-  rmSync(dir, { recursive: true, force: true });
+  benchRules.remove();
 }

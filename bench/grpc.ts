@@ -12,13 +12,11 @@
  * client, and is what the target is stated in.
  */
 import { Agent, request } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { RedisServer } from '../test/support/redis-server.js';
 import { RlsClient } from '../test/support/rls-client.js';
 import { ServiceProcess } from '../test/integration/support/service-process.js';
 import { startChildServer } from './child-server.js';
+import { BENCH_LIMIT, shouldRateLimit, writeBenchRules } from './envoy-load.js';
 import { answeredPerSecond, answering, closedLoop, errorCount } from './harness.js';
 import type { Knobs } from './knobs.js';
 import { processCpuUs } from './machine.js';
@@ -28,18 +26,8 @@ import type { Targets } from './targets.js';
 const IN_FLIGHT = 50;
 /** Distinct keys cycled through, so most checks are admitted and no counter grows large. */
 const KEYS = 10_000;
-const LIMIT = 1_000_000;
 /** One channel per Envoy worker thread is what a proxy opens; four here. */
 const GRPC_CHANNELS = 4;
-
-const RULES = `
-domain: bench
-descriptors:
-  - key: client
-    rate_limit:
-      unit: minute
-      requests_per_unit: ${LIMIT}
-`;
 
 interface Target {
   name: string;
@@ -71,16 +59,6 @@ function httpPost(agent: Agent, url: URL, path: string, body: (i: number) => str
       call.once('error', reject);
       call.end(payload);
     });
-}
-
-function shouldRateLimit(channels: readonly RlsClient[]) {
-  return async (i: number) => {
-    const answer = await (channels[i % channels.length] as RlsClient).shouldRateLimit({
-      domain: 'bench',
-      descriptors: [{ entries: [{ key: 'client', value: String(i % KEYS) }] }],
-    });
-    if (answer.overall_code !== 'OK' && answer.overall_code !== 'OVER_LIMIT') throw new Error('no decision');
-  };
 }
 
 interface Round {
@@ -138,7 +116,12 @@ async function benchStore(
         name: 'HTTP POST /v1/check',
         pid: service.pid,
         op: httpPost(agent, url, '/v1/check', (i) =>
-          JSON.stringify({ key: `client=${i % KEYS}`, limit: LIMIT, window: 60, algorithm: 'fixed-window' }),
+          JSON.stringify({
+            key: `client=${i % KEYS}`,
+            limit: BENCH_LIMIT,
+            window: 60,
+            algorithm: 'fixed-window',
+          }),
         ),
       },
       { name: 'gRPC ShouldRateLimit', pid: service.pid, op: shouldRateLimit(grpc) },
@@ -201,9 +184,8 @@ async function benchStore(
 }
 
 export async function benchGrpc(knobs: Knobs, targetLog: Targets): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'ratelimiter-bench-grpc-'));
-  const rulesFile = join(dir, 'rules.yaml');
-  writeFileSync(rulesFile, RULES);
+  const rules = writeBenchRules();
+  const rulesFile = rules.path;
   const redis = await RedisServer.start();
   try {
     await benchStore('memory store', [], rulesFile, knobs, targetLog);
@@ -216,6 +198,6 @@ export async function benchGrpc(knobs: Knobs, targetLog: Targets): Promise<void>
     );
   } finally {
     await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
+    rules.remove();
   }
 }

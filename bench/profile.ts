@@ -21,6 +21,7 @@ import { RlsClient } from '../test/support/rls-client.js';
 import { ServiceProcess } from '../test/integration/support/service-process.js';
 import { startChildServer } from './child-server.js';
 import { printProfile, summariseProfile } from './cpu-profile.js';
+import { shouldRateLimit, writeBenchRules } from './envoy-load.js';
 import { answering, closedLoop } from './harness.js';
 import { autocannonTurn } from './http-load.js';
 import { describeMachine, loadAverage } from './machine.js';
@@ -42,7 +43,6 @@ const HOOK = fileURLToPath(new URL('./profile-hook.js', import.meta.url));
 const CONNECTIONS = 50;
 const GRPC_IN_FLIGHT = 50;
 const GRPC_CHANNELS = 4;
-const KEYS = 10_000;
 
 /** Frames whose inclusive time says where a decision goes, by transport. */
 const INCLUSIVE: Record<'http' | 'grpc' | 'library', string[]> = {
@@ -105,15 +105,6 @@ const INCLUSIVE: Record<'http' | 'grpc' | 'library', string[]> = {
   ],
 };
 
-const RULES = `
-domain: bench
-descriptors:
-  - key: client
-    rate_limit:
-      unit: minute
-      requests_per_unit: 1000000
-`;
-
 function signal(pid: number): void {
   process.kill(pid, 'SIGUSR2');
 }
@@ -170,12 +161,7 @@ async function httpLoad(url: string, durationMs: number): Promise<number> {
 
 function grpcLoad(port: number): (durationMs: number) => Promise<number> {
   const channels = Array.from({ length: GRPC_CHANNELS }, () => new RlsClient(`127.0.0.1:${port}`));
-  const op = answering((i) =>
-    (channels[i % channels.length] as RlsClient).shouldRateLimit({
-      domain: 'bench',
-      descriptors: [{ entries: [{ key: 'client', value: String(i % KEYS) }] }],
-    }),
-  );
+  const op = answering(shouldRateLimit(channels));
   return async (durationMs) => {
     const result = await closedLoop(op, { inFlight: GRPC_IN_FLIGHT, durationMs });
     if (durationMs === LOAD_MS) for (const channel of channels) channel.close();
@@ -306,14 +292,15 @@ for (const name of asked) {
 }
 console.log(describeMachine());
 const dir = mkdtempSync(join(tmpdir(), 'ratelimiter-profile-'));
-writeFileSync(join(dir, 'rules.yaml'), RULES);
+const rules = writeBenchRules();
 const redis = await RedisServer.start();
 try {
   for (const name of (asked.length > 0 ? asked : CASES) as Case[]) {
     console.log(`\n[${name}: load average ${loadAverage()}]`);
-    await runCase(name, dir, redis.url, join(dir, 'rules.yaml'));
+    await runCase(name, dir, redis.url, rules.path);
   }
 } finally {
   await redis.stop();
+  rules.remove();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -14,8 +14,14 @@ export interface ScriptCall {
   argv: ScriptArg[];
 }
 
-/** The counter keys of `checks`, pushed onto `argv`. */
-function pushKeys(argv: ScriptArg[], keyPrefix: string, checks: readonly Check[]): void {
+/** What every call starts with: the counter keys of `checks`, then time and grace. */
+function callStart(
+  keyPrefix: string,
+  now: ScriptArg,
+  graceMs: number,
+  checks: readonly Check[],
+): ScriptArg[] {
+  const argv: ScriptArg[] = [];
   const open = `${keyPrefix}{`;
   let suffix = '';
   let suffixOf: Check | undefined;
@@ -26,6 +32,8 @@ function pushKeys(argv: ScriptArg[], keyPrefix: string, checks: readonly Check[]
     }
     argv.push(open + hashTagOf(check.key) + suffix);
   }
+  argv.push(now, graceMs);
+  return argv;
 }
 
 /**
@@ -39,9 +47,7 @@ export function checkCall(
   graceMs: number,
   checks: readonly Check[],
 ): ScriptCall {
-  const argv: ScriptArg[] = [];
-  pushKeys(argv, keyPrefix, checks);
-  argv.push(now, graceMs);
+  const argv = callStart(keyPrefix, now, graceMs, checks);
   let run = 0;
   for (let i = 0; i < checks.length; i++) {
     const check = checks[i] as Check;
@@ -64,9 +70,7 @@ export function mixedCall(
   graceMs: number,
   checks: readonly Check[],
 ): ScriptCall {
-  const argv: ScriptArg[] = [];
-  pushKeys(argv, keyPrefix, checks);
-  argv.push(now, graceMs);
+  const argv = callStart(keyPrefix, now, graceMs, checks);
   for (const check of checks) {
     argv.push(algorithmFor(check.algorithm).shortName, check.limit, check.windowMs * 1000, check.cost);
   }
