@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { RateLimiter, RedisStore } from '../src/index.js';
-import { RedisServer } from '../test/support/redis-server.js';
+import { RedisServer } from '../support/redis-server.js';
 import { printAccuracy } from './accuracy.js';
 import { firstErrorMessages } from './harness.js';
 import { benchHttp } from './http.js';

@@ -1,0 +1,15 @@
+import { RedisStore } from '../../src/index.js';
+import { RedisServer } from '../../support/redis-server.js';
+import { describeConformance } from '../conformance/suite.js';
+
+let server: RedisServer | undefined;
+
+describeConformance('RedisStore (single node, deny cache)', {
+  async create(clock) {
+    server ??= await RedisServer.start();
+    return new RedisStore({ url: server.url, timeoutMs: 2000, denyCache: true, ...(clock ? { clock } : {}) });
+  },
+  async teardown() {
+    await server?.stop();
+  },
+});

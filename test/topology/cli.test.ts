@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisServer } from '../../support/redis-server.js';
+import { ServiceProcess, runCli } from '../../support/service-process.js';
+
+const ADMIN_TOKEN = 'cli-admin-token-0123456789';
+
+describe('ratelimiter CLI', () => {
+  let redis: RedisServer;
+  let service: ServiceProcess;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    service = await ServiceProcess.start(['--redis', redis.url, '--admin-token', ADMIN_TOKEN]);
+  });
+
+  afterAll(async () => {
+    await service.stop('SIGKILL');
+    await redis.stop();
+  });
+
+  // The same commands against the service over HTTP and against its Redis directly.
+  const targets = [
+    { name: 'a running service (--url)', args: () => ['--url', service.url, '--admin-token', ADMIN_TOKEN] },
+    { name: 'Redis directly (--redis)', args: () => ['--redis', redis.url] },
+  ];
+
+  describe.each(targets)('against $name', ({ name, args }) => {
+    const key = `cli:${name.length}:${Date.now()}`;
+
+    it('check exits 0 when allowed, 1 when denied, and prints JSON with --json', async () => {
+      const allowed = await runCli(['check', key, '--limit', '1', '--window', '1m', '--json', ...args()]);
+      expect(allowed.code).toBe(0);
+      expect(JSON.parse(allowed.stdout)).toEqual({
+        allowed: true,
+        limit: 1,
+        remaining: 0,
+        count: 1,
+        retryAfterMs: 0,
+        resetAfterMs: 60_000,
+      });
+
+      const denied = await runCli(['check', key, '--limit', '1', '--window', '1m', ...args()]);
+      expect(denied.code).toBe(1);
+      expect(denied.stdout).toMatch(/^denied limit=1 remaining=0 count=1 /);
+    });
+
+    it('peek shows the counter without spending, reset forgets it', async () => {
+      const peek = await runCli(['peek', key, '--limit', '1', '--window', '60', '--json', ...args()]);
+      expect(peek.code).toBe(0);
+      expect(JSON.parse(peek.stdout)).toMatchObject({ count: 1, remaining: 0 });
+
+      const reset = await runCli(['reset', key, '--window', '1m', '--json', ...args()]);
+      expect(reset.code).toBe(0);
+      expect(JSON.parse(reset.stdout)).toEqual({ reset: true });
+
+      const after = await runCli(['check', key, '--limit', '1', '--window', '1m', ...args()]);
+      expect(after.code).toBe(0);
+    });
+
+    it('nodes lists the running service', async () => {
+      const nodes = await runCli(['nodes', '--json', ...args()]);
+      expect(nodes.code).toBe(0);
+      const listed = JSON.parse(nodes.stdout) as { nodes: { httpPort: number; store: string }[] };
+      expect(listed.nodes.map((node) => node.httpPort)).toContain(Number(new URL(service.url).port));
+    });
+
+    it('exits 2 with one line on stderr for invalid input', async () => {
+      const result = await runCli(['check', key, '--limit', '1', '--window', '1 fortnight', ...args()]);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toContain('window');
+    });
+  });
+
+  it('exits 2 when the target cannot be reached or is not given', async () => {
+    const unreachable = await runCli([
+      'check',
+      'k',
+      '--limit',
+      '1',
+      '--window',
+      '1s',
+      '--url',
+      'http://127.0.0.1:1',
+    ]);
+    expect(unreachable.code).toBe(2);
+    expect(unreachable.stderr).toMatch(/^error: cannot reach/);
+    const nowhere = await runCli(['check', 'k', '--limit', '1', '--window', '1s']);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toContain('--url');
+  });
+
+  it('exits 2 on a usage error and 0 for --help on every command', async () => {
+    expect((await runCli(['check', 'k', '--window', '1s', '--url', service.url])).code).toBe(2);
+    expect((await runCli(['frobnicate'])).code).toBe(2);
+    for (const command of [[], ['serve'], ['check'], ['peek'], ['reset'], ['nodes']]) {
+      const help = await runCli([...command, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain('Usage: ratelimiter');
+    }
+  });
+});
+
+describe('ratelimiter serve lifecycle', () => {
+  it('stops on SIGINT as on SIGTERM: exit 0 after "stopped"', async () => {
+    const service = await ServiceProcess.start(['--node-id', 'sigint-node']);
+    expect((await service.fetch('/healthz')).status).toBe(200);
+    expect(await service.stop('SIGINT')).toBe(0);
+    expect(service.logLines.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
+  });
+});
+
+describe('ratelimiter serve with bad settings', () => {
+  const cases: { args: string[]; env: Record<string, string>; names: string }[] = [
+    { args: ['--port', '70000'], env: {}, names: '--port' },
+    { args: [], env: { RATELIMITER_PORT: 'eighty' }, names: 'RATELIMITER_PORT' },
+    { args: ['--redis', 'http://127.0.0.1:6379'], env: {}, names: '--redis' },
+    { args: [], env: { RATELIMITER_ADMIN_TOKEN: 'short' }, names: 'RATELIMITER_ADMIN_TOKEN' },
+    { args: ['--log-level', 'loud'], env: {}, names: '--log-level' },
+    { args: [], env: { RATELIMITER_FAILURE_MODE: 'maybe' }, names: 'RATELIMITER_FAILURE_MODE' },
+    { args: [], env: { REDIS_URL: 'redis+cluster://' }, names: 'REDIS_URL' },
+    { args: ['--heartbeat-ms', '0'], env: {}, names: '--heartbeat-ms' },
+    { args: [], env: { RATELIMITER_STORE_TIMEOUT_MS: '-1' }, names: 'RATELIMITER_STORE_TIMEOUT_MS' },
+    { args: ['--key-prefix', 'a{b}'], env: {}, names: '--key-prefix' },
+    { args: ['--node-id', 'has space'], env: {}, names: '--node-id' },
+    // A flag wins over its env var: the good flag hides the bad env value...
+    { args: ['--port', '0', '--log-level', 'nope'], env: { RATELIMITER_PORT: 'bad' }, names: '--log-level' },
+  ];
+
+  it.each(cases)('exits non-zero with one line naming $names', async ({ args, env, names }) => {
+    const result = await runCli(['serve', ...args], env);
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(names);
+  });
+});
