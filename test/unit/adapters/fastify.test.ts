@@ -6,7 +6,13 @@ import rateLimit, { FastifyRateLimitStore } from '../../../src/adapters/fastify/
 import type { FastifyRateLimitOptions } from '../../../src/adapters/fastify/index.js';
 import type { RateLimiter } from '../../../src/index.js';
 import type { FailureMode } from '../../../src/index.js';
-import { DeadRedisLimiters, expectPeerLimits, memoryLimiter, request, until } from '../../support/adapter-http.js';
+import {
+  DeadRedisLimiters,
+  expectPeerLimits,
+  memoryLimiter,
+  request,
+  until,
+} from '../../support/adapter-http.js';
 
 const apps: FastifyInstance[] = [];
 afterEach(async () => {
