@@ -19,11 +19,21 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: [UNIT] },
+        test: {
+          name: 'unit',
+          include: [UNIT],
+          setupFiles: ['test/support/unit-setup.ts'],
+          // Nothing outlives a unit test file, so one worker serves many files (no fork per file).
+          isolate: false,
+        },
       },
       {
         extends: true,
-        test: { name: 'redis', include: [REDIS] },
+        test: {
+          name: 'redis',
+          include: [REDIS],
+          globalSetup: ['test/support/redis-global-setup.ts'],
+        },
       },
       {
         extends: true,

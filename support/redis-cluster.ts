@@ -132,6 +132,11 @@ export class RedisClusterHarness {
     return (await this.nodes()).filter((node) => node.role === 'master' && !node.failed);
   }
 
+  /** Empty every master (replicas follow): nothing a previous test wrote is left. */
+  async flushAll(): Promise<void> {
+    await Promise.all((await this.masters()).map((master) => this.command(master.port, 'FLUSHALL')));
+  }
+
   async slotOf(key: string): Promise<number> {
     return Number(await this.command(this.aliveServers()[0]?.port ?? 0, 'CLUSTER', 'KEYSLOT', key));
   }

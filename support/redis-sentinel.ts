@@ -129,6 +129,11 @@ export class RedisSentinelHarness {
     return this.plainPort(Number((reply as string[])[1]));
   }
 
+  /** Empty the master (the replica follows): nothing a previous test wrote is left. */
+  async flushAll(): Promise<void> {
+    await this.command(await this.masterPort(), 'FLUSHALL');
+  }
+
   /** The server on a plain port: the master or the replica. */
   server(port: number): RedisServer {
     if (port === this.master.port) return this.master;

@@ -1,15 +1,11 @@
 import { RedisStore } from '../../src/index.js';
-import { RedisServer } from '../../support/redis-server.js';
 import { describeConformance } from '../conformance/suite.js';
+import { workerRedis } from '../support/worker-redis.js';
 
-let server: RedisServer | undefined;
+const redis = workerRedis();
 
 describeConformance('RedisStore (single node)', {
-  async create(clock) {
-    server ??= await RedisServer.start();
-    return new RedisStore({ url: server.url, timeoutMs: 2000, ...(clock ? { clock } : {}) });
-  },
-  async teardown() {
-    await server?.stop();
-  },
+  create: (clock) => new RedisStore({ url: redis.url, timeoutMs: 2000, ...(clock ? { clock } : {}) }),
+  reset: () => redis.flush(),
+  teardown: () => Promise.resolve(redis.close()),
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer } from '../../support/redis-server.js';
 import { ServiceProcess, runCli } from '../../support/service-process.js';
@@ -133,5 +136,25 @@ describe('ratelimiter serve with bad settings', () => {
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(names);
+  });
+});
+
+describe('ratelimiter serve with a bad rules file', () => {
+  it('refuses to start on a bad rules file, naming the file, the line and the reason', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ratelimiter-cli-rules-'));
+    try {
+      const bad = join(dir, 'bad.yaml');
+      writeFileSync(
+        bad,
+        'domain: web\ndescriptors:\n  - key: a\n    rate_limit: { unit: second, requests_per_unit: 1 }\n  - key: a\n',
+      );
+      const error = await ServiceProcess.start(['--rules', bad]).then(
+        () => undefined,
+        (failure: unknown) => String(failure),
+      );
+      expect(error).toContain(`invalid rules: ${bad}:5: duplicate descriptor composite key 'web.a'`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,15 +5,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisServer } from '../../../support/redis-server.js';
 import { RlsClient } from '../../../support/rls-client.js';
 import type { RlsRequest } from '../../../support/rls-client.js';
-import { ServiceProcess, rssMb } from '../../../support/service-process.js';
+import { InProcessService } from '../../support/in-process-service.js';
 
 /**
- * Fuzzing Envoy's API on a real process over Redis: random requests to the gRPC method (typed,
- * and raw bytes) and to `/v1/ratelimit` and `/v1/forward-auth`, bounded in runs and time. No
- * input may crash the process, get a 5xx, or an INTERNAL / UNKNOWN gRPC status.
+ * Fuzzing Envoy's API of the service composed as `ratelimiter serve` composes it: random requests
+ * to the gRPC method (typed, and raw bytes, over loopback to the service's gRPC server) and to
+ * `/v1/ratelimit` and `/v1/forward-auth`, bounded in runs and time. No input may crash the
+ * service, get a 5xx, or an INTERNAL / UNKNOWN gRPC status.
  */
 const RUNS = 300;
 const TIME_LIMIT_MS = 6000;
@@ -35,24 +35,23 @@ descriptors:
 `;
 
 let dir: string;
-let redis: RedisServer;
-let service: ServiceProcess;
+let service: InProcessService;
 let client: RlsClient;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ratelimiter-envoy-fuzz-'));
   writeFileSync(join(dir, 'rules.yaml'), RULES);
-  redis = await RedisServer.start();
-  service = await ServiceProcess.start(['--redis', redis.url, '--rules', join(dir, 'rules.yaml')]);
+  service = await InProcessService.start(['--rules', join(dir, 'rules.yaml')]);
   client = new RlsClient(`127.0.0.1:${service.grpcPort}`);
 });
 
 afterAll(async () => {
   client.close();
-  await service.stop('SIGKILL');
-  await redis.stop();
+  await service.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+const rssMb = () => process.memoryUsage().rss / (1024 * 1024);
 
 const text = fc.oneof(
   fc.constantFrom('', 'a', 'w', 'n', 'm', 'x', 'xay', 'xyz', 'fuzz', '*'),
@@ -116,9 +115,9 @@ function rawCall(raw: Client, bytes: Uint8Array): Promise<ServiceError | null> {
   });
 }
 
-describe('fuzzing the Envoy API of a running service', () => {
+describe('fuzzing the Envoy API of the service', () => {
   it('gRPC: every request is answered, or refused with INVALID_ARGUMENT; never INTERNAL, never a crash', async () => {
-    const rssBefore = rssMb(service.pid);
+    const rssBefore = rssMb();
     const raw = new Client(`127.0.0.1:${service.grpcPort}`, credentials.createInsecure());
     let answered = 0;
     let runs = 0;
@@ -146,7 +145,7 @@ describe('fuzzing the Envoy API of a running service', () => {
     expect(runs).toBeGreaterThan(20);
     expect(answered).toBeGreaterThan(runs / 5);
     expect(await client.healthCheck()).toBe('SERVING');
-    expect(rssMb(service.pid) - rssBefore).toBeLessThan(64);
+    expect(rssMb() - rssBefore).toBeLessThan(64);
   }, 60_000);
 
   it('HTTP: /v1/ratelimit and /v1/forward-auth never answer 5xx; every error has our shape', async () => {
@@ -193,7 +192,7 @@ describe('fuzzing the Envoy API of a running service', () => {
         }
         if (contentType) allHeaders['content-type'] = contentType;
         const hasBody = method !== 'GET' && method !== 'HEAD' && body !== '';
-        const response = await fetch(service.url + path, {
+        const response = await service.fetch(path, {
           method,
           headers: allHeaders,
           ...(hasBody ? { body } : {}),

@@ -3,9 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RlsClient } from '../../../support/rls-client.js';
-import { ServiceProcess, eventually } from '../../../support/service-process.js';
+import { eventually } from '../../../support/service-process.js';
+import { InProcessService } from '../../support/in-process-service.js';
 
-/** POST /v1/ratelimit, /v1/forward-auth and rules reloads, on the real service process. */
+/**
+ * POST /v1/ratelimit, /v1/forward-auth and rules reloads, on the service composed as `ratelimiter
+ * serve` composes it (in this process; a bad rules file at start is test/topology/cli.test.ts's).
+ */
 const RULES = `
 domain: web
 descriptors:
@@ -19,18 +23,18 @@ descriptors:
 
 let dir: string;
 let rulesFile: string;
-let service: ServiceProcess;
+let service: InProcessService;
 const run = Date.now().toString(36);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ratelimiter-envoy-http-'));
   rulesFile = join(dir, 'rules.yaml');
   writeFileSync(rulesFile, RULES);
-  service = await ServiceProcess.start(['--rules', rulesFile]);
+  service = await InProcessService.start(['--rules', rulesFile], {}, { captureLogs: true });
 });
 
 afterAll(async () => {
-  await service.stop('SIGKILL');
+  await service.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -215,19 +219,6 @@ describe('rules reload', () => {
 });
 
 describe('start with rules', () => {
-  it('refuses to start on a bad rules file, naming the file, the line and the reason', async () => {
-    const bad = join(dir, 'bad.yaml');
-    writeFileSync(
-      bad,
-      'domain: web\ndescriptors:\n  - key: a\n    rate_limit: { unit: second, requests_per_unit: 1 }\n  - key: a\n',
-    );
-    const error = await ServiceProcess.start(['--rules', bad]).then(
-      () => undefined,
-      (failure: unknown) => String(failure),
-    );
-    expect(error).toContain(`invalid rules: ${bad}:5: duplicate descriptor composite key 'web.a'`);
-  });
-
   it('serves gRPC health SERVING once the rules are loaded, beside /readyz 200', async () => {
     const client = new RlsClient(`127.0.0.1:${service.grpcPort}`);
     try {

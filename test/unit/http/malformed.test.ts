@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServiceProcess } from '../../../support/service-process.js';
+import { InProcessService } from '../../support/in-process-service.js';
 
 interface Malformed {
   name: string;
@@ -154,15 +154,15 @@ const MALFORMED: Malformed[] = [
   { name: 'unknown route', method: 'GET', path: '/v2/check', status: 404, field: '' },
 ];
 
-describe('malformed requests against a running service', () => {
-  let service: ServiceProcess;
+describe('malformed requests against the service app', () => {
+  let service: InProcessService;
 
   beforeAll(async () => {
-    service = await ServiceProcess.start();
+    service = await InProcessService.start();
   });
 
   afterAll(async () => {
-    await service.stop('SIGKILL');
+    await service.stop();
   });
 
   it('has a table of at least 30 cases', () => {
