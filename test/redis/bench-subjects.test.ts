@@ -9,7 +9,7 @@ import { peerInMemory, peerOnRedis } from '../../bench/peer.js';
 import { callShapes, rawCheckScript } from '../../bench/raw-scripts.js';
 import { parseCheck } from '../../src/core/validate.js';
 import { ALGORITHM_NAMES, RateLimiter, RedisStore } from '../../src/index.js';
-import { RedisServer } from '../../support/redis-server.js';
+import { workerRedis } from '../support/worker-redis.js';
 
 const ONE_BY_ONE = { checksPerCall: 1, callsInFlight: 1 };
 
@@ -28,13 +28,12 @@ describe('raw call shapes', () => {
 });
 
 describe('bench subjects on Redis', () => {
-  let server: RedisServer;
+  const server = workerRedis();
   let store: RedisStore;
   let limiter: RateLimiter;
   let client: Redis;
 
-  beforeAll(async () => {
-    server = await RedisServer.start();
+  beforeAll(() => {
     store = new RedisStore({ url: server.url, timeoutMs: 2000 });
     limiter = new RateLimiter({ store });
     client = new Redis(server.url);
@@ -43,7 +42,6 @@ describe('bench subjects on Redis', () => {
   afterAll(async () => {
     client.disconnect();
     await limiter.close();
-    await server.stop();
   });
 
   it.each(ALGORITHM_NAMES)(

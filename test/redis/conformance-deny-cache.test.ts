@@ -8,5 +8,4 @@ describeConformance('RedisStore (single node, deny cache)', {
   create: (clock) =>
     new RedisStore({ url: redis.url, timeoutMs: 2000, denyCache: true, ...(clock ? { clock } : {}) }),
   reset: () => redis.flush(),
-  teardown: () => Promise.resolve(redis.close()),
 });

@@ -7,5 +7,4 @@ const redis = workerRedis();
 describeConformance('RedisStore (single node)', {
   create: (clock) => new RedisStore({ url: redis.url, timeoutMs: 2000, ...(clock ? { clock } : {}) }),
   reset: () => redis.flush(),
-  teardown: () => Promise.resolve(redis.close()),
 });

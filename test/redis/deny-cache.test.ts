@@ -2,21 +2,20 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, RateLimiter, RedisStore } from '../../src/index.js';
 import { RedisServer } from '../../support/redis-server.js';
+import { workerRedis } from '../support/worker-redis.js';
 
 /** Denials answered from memory (RedisStore `denyCache`): exact decisions, dropped on reset and refund. */
-let server: RedisServer;
+const server = workerRedis();
 let admin: Redis;
 const opened: RateLimiter[] = [];
 
-beforeAll(async () => {
-  server = await RedisServer.start();
+beforeAll(() => {
   admin = new Redis(server.url);
 });
 
 afterAll(async () => {
   await Promise.all(opened.map((limiter) => limiter.close()));
   admin.disconnect();
-  await server.stop();
 });
 
 function limiterWithCache(options: { clock?: ManualClock; maxEntries?: number } = {}): {

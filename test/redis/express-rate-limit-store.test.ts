@@ -2,10 +2,11 @@ import { createServer } from 'node:http';
 import express from 'express';
 import { rateLimit as erl8 } from 'express-rate-limit';
 import { rateLimit as erl7 } from 'express-rate-limit-v7';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ExpressRateLimitStore } from '../../src/adapters/express/index.js';
 import { ManualClock, RateLimiter, RedisStore } from '../../src/index.js';
-import { RedisServer, freePort } from '../../support/redis-server.js';
+import { freePort } from '../../support/redis-server.js';
+import { workerRedis } from '../support/worker-redis.js';
 import { closeServer, listenOn, memoryLimiter, request, until } from '../support/adapter-http.js';
 
 const servers: ReturnType<typeof createServer>[] = [];
@@ -13,17 +14,15 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map(closeServer));
 });
 
-let sharedRedis: RedisServer | undefined;
+const sharedRedis = workerRedis();
 const opened: RateLimiter[] = [];
 afterAll(async () => {
   await Promise.all(opened.map((limiter) => limiter.close()));
-  await sharedRedis?.stop();
 });
 
-/** A limiter on a fresh store driven by a manual clock: memory, or a throwaway Redis (script time). */
-async function limiterOn(kind: 'memory' | 'redis'): Promise<{ limiter: RateLimiter; clock: ManualClock }> {
+/** A limiter on a fresh store driven by a manual clock: memory, or the worker's Redis (script time). */
+function limiterOn(kind: 'memory' | 'redis'): { limiter: RateLimiter; clock: ManualClock } {
   if (kind === 'memory') return memoryLimiter();
-  sharedRedis ??= await RedisServer.start();
   const clock = new ManualClock();
   const limiter = new RateLimiter({
     store: new RedisStore({ url: sharedRedis.url, timeoutMs: 2000, clock }),
@@ -39,8 +38,8 @@ let storeSerial = 0;
  * rate-limit-redis's store tests (the cases, written as ours), on memory and on Redis.
  */
 describe.each(['memory', 'redis'] as const)('ExpressRateLimitStore as a store, on %s', (kind) => {
-  async function initialised(limit = 3, windowMs = 60_000, extra: Record<string, unknown> = {}) {
-    const setup = await limiterOn(kind);
+  function initialised(limit = 3, windowMs = 60_000, extra: Record<string, unknown> = {}) {
+    const setup = limiterOn(kind);
     // A prefix per test: on Redis the tests share one server.
     const store = new ExpressRateLimitStore({ limiter: setup.limiter, prefix: `t${++storeSerial}:` });
     store.init({ windowMs, limit, ...extra });
@@ -48,7 +47,7 @@ describe.each(['memory', 'redis'] as const)('ExpressRateLimitStore as a store, o
   }
 
   it('counts a new key from 1, one more per increment, with a reset time a window ahead', async () => {
-    const { store } = await initialised();
+    const { store } = initialised();
     const first = await store.increment('client');
     expect(first.totalHits).toBe(1);
     const ahead = (first.resetTime?.getTime() ?? 0) - Date.now();
@@ -59,7 +58,7 @@ describe.each(['memory', 'redis'] as const)('ExpressRateLimitStore as a store, o
   });
 
   it('reports a denied hit above the limit, but records nothing for it', async () => {
-    const { store, limiter } = await initialised(2);
+    const { store, limiter } = initialised(2);
     await store.increment('client');
     await store.increment('client');
     const denied = await store.increment('client');
@@ -69,7 +68,7 @@ describe.each(['memory', 'redis'] as const)('ExpressRateLimitStore as a store, o
   });
 
   it('decrements one hit, never below zero', async () => {
-    const { store } = await initialised();
+    const { store } = initialised();
     await store.increment('client');
     await store.increment('client');
     await store.decrement('client');
@@ -80,7 +79,7 @@ describe.each(['memory', 'redis'] as const)('ExpressRateLimitStore as a store, o
   });
 
   it('resets one key, leaving the others', async () => {
-    const { store } = await initialised();
+    const { store } = initialised();
     await store.increment('a');
     await store.increment('b');
     await store.resetKey('a');
@@ -89,7 +88,7 @@ describe.each(['memory', 'redis'] as const)('ExpressRateLimitStore as a store, o
   });
 
   it('forgets hits once the window has passed', async () => {
-    const { store, clock } = await initialised(3, 1000);
+    const { store, clock } = initialised(3, 1000);
     await store.increment('client');
     await store.increment('client');
     clock.advanceMs(1000);
@@ -98,7 +97,7 @@ describe.each(['memory', 'redis'] as const)('ExpressRateLimitStore as a store, o
   });
 
   it('keeps stores with different prefixes apart, and is not local', async () => {
-    const { limiter } = await limiterOn(kind);
+    const { limiter } = limiterOn(kind);
     const a = new ExpressRateLimitStore({ limiter, prefix: 'a:' });
     const b = new ExpressRateLimitStore({ limiter, prefix: 'b:' });
     a.init({ windowMs: 60_000, limit: 5 });
@@ -123,7 +122,7 @@ describe.each(['memory', 'redis'] as const)('ExpressRateLimitStore as a store, o
   });
 
   it('absorbs the decrement of a denied hit when skipFailedRequests is on: it spent nothing', async () => {
-    const { store, limiter } = await initialised(2, 60_000, { skipFailedRequests: true });
+    const { store, limiter } = initialised(2, 60_000, { skipFailedRequests: true });
     await store.increment('client');
     await store.increment('client');
     await store.increment('client'); // denied
@@ -186,14 +185,10 @@ for (const [version, rateLimit] of [
 }
 
 describe('express-rate-limit on one Redis from two stores (as two processes would)', () => {
-  let redis: RedisServer;
+  const redis = sharedRedis;
   const limiters: RateLimiter[] = [];
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-  });
   afterAll(async () => {
     await Promise.all(limiters.map((limiter) => limiter.close()));
-    await redis.stop();
   });
 
   it('shares the count: 2 per window across both apps', async () => {

@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OverloadedError, RateLimiter, RedisStore, StoreUnavailableError } from '../../src/index.js';
 import type { CheckRequest, Decision } from '../../src/index.js';
 import { RedisServer } from '../../support/redis-server.js';
+import { workerRedis } from '../support/worker-redis.js';
 
 /**
  * Issue 8: on a healthy Redis, a burst never turns into timeouts (and so into degraded admits),
@@ -10,15 +11,7 @@ import { RedisServer } from '../../support/redis-server.js';
  * queue that is really full answers `overloaded`, which no failure mode admits. Every store here
  * uses the default timeout (50 ms): the point is that it holds under load.
  */
-let server: RedisServer;
-
-beforeAll(async () => {
-  server = await RedisServer.start();
-});
-
-afterAll(async () => {
-  await server.stop();
-});
+const server = workerRedis();
 
 interface Tally {
   allowed: number;

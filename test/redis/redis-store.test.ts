@@ -2,18 +2,17 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALGORITHM_NAMES, RateLimiter, RedisStore, StoreUnavailableError } from '../../src/index.js';
 import { RedisServer } from '../../support/redis-server.js';
+import { workerRedis } from '../support/worker-redis.js';
 
-let server: RedisServer;
+const server = workerRedis();
 let admin: Redis;
 
-beforeAll(async () => {
-  server = await RedisServer.start();
+beforeAll(() => {
   admin = new Redis(server.url);
 });
 
-afterAll(async () => {
+afterAll(() => {
   admin.disconnect();
-  await server.stop();
 });
 
 async function allKeys(pattern = '*'): Promise<string[]> {
@@ -63,6 +62,34 @@ describe('RedisStore key layout and expiry', () => {
       expect(await allKeys('rl-test:*')).toEqual(['rl-test:{%7Dodd%25key%7D}:swl:1000']);
     });
     expect(() => new RedisStore({ url: server.url, keyPrefix: 'bad{' })).toThrow(/prefix/);
+  });
+
+  it('keeps keys with braces, colons, newlines, NUL and long unicode apart', async () => {
+    // The HTTP fuzz's table (test/unit/http/fuzz.test.ts), on the Redis layout it is written for.
+    await withLimiter({}, async (limiter) => {
+      const keys = [
+        'a',
+        'a}',
+        '{a}',
+        'a}:swl:60000',
+        'a:swl:60000',
+        'a\n',
+        'a\u0000',
+        'a%7D',
+        'é'.repeat(256),
+      ];
+      for (const key of keys) {
+        expect(await limiter.check({ key, limit: 1, window: '1m' }), JSON.stringify(key)).toMatchObject({
+          allowed: true,
+          count: 1,
+        });
+      }
+      for (const key of keys) {
+        expect(await limiter.peek({ key, limit: 1, window: '1m' }), JSON.stringify(key)).toMatchObject({
+          count: 1,
+        });
+      }
+    });
   });
 
   it('gives every key it writes a TTL no longer than its state can matter', async () => {
@@ -454,6 +481,8 @@ describe('RedisStore failures are bounded', () => {
     const wrong = new RedisStore({ url: `redis://limiter:wrong@127.0.0.1:${server.port}`, timeoutMs: 300 });
     await expect(wrong.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
     await wrong.close();
+    // The worker's server goes on to other files as it came.
+    await admin.acl('DELUSER', 'limiter');
   });
 });
 

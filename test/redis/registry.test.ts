@@ -4,7 +4,7 @@ import { MemoryNodeRegistry } from '../../src/registry/memory-registry.js';
 import type { NodeInfo, NodeRegistry } from '../../src/registry/node-registry.js';
 import { RedisNodeRegistry } from '../../src/registry/redis-registry.js';
 import { RedisConnection } from '../../src/stores/redis/connection.js';
-import { RedisServer } from '../../support/redis-server.js';
+import { workerRedis } from '../support/worker-redis.js';
 import { eventually } from '../../support/service-process.js';
 
 function node(id: string): NodeInfo {
@@ -18,7 +18,7 @@ function node(id: string): NodeInfo {
   };
 }
 
-let redis: RedisServer | undefined;
+const redis = workerRedis();
 const connections: RedisConnection[] = [];
 let prefixSerial = 0;
 
@@ -26,19 +26,17 @@ const implementations: { name: string; create: () => Promise<NodeRegistry> }[] =
   { name: 'memory', create: () => Promise.resolve(new MemoryNodeRegistry()) },
   {
     name: 'redis',
-    async create() {
-      redis ??= await RedisServer.start();
+    create() {
       const connection = new RedisConnection({ url: redis.url, timeoutMs: 2000 });
       connections.push(connection);
       prefixSerial += 1;
-      return new RedisNodeRegistry(connection, `registry-test-${prefixSerial}:`);
+      return Promise.resolve(new RedisNodeRegistry(connection, `registry-test-${prefixSerial}:`));
     },
   },
 ];
 
 afterAll(async () => {
   await Promise.all(connections.map((connection) => connection.close()));
-  await redis?.stop();
 });
 
 /** The same contract for every registry: what /v1/nodes promises. */

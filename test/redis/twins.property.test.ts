@@ -2,19 +2,18 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALGORITHM_NAMES, ManualClock, MemoryStore, RateLimiter, RedisStore } from '../../src/index.js';
 import type { AlgorithmName } from '../../src/index.js';
-import { RedisServer } from '../../support/redis-server.js';
+import { workerRedis } from '../support/worker-redis.js';
 
 /**
  * The TypeScript and Lua halves of each algorithm must decide alike on any sequence of events.
  * Both stores read one manual clock, so the script's time is driven explicitly.
  */
-let server: RedisServer;
+const server = workerRedis();
 let redis: RedisStore;
 let memory: MemoryStore;
 const clock = new ManualClock();
 
-beforeAll(async () => {
-  server = await RedisServer.start();
+beforeAll(() => {
   redis = new RedisStore({ url: server.url, clock, timeoutMs: 5000 });
   memory = new MemoryStore({ clock, sweepIntervalMs: 0 });
 });
@@ -22,7 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await redis.close();
   await memory.close();
-  await server.stop();
 });
 
 interface Step {

@@ -1,21 +1,21 @@
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { AdminConnections } from '../../support/admin.js';
 
 /** This worker's redis-server (the redis tier's globalSetup started it), and how to empty it. */
 export interface WorkerRedis {
   readonly port: number;
   readonly url: string;
-  /** One command on it, over a connection kept for the file (closed by `close`). */
+  /** One command on it, over a connection kept for the file. */
   command(...args: (string | number)[]): Promise<unknown>;
-  /** FLUSHALL: nothing a previous test (or file) wrote is left. */
+  /** FLUSHALL: nothing a previous test wrote is left. */
   flush(): Promise<void>;
-  close(): void;
 }
 
 /**
- * The redis-server of the worker running this file. It is shared by the files this worker runs,
- * one after another: a file may write and flush it, but leaves its configuration as it found it
- * (a test that pauses, kills, restarts or reconfigures Redis starts a RedisServer of its own).
+ * The redis-server of the worker running this file, emptied before the file's first test. Call it
+ * once, at the top of the file. The server is shared by the files this worker runs, one after
+ * another: a file may write and flush it, but leaves its configuration as it found it (a test that
+ * pauses, kills, restarts or reconfigures Redis starts a RedisServer of its own).
  */
 export function workerRedis(): WorkerRedis {
   const ports = inject('redisPorts');
@@ -27,15 +27,18 @@ export function workerRedis(): WorkerRedis {
     );
   }
   const admin = new AdminConnections();
+  beforeAll(async () => {
+    await admin.command(port, 'FLUSHALL');
+  });
+  afterAll(() => {
+    admin.close();
+  });
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     command: (...args) => admin.command(port, ...args),
     async flush() {
       await admin.command(port, 'FLUSHALL');
-    },
-    close() {
-      admin.close();
     },
   };
 }
