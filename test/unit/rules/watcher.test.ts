@@ -14,7 +14,12 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-async function watching(files: Record<string, string>, pollIntervalMs = 200) {
+/** Short polls: "several polls later" is a few hundred milliseconds. */
+const POLL_MS = 50;
+/** Past the watch's settle delay (100 ms) and several polls. */
+const SEVERAL_POLLS_MS = 300;
+
+async function watching(files: Record<string, string>, pollIntervalMs = POLL_MS) {
   const dir = mkdtempSync(join(tmpdir(), 'ratelimiter-rules-watch-'));
   dirs.push(dir);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
@@ -48,7 +53,7 @@ describe('RulesWatcher on a directory', () => {
       );
       expect(errors[0]?.reason).toContain("duplicate domain 'a'");
       // Several polls later: still one report, and the good rules in force.
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      await new Promise((resolve) => setTimeout(resolve, SEVERAL_POLLS_MS));
       expect(errors).toHaveLength(1);
       expect(domains(watcher.current)).toEqual(['a', 'b']);
 
@@ -63,7 +68,7 @@ describe('RulesWatcher on a directory', () => {
     const { dir, watcher, reloads } = await watching({ 'a.yaml': domain('a') });
     try {
       writeFileSync(join(dir, 'a.yaml'), domain('a'));
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      await new Promise((resolve) => setTimeout(resolve, SEVERAL_POLLS_MS));
       expect(reloads).toEqual([]);
     } finally {
       watcher.close();
