@@ -60,14 +60,15 @@ describe('ratelimiter CLI', () => {
       expect(after.code).toBe(0);
     });
 
-    it('nodes lists the running service', async () => {
+    // Neither depends on the counter the tests above spend: they run side by side.
+    it.concurrent('nodes lists the running service', async () => {
       const nodes = await runCli(['nodes', '--json', ...args()]);
       expect(nodes.code).toBe(0);
       const listed = JSON.parse(nodes.stdout) as { nodes: { httpPort: number; store: string }[] };
       expect(listed.nodes.map((node) => node.httpPort)).toContain(Number(new URL(service.url).port));
     });
 
-    it('exits 2 with one line on stderr for invalid input', async () => {
+    it.concurrent('exits 2 with one line on stderr for invalid input', async () => {
       const result = await runCli(['check', key, '--limit', '1', '--window', '1 fortnight', ...args()]);
       expect(result.code).toBe(2);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
@@ -76,28 +77,27 @@ describe('ratelimiter CLI', () => {
   });
 
   it('exits 2 when the target cannot be reached or is not given', async () => {
-    const unreachable = await runCli([
-      'check',
-      'k',
-      '--limit',
-      '1',
-      '--window',
-      '1s',
-      '--url',
-      'http://127.0.0.1:1',
+    const [unreachable, nowhere] = await Promise.all([
+      runCli(['check', 'k', '--limit', '1', '--window', '1s', '--url', 'http://127.0.0.1:1']),
+      runCli(['check', 'k', '--limit', '1', '--window', '1s']),
     ]);
     expect(unreachable.code).toBe(2);
     expect(unreachable.stderr).toMatch(/^error: cannot reach/);
-    const nowhere = await runCli(['check', 'k', '--limit', '1', '--window', '1s']);
     expect(nowhere.code).toBe(2);
     expect(nowhere.stderr).toContain('--url');
   });
 
   it('exits 2 on a usage error and 0 for --help on every command', async () => {
-    expect((await runCli(['check', 'k', '--window', '1s', '--url', service.url])).code).toBe(2);
-    expect((await runCli(['frobnicate'])).code).toBe(2);
-    for (const command of [[], ['serve'], ['check'], ['peek'], ['reset'], ['nodes']]) {
-      const help = await runCli([...command, '--help']);
+    // Each run is a process start: all at once, not one after another.
+    const commands = [[], ['serve'], ['check'], ['peek'], ['reset'], ['nodes']];
+    const [missingLimit, unknown, ...helps] = await Promise.all([
+      runCli(['check', 'k', '--window', '1s', '--url', service.url]),
+      runCli(['frobnicate']),
+      ...commands.map((command) => runCli([...command, '--help'])),
+    ]);
+    expect(missingLimit.code).toBe(2);
+    expect(unknown.code).toBe(2);
+    for (const help of helps) {
       expect(help.code).toBe(0);
       expect(help.stdout).toContain('Usage: ratelimiter');
     }
@@ -130,7 +130,8 @@ describe('ratelimiter serve with bad settings', () => {
     { args: ['--port', '0', '--log-level', 'nope'], env: { RATELIMITER_PORT: 'bad' }, names: '--log-level' },
   ];
 
-  it.each(cases)('exits non-zero with one line naming $names', async ({ args, env, names }) => {
+  // Independent process starts: side by side.
+  it.concurrent.each(cases)('exits non-zero with one line naming $names', async ({ args, env, names }) => {
     const result = await runCli(['serve', ...args], env);
     expect(result.code).toBe(2);
     const lines = result.stderr.trim().split('\n');
