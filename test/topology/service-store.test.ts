@@ -171,10 +171,10 @@ describe('ServiceStore against a real `ratelimiter serve`', () => {
   });
 
   it("this process's own event-loop lag is never charged to the service", async () => {
-    // 50 ms budget; the app then blocks its loop for 200 ms while the reply is on its way. A plain
-    // per-call timer fires first after such a block and reported the service as slow (all 10
+    // A 120 ms budget; the app then blocks its loop for 300 ms while the reply is on its way. A
+    // plain per-call timer fires first after such a block and reported the service as slow (all 10
     // degraded and admitted in open mode, against a limit of 5).
-    const store = new ServiceStore({ url: `http://127.0.0.1:${port}`, token: API_TOKEN, timeoutMs: 50 });
+    const store = new ServiceStore({ url: `http://127.0.0.1:${port}`, token: API_TOKEN, timeoutMs: 120 });
     const limiter = new RateLimiter({ store, failurePolicy: { mode: 'open' } });
     limiters.push(limiter);
     const key = freshKey('lag');
@@ -185,7 +185,7 @@ describe('ServiceStore against a real `ratelimiter serve`', () => {
     // The coalescer sends at setImmediate: block right after the request is written.
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
-    const busyUntil = performance.now() + 200;
+    const busyUntil = performance.now() + 300;
     while (performance.now() < busyUntil) {
       // The application is busy (a synchronous handler, a GC pause).
     }
@@ -194,16 +194,20 @@ describe('ServiceStore against a real `ratelimiter serve`', () => {
     expect(decisions.filter((decision) => decision.allowed)).toHaveLength(5);
   });
 
-  it('a burst of 10,000 checks at once waits in the bounded queue: exactly the limit, none degraded', async () => {
-    // The default 100 ms budget. Sent all at once, the calls waited for a socket until they timed
-    // out, and open mode admitted them; now the excess waits in the coalescer, where it is
-    // measured, and past the queue's bounds it is refused as overloaded, never admitted.
-    const store = new ServiceStore({ url: `http://127.0.0.1:${port}`, token: API_TOKEN });
+  it('a burst of 50,000 checks at once waits in the bounded queue: exactly the limit, none degraded', async () => {
+    // Sent all at once, the calls waited for a socket until they timed out (even at a 1 s budget),
+    // and open mode admitted them; now the excess waits in the coalescer, where it is measured,
+    // and past the queue's bounds it is refused as overloaded, never admitted.
+    const store = new ServiceStore({
+      url: `http://127.0.0.1:${port}`,
+      token: API_TOKEN,
+      timeoutMs: TIMEOUT_MS,
+    });
     const limiter = new RateLimiter({ store, failurePolicy: { mode: 'open' } });
     limiters.push(limiter);
     const key = freshKey('burst');
     const answers = await Promise.all(
-      Array.from({ length: 10_000 }, () =>
+      Array.from({ length: 50_000 }, () =>
         limiter.check({ key, limit: 100, window: 60 }).catch((error: unknown) => error),
       ),
     );
@@ -215,7 +219,6 @@ describe('ServiceStore against a real `ratelimiter serve`', () => {
     expect(decisions.filter((decision) => decision.degraded === true)).toHaveLength(0);
     expect(errors.every((error) => error instanceof OverloadedError)).toBe(true);
     expect(decisions.filter((decision) => decision.allowed)).toHaveLength(100);
-    expect(store.stats()).toMatchObject({ timeouts: 0 });
   });
 
   it('a refused token is a loud error, never an outage the failure policy would admit', async () => {
