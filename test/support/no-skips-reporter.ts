@@ -12,7 +12,9 @@ export default class NoSkipsReporter implements Reporter {
         .map((test) => `${module.moduleId}: ${test.fullName}`),
     );
     if (skipped.length === 0) return;
-    console.error(`\n${skipped.length} test(s) skipped, and skipping is not allowed here:\n  ${skipped.join('\n  ')}`);
+    console.error(
+      `\n${skipped.length} test(s) skipped, and skipping is not allowed here:\n  ${skipped.join('\n  ')}`,
+    );
     process.exitCode = 1;
   }
 }

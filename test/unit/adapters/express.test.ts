@@ -3,7 +3,6 @@ import express from 'express';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { rateLimit } from '../../../src/adapters/express/index.js';
 import type { ExpressRateLimitOptions } from '../../../src/adapters/express/index.js';
-import type { RateLimiter } from '../../../src/index.js';
 import type { FailureMode } from '../../../src/index.js';
 import {
   DeadRedisLimiters,
