@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,15 @@ import { eventually } from '../../../support/service-process.js';
 
 const domain = (name: string) =>
   `domain: ${name}\ndescriptors:\n  - key: k\n    rate_limit: { unit: second, requests_per_unit: 1 }\n`;
+
+/**
+ * Replace a file as editors do (a hidden temporary renamed over it): a poll never reads it
+ * half-written, which a write in place allows (and the watcher then rightly reports).
+ */
+function put(dir: string, name: string, text: string): void {
+  writeFileSync(join(dir, `.${name}.tmp`), text);
+  renameSync(join(dir, `.${name}.tmp`), join(dir, name));
+}
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -41,11 +50,11 @@ describe('RulesWatcher on a directory', () => {
     const { dir, watcher, reloads, errors } = await watching({ 'a.yaml': domain('a') });
     try {
       expect(domains(watcher.current)).toEqual(['a']);
-      writeFileSync(join(dir, 'b.yaml'), domain('b'));
+      put(dir, 'b.yaml', domain('b'));
       await eventually(() => Promise.resolve(domains(watcher.current).length === 2), 'b to load', 2000);
       expect(domains(reloads.at(-1))).toEqual(['a', 'b']);
 
-      writeFileSync(join(dir, 'c.yaml'), 'domain: a\n');
+      put(dir, 'c.yaml', 'domain: a\n');
       await eventually(
         () => Promise.resolve(errors.length === 1),
         'the duplicate domain to be refused',
@@ -57,7 +66,7 @@ describe('RulesWatcher on a directory', () => {
       expect(errors).toHaveLength(1);
       expect(domains(watcher.current)).toEqual(['a', 'b']);
 
-      writeFileSync(join(dir, 'c.yaml'), domain('c'));
+      put(dir, 'c.yaml', domain('c'));
       await eventually(() => Promise.resolve(domains(watcher.current).length === 3), 'c to load', 2000);
     } finally {
       watcher.close();
@@ -78,11 +87,14 @@ describe('RulesWatcher on a directory', () => {
   it('tells a bad file again after a good one came between', async () => {
     const { dir, watcher, errors } = await watching({ 'a.yaml': domain('a') });
     try {
-      writeFileSync(join(dir, 'a.yaml'), 'domain: ""\n');
+      put(dir, 'a.yaml', 'domain: ""\n');
       await eventually(() => Promise.resolve(errors.length === 1), 'the first refusal', 2000);
-      writeFileSync(join(dir, 'a.yaml'), domain('a'));
+      put(dir, 'a.yaml', domain('a'));
+      // Twice: while a poll is in flight, check() answers with that poll, which may have read the
+      // file before this write; the second call ends with a look taken after it.
       await watcher.check();
-      writeFileSync(join(dir, 'a.yaml'), 'domain: ""\n');
+      await watcher.check();
+      put(dir, 'a.yaml', 'domain: ""\n');
       await eventually(() => Promise.resolve(errors.length === 2), 'the second refusal', 2000);
       expect(errors.map(({ line }) => line)).toEqual([1, 1]);
     } finally {
