@@ -9,7 +9,8 @@ import { defineConfig } from 'vitest/config';
  * - redis: one redis-server per vitest worker, started by the project's globalSetup
  *   (test/support/redis-global-setup.ts); a file takes its worker's with `workerRedis()`.
  * - topology: everything else (Cluster, Sentinel, TLS, nginx, faults, soak, child service
- *   processes). It is also the catch-all: a test file in no tier's directory runs here.
+ *   processes), and tests whose bounds are tight enough that they must have the CPU to
+ *   themselves. It is also the catch-all: a test file in no tier's directory runs here.
  */
 const UNIT = 'test/unit/**/*.test.ts';
 const REDIS = 'test/redis/**/*.test.ts';
@@ -54,9 +55,10 @@ export default defineConfig({
           name: 'topology',
           include: ['test/**/*.test.ts'],
           exclude: [UNIT, REDIS],
-          // After the other tiers, and at most one file per two cores: failovers, bursts and
-          // timeouts are timed by the machine's clock, and two such files on one core slow each
-          // other past their bounds (a cluster failover took 15 s instead of 3).
+          // After the other tiers, and at most one file per two cores: failovers, bursts at the
+          // default 50 ms store timeout (hot-path) and other timeouts are timed by the machine's
+          // clock, and two such files on one core slow each other past their bounds (a cluster
+          // failover took 15 s instead of 3).
           maxWorkers: Math.max(1, Math.floor(CORES / 2)),
           sequence: { groupOrder: 1 },
         },
