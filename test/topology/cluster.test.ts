@@ -186,8 +186,10 @@ describe('service nodes on one Redis', () => {
     expect(await open.json()).toMatchObject({ allowed: true, degraded: true });
     for (let i = 0; i < 20; i++)
       await openNode.postJson('/v1/check', { key: 'while-down', limit: 100, window: 60 });
-    const warnings = openNode.logLines.filter((line) => line.includes('store unavailable'));
-    expect(warnings).toHaveLength(1);
+    // Log lines are written after the reply, asynchronously: wait for the warning, then count.
+    const warnings = () => openNode.logLines.filter((line) => line.includes('store unavailable'));
+    await eventually(() => Promise.resolve(warnings().length > 0), 'the store-unavailable warning');
+    expect(warnings()).toHaveLength(1);
     const local = await localNode.postJson('/v1/check', { key: 'while-down', limit: 100, window: 60 });
     expect(local.status).toBe(200);
     const localDecision = (await local.json()) as DecisionBody & { limit: number; degraded?: boolean };
