@@ -18,9 +18,9 @@ import { join } from 'node:path';
 import { answeredPerSecond, answering, closedLoop, errorCount } from './harness.js';
 import { median } from './stats.js';
 import type { LoadResult } from './harness.js';
-import { RedisServer } from '../test/support/redis-server.js';
-import { RlsClient } from '../test/support/rls-client.js';
-import { ServiceProcess } from '../test/integration/support/service-process.js';
+import { RedisServer } from '../support/redis-server.js';
+import { RlsClient } from '../support/rls-client.js';
+import { ServiceProcess } from '../support/service-process.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 2000);
