@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RlsClient } from '../test/support/rls-client.js';
+import type { RlsClient } from '../support/rls-client.js';
 
 /** Distinct descriptor values cycled through, so no counter grows large. */
 const VALUES = 10_000;

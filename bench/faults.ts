@@ -3,7 +3,7 @@
  * (SIGSTOP) and back, per failure mode, with the default 50 ms store timeout.
  */
 import { FAILURE_MODES, RateLimiter, RedisStore } from '../src/index.js';
-import { RedisServer } from '../test/support/redis-server.js';
+import { RedisServer } from '../support/redis-server.js';
 
 const TIMEOUT_MS = 50;
 const CHECKS = 200;

@@ -12,9 +12,9 @@
  * client, and is what the target is stated in.
  */
 import { Agent, request } from 'node:http';
-import { RedisServer } from '../test/support/redis-server.js';
-import { RlsClient } from '../test/support/rls-client.js';
-import { ServiceProcess } from '../test/integration/support/service-process.js';
+import { RedisServer } from '../support/redis-server.js';
+import { RlsClient } from '../support/rls-client.js';
+import { ServiceProcess } from '../support/service-process.js';
 import { startChildServer } from './child-server.js';
 import { BENCH_LIMIT, shouldRateLimit, writeBenchRules } from './envoy-load.js';
 import { answeredPerSecond, answering, closedLoop, errorCount } from './harness.js';

@@ -7,8 +7,8 @@
  */
 import { startChildServer } from './child-server.js';
 import { Redis } from 'ioredis';
-import { RedisServer } from '../test/support/redis-server.js';
-import { ServiceProcess } from '../test/integration/support/service-process.js';
+import { RedisServer } from '../support/redis-server.js';
+import { ServiceProcess } from '../support/service-process.js';
 import { autocannonTurn, pacedTurn } from './http-load.js';
 import type { HttpTurn } from './http-load.js';
 import type { Knobs } from './knobs.js';

@@ -3,8 +3,8 @@
  * with the knob's name instead of silently measuring something else.
  */
 
-export const SECTIONS = ['redis', 'memory', 'sweep', 'http', 'grpc', 'keys', 'accuracy'] as const;
-export type Section = (typeof SECTIONS)[number];
+import { DEFAULT_SECTIONS, SECTION_GROUPS, SECTION_NAMES } from './sections.js';
+import type { SectionName } from './sections.js';
 
 export interface Knobs {
   /** Alternating rounds per comparison (A B A B ...). */
@@ -20,7 +20,7 @@ export interface Knobs {
   /** Length of one target's turn in a round of the HTTP comparison, in ms. */
   httpDurationMs: number;
   httpConnections: number;
-  sections: Section[];
+  sections: SectionName[];
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -47,18 +47,26 @@ function integerList(env: Env, name: string, fallback: number[], min: number, ma
   });
 }
 
-/** Sections from BENCH_ONLY (comma-separated) or the command line; all of them by default. */
-function sections(env: Env, args: readonly string[]): Section[] {
+function isSectionName(name: string): name is SectionName {
+  return (SECTION_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * Sections from BENCH_ONLY (comma-separated) or the command line, a group (`library`) standing for
+ * its sections; without either, the default ones (BENCHMARKS.md's main run).
+ */
+function sections(env: Env, args: readonly string[]): SectionName[] {
   const raw = args.length > 0 ? args.join(',') : (env.BENCH_ONLY ?? '');
-  if (raw === '') return [...SECTIONS];
-  return raw.split(',').map((part) => {
+  if (raw === '') return [...DEFAULT_SECTIONS];
+  return raw.split(',').flatMap((part) => {
     const name = part.trim();
-    if (!(SECTIONS as readonly string[]).includes(name)) {
-      throw new RangeError(
-        `BENCH_ONLY: unknown section ${JSON.stringify(name)} (one of ${SECTIONS.join(', ')})`,
-      );
+    const group = SECTION_GROUPS[name];
+    if (group) return [...group];
+    if (!isSectionName(name)) {
+      const known = [...SECTION_NAMES, ...Object.keys(SECTION_GROUPS)].join(', ');
+      throw new RangeError(`BENCH_ONLY: unknown section ${JSON.stringify(name)} (one of ${known})`);
     }
-    return name as Section;
+    return [name];
   });
 }
 

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { ALGORITHM_NAMES, MemoryStore, RateLimiter, RedisStore } from '../src/index.js';
 import type { AlgorithmName } from '../src/index.js';
 import { parseCheck } from '../src/core/validate.js';
-import { RedisServer } from '../test/support/redis-server.js';
+import { RedisServer } from '../support/redis-server.js';
 import type { Knobs } from './knobs.js';
 import { PEER, peerInMemory, peerOnRedis } from './peer.js';
 import type { PeerLimit } from './peer.js';

@@ -1,6 +1,22 @@
 /** Bytes per key in Redis (MEMORY USAGE, exact) for each algorithm, with the counter full. */
-import type { Redis } from 'ioredis';
-import { ALGORITHM_NAMES, RateLimiter } from '../src/index.js';
+import { Redis } from 'ioredis';
+import { ALGORITHM_NAMES, RateLimiter, RedisStore } from '../src/index.js';
+import { RedisServer } from '../support/redis-server.js';
+
+/** The `keys` section: a throwaway redis-server, every algorithm's counter filled, its bytes. */
+export async function benchMemoryPerKey(): Promise<void> {
+  const server = await RedisServer.start();
+  // Filling a counter sends up to 10,000 checks at once: a generous timeout, this is not a speed test.
+  const limiter = new RateLimiter({ store: new RedisStore({ url: server.url, timeoutMs: 10_000 }) });
+  const client = new Redis(server.url);
+  try {
+    await printMemoryPerKey(limiter, client);
+  } finally {
+    client.disconnect();
+    await limiter.close();
+    await server.stop();
+  }
+}
 
 export async function printMemoryPerKey(limiter: RateLimiter, client: Redis): Promise<void> {
   console.log(

@@ -9,7 +9,7 @@ import { startChildServer } from './child-server.js';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import { median } from './harness.js';
-import { RedisServer } from '../test/support/redis-server.js';
+import { RedisServer } from '../support/redis-server.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);

@@ -1,51 +1,36 @@
 /**
- * `npm run bench`: every table of BENCHMARKS.md in one run, each comparison side by side in
- * alternating rounds, ending with the targets of issues 8 and 19. Sections: BENCH_ONLY=redis,sweep (or
- * `npm run bench -- redis sweep`); knobs: see BENCHMARKS.md.
+ * `npm run bench [section...]` (after a build): the sections named (or BENCH_ONLY=a,b), else the
+ * default ones, BENCHMARKS.md's main run, each comparison side by side in alternating rounds,
+ * ending with the targets of issue 8. `npm run bench -- --list` lists the sections
+ * (bench/sections.ts); knobs: see BENCHMARKS.md.
  */
-import { Redis } from 'ioredis';
-import { RateLimiter, RedisStore } from '../src/index.js';
-import { RedisServer } from '../test/support/redis-server.js';
-import { printAccuracy } from './accuracy.js';
 import { firstErrorMessages } from './harness.js';
-import { benchGrpc } from './grpc.js';
-import { benchHttp } from './http.js';
 import { readKnobs } from './knobs.js';
 import type { Knobs } from './knobs.js';
-import { benchLibraryInMemory, benchLibraryOnRedis } from './library.js';
 import { describeMachine, loadAverage } from './machine.js';
-import { printMemoryPerKey } from './memory.js';
-import { benchSweep } from './sweep.js';
+import { DEFAULT_SECTIONS, SECTIONS, SECTION_GROUPS } from './sections.js';
 import { Targets } from './targets.js';
 
-async function benchMemoryPerKey(): Promise<void> {
-  const server = await RedisServer.start();
-  // Filling a counter sends up to 10,000 checks at once: a generous timeout, this is not a speed test.
-  const limiter = new RateLimiter({ store: new RedisStore({ url: server.url, timeoutMs: 10_000 }) });
-  const client = new Redis(server.url);
-  try {
-    await printMemoryPerKey(limiter, client);
-  } finally {
-    client.disconnect();
-    await limiter.close();
-    await server.stop();
+const args = process.argv.slice(2);
+if (args.includes('--list')) {
+  for (const [name, section] of Object.entries(SECTIONS)) {
+    const byDefault = DEFAULT_SECTIONS.includes(name as keyof typeof SECTIONS) ? ' (default)' : '';
+    console.log(`${name.padEnd(15)} ${section.about}${byDefault}`);
   }
+  for (const [name, members] of Object.entries(SECTION_GROUPS)) {
+    console.log(`${name.padEnd(15)} = ${members.join(' + ')}`);
+  }
+  process.exit(0);
 }
 
-const knobs: Knobs = readKnobs(process.argv.slice(2));
+const knobs: Knobs = readKnobs(args);
 const targets = new Targets();
 const startedAt = performance.now();
 console.log(describeMachine());
 console.log(`sections: ${knobs.sections.join(', ')}`);
-for (const section of knobs.sections) {
-  console.log(`\n[${section}: load average ${loadAverage()}]`);
-  if (section === 'redis') await benchLibraryOnRedis(knobs, targets);
-  if (section === 'memory') await benchLibraryInMemory(knobs, targets);
-  if (section === 'sweep') await benchSweep(knobs, targets);
-  if (section === 'http') await benchHttp(knobs, targets);
-  if (section === 'grpc') await benchGrpc(knobs, targets);
-  if (section === 'keys') await benchMemoryPerKey();
-  if (section === 'accuracy') printAccuracy();
+for (const name of knobs.sections) {
+  console.log(`\n[${name}: load average ${loadAverage()}]`);
+  await SECTIONS[name].run({ knobs, targets });
 }
 targets.print();
 if (firstErrorMessages.size > 0) {

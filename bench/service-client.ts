@@ -7,7 +7,7 @@
 import { cpus } from 'node:os';
 import { RateLimiter, ServiceStore } from '../src/index.js';
 import { answeredPerSecond, answering, closedLoop, errorCount, median } from './harness.js';
-import { ServiceProcess } from '../test/integration/support/service-process.js';
+import { ServiceProcess } from '../support/service-process.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_S ?? 6) * 1000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

@@ -4,7 +4,7 @@
  * the hot keys, latency, process memory at start and end, and Redis keys left after the windows.
  */
 import { cpus } from 'node:os';
-import { runSoak } from '../test/support/soak.js';
+import { runSoak } from '../support/soak.js';
 
 const durationMs = Number(process.env.SOAK_DURATION_MS ?? 60_000);
 const clients = Number(process.env.SOAK_CLIENTS ?? 200);

@@ -5,7 +5,7 @@
  * `degraded: true` decision here is this process failing itself.
  */
 import { RateLimiter, RedisStore } from '../src/index.js';
-import { RedisServer } from '../test/support/redis-server.js';
+import { RedisServer } from '../support/redis-server.js';
 import { burst, closedLoop } from './harness.js';
 import type { LoadResult, Operation } from './harness.js';
 import type { Knobs } from './knobs.js';

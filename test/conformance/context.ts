@@ -3,10 +3,18 @@ import type { ManualClock, RateLimiter, Clock, Store } from '../../src/index.js'
 /** How a store under test is made: with an injected clock, or with its own time source when none is given. */
 export interface StoreFactory {
   create(clock?: Clock): Promise<Store> | Store;
+  /** Forget every counter the file's store holds (its server's data), before each test. */
+  reset?(): Promise<void>;
   teardown?(): Promise<void>;
 }
 
-/** What each conformance test sees: a fresh manual clock and a limiter over a fresh store. */
+/** Where each test's manual clock starts. */
+export const CLOCK_START_US = 1_700_000_000_000_000;
+
+/**
+ * What each conformance test sees: the file's limiter over the file's one store, emptied before
+ * the test (`reset`), and its manual clock set back to CLOCK_START_US.
+ */
 export interface Conformance {
   readonly limiter: RateLimiter;
   readonly clock: ManualClock;

@@ -1,8 +1,9 @@
-import { afterAll, beforeEach, describe } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe } from 'vitest';
 import { ManualClock, RateLimiter } from '../../src/index.js';
 import type { Store } from '../../src/index.js';
 import { describeAlgorithmBoundaries } from './algorithms.js';
 import { describeBatches } from './batches.js';
+import { CLOCK_START_US } from './context.js';
 import type { Conformance, StoreFactory } from './context.js';
 import { describeEveryAlgorithm } from './generic.js';
 import { describeRefunds } from './refunds.js';
@@ -18,24 +19,28 @@ export type { StoreFactory } from './context.js';
 export function describeConformance(storeName: string, factory: StoreFactory): void {
   describe(`conformance: ${storeName}`, () => {
     const opened: Store[] = [];
-    const state = { limiter: undefined as RateLimiter | undefined, clock: new ManualClock() };
+    const clock = new ManualClock(CLOCK_START_US);
+    const state = { limiter: undefined as RateLimiter | undefined };
     const context: Conformance = {
       get limiter() {
-        if (!state.limiter) throw new Error('the limiter is made in beforeEach');
+        if (!state.limiter) throw new Error('the limiter is made in beforeAll');
         return state.limiter;
       },
-      get clock() {
-        return state.clock;
-      },
+      clock,
       factory,
       opened,
     };
 
-    beforeEach(async () => {
-      state.clock = new ManualClock();
-      const store = await factory.create(state.clock);
+    // One store for the file (a store per test cost a connection, or a cluster's discovery, each).
+    beforeAll(async () => {
+      const store = await factory.create(clock);
       opened.push(store);
       state.limiter = new RateLimiter({ store });
+    });
+
+    beforeEach(async () => {
+      clock.setUs(CLOCK_START_US);
+      await factory.reset?.();
     });
 
     afterAll(async () => {

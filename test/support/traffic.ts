@@ -1,5 +1,5 @@
 import type { CheckRequest, RateLimiter } from '../../src/index.js';
-import { pollUntil } from './admin.js';
+import { pollUntil } from '../../support/admin.js';
 
 /** One check as the traffic saw it. */
 export interface CallRecord {
