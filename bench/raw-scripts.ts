@@ -9,10 +9,10 @@
 import type { Redis } from 'ioredis';
 import type { Check } from '../src/core/types.js';
 import { DEFAULT_COALESCER_LIMITS } from '../src/stores/check-coalescer.js';
-import { encodeArgs } from '../src/stores/redis/redis-store.js';
 import type { RedisStore } from '../src/stores/redis/redis-store.js';
+import type { ScriptCall } from '../src/stores/redis/script-call.js';
 import { SCRIPTS } from '../src/stores/redis/scripts.js';
-import type { LuaScript, ScriptArg } from '../src/stores/redis/scripts.js';
+import type { LuaScript } from '../src/stores/redis/scripts.js';
 import type { Subject } from './rounds.js';
 
 /** How the raw driver calls a script: checks per call, and calls awaiting their reply at once. */
@@ -32,18 +32,9 @@ export function callShapes(checksInFlight: number): CallShape[] {
   return [{ checksPerCall: 1, callsInFlight: checksInFlight }, ...(checksPerCall > 1 ? [batched] : [])];
 }
 
-/** One EVALSHA ready to send: the store's keys and ARGV for these checks. */
-interface PreparedCall {
-  keys: string[];
-  args: ScriptArg[];
-}
-
 /** The store's own encoding of a call (its key naming and time are private; read, not copied). */
-function prepare(store: RedisStore, checks: readonly Check[]): PreparedCall {
-  return {
-    keys: checks.map((check) => store['key'](check)),
-    args: encodeArgs(store['now'](), store['expiryGraceMs'], checks, false),
-  };
+function prepare(store: RedisStore, checks: readonly Check[]): ScriptCall {
+  return store['checkCall'](checks);
 }
 
 async function loaded(client: Redis, script: LuaScript): Promise<string> {
@@ -83,8 +74,8 @@ export async function rawCheckScript(
     checksPerCall,
     inFlight: callsInFlight,
     op: async (i) => {
-      const { keys, args } = calls[i % calls.length] as PreparedCall;
-      const reply = (await client.evalsha(sha, keys.length, ...keys, ...args)) as unknown[];
+      const { keyCount, argv } = calls[i % calls.length] as ScriptCall;
+      const reply = (await client.evalsha(sha, keyCount, ...argv)) as unknown[];
       let admitted = 0;
       for (let at = 0; at < reply.length; at += 4) if (reply[at] === 1) admitted++;
       return admitted;

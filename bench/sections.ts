@@ -41,6 +41,11 @@ export const SECTIONS = {
     byDefault: true,
     run: async ({ knobs, targets }) => (await import('./http.js')).benchHttp(knobs, targets),
   },
+  grpc: {
+    about: 'gRPC ShouldRateLimit vs POST /v1/check vs a constant grpc-js route: server CPU per decision',
+    byDefault: true,
+    run: async ({ knobs, targets }) => (await import('./grpc.js')).benchGrpc(knobs, targets),
+  },
   keys: {
     about: 'Redis bytes per counter, per algorithm',
     byDefault: true,
@@ -53,7 +58,6 @@ export const SECTIONS = {
       (await import('./accuracy.js')).printAccuracy();
     },
   },
-  grpc: { about: 'gRPC ShouldRateLimit beside HTTP on one service process', run: () => import('./grpc.js') },
   middleware: {
     about: 'Express and Fastify apps with our middleware vs the peer libraries',
     run: () => import('./middleware.js'),

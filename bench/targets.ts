@@ -1,4 +1,4 @@
-/** The targets of issue 8, each beside what this run measured, printed last. */
+/** The targets (issues 8 and 19), each beside what this run measured, printed last. */
 import { formatSpread, printTable } from './stats.js';
 import type { Spread } from './stats.js';
 
@@ -44,7 +44,7 @@ export class Targets {
   print(): void {
     if (this.rows.length === 0) return;
     printTable(
-      'Targets of issue 8 (median of the rounds, smallest to largest round in brackets)',
+      'Targets (median of the rounds, smallest to largest round in brackets)',
       [
         { title: 'target' },
         { title: 'goal' },

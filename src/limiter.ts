@@ -21,7 +21,7 @@ import {
 } from './core/validate.js';
 import { FailurePolicy } from './failure-policy.js';
 import type { FailurePolicyOptions } from './failure-policy.js';
-import type { Store } from './stores/store.js';
+import type { OutcomeSink, Store } from './stores/store.js';
 
 /** The answer to an atomic batch: `allowed` only if every check was admitted (and then all were recorded). */
 export interface BatchDecision {
@@ -37,6 +37,11 @@ export interface BatchDecision {
 export interface Limiter {
   /** Spend `check.cost` if the limit allows it; a denied check records nothing. */
   decide(check: Check): Promise<Decision>;
+  /**
+   * The same decision, as a value when the store decides in this process (the memory store: no
+   * promise at all) and as a promise otherwise. For transports that can use a value at once.
+   */
+  decideNow(check: Check): Decision | Promise<Decision>;
   /** Independent checks in as few store round trips as the store allows, each decided on its own. */
   decideMany(checks: readonly Check[]): Promise<Decision[]>;
   /** Every check admitted and recorded, or none (distinct counters; one slot on a Cluster). */
@@ -73,6 +78,12 @@ export interface RateLimiterOptions {
 export class RateLimiter implements Limiter {
   readonly store: Store;
   readonly failurePolicy: FailurePolicy;
+
+  /** What a store that applies outcomes itself (Store.checkInto) makes of them: this limiter's answers. */
+  private readonly decisions: OutcomeSink<Decision> = {
+    answered: toDecision,
+    failed: (check, error) => this.decideWithout(check, error),
+  };
 
   constructor(options: RateLimiterOptions) {
     this.store = options.store;
@@ -129,11 +140,36 @@ export class RateLimiter implements Limiter {
 
   /** The hot path: one promise per check, no closure or array unless the store fails. */
   decide(check: Check): Promise<Decision> {
-    const { store } = this;
-    if (!store.checkNow) return this.decideAsync(check);
-    // A store that decides in this process answers at once: one promise per check, no chain.
+    if (this.store.checkNow) {
+      const decided = this.decideNow(check);
+      return decided instanceof Promise ? decided : Promise.resolve(decided);
+    }
+    if (this.store.checkInto) {
+      try {
+        return this.store.checkInto(check, this.decisions);
+      } catch (error) {
+        return this.decideWithout(check, error);
+      }
+    }
+    let outcome: Promise<Outcome>;
     try {
-      return Promise.resolve(toDecision(check, store.checkNow(check)));
+      outcome = this.store.check(check);
+    } catch (error) {
+      return this.decideWithout(check, error);
+    }
+    // A `then` rather than an async function: a check costs one derived promise, not a suspended frame.
+    return outcome.then(
+      (answered) => toDecision(check, answered),
+      (error: unknown) => this.decideWithout(check, error),
+    );
+  }
+
+  /** A store that decides in this process answers at once; a failure goes to the failure policy. */
+  decideNow(check: Check): Decision | Promise<Decision> {
+    const { store } = this;
+    if (!store.checkNow) return this.decide(check);
+    try {
+      return toDecision(check, store.checkNow(check));
     } catch (error) {
       return this.decideWithout(check, error);
     }
@@ -177,16 +213,6 @@ export class RateLimiter implements Limiter {
 
   async close(): Promise<void> {
     await Promise.all([this.store.close(), this.failurePolicy.close()]);
-  }
-
-  private async decideAsync(check: Check): Promise<Decision> {
-    let outcome: Outcome;
-    try {
-      outcome = await this.store.check(check);
-    } catch (error) {
-      return this.decideWithout(check, error);
-    }
-    return toDecision(check, outcome);
   }
 
   private async decideWithout(check: Check, error: unknown): Promise<Decision> {

@@ -28,7 +28,8 @@ export function validateKey(value: unknown, field = 'key'): string {
   if (value.length === 0) throw new InvalidArgumentError(field, `${field} must not be empty`);
   // A lone surrogate would encode to U+FFFD and silently share a counter with another key.
   if (!value.isWellFormed()) throw new InvalidArgumentError(field, `${field} must be valid UTF-8 text`);
-  if (Buffer.byteLength(value, 'utf8') > MAX_KEY_BYTES) {
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: a short key needs no count (a native call).
+  if (value.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(value, 'utf8') > MAX_KEY_BYTES) {
     throw new InvalidArgumentError(field, `${field} must be at most ${MAX_KEY_BYTES} bytes of UTF-8`);
   }
   return value;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError, asError } from '../core/errors.js';
 import type { Check, Decision } from '../core/types.js';
 import { MAX_KEY_BYTES, validateBatchCost } from '../core/validate.js';
 import type { Limiter } from '../limiter.js';
@@ -13,7 +13,7 @@ import { MAX_UINT32 } from './types.js';
 import type { DescriptorStatus, RateLimitRequest, RateLimitResponse, ResponseCode } from './types.js';
 
 /** What the service needs of the limiter: independent checks, and atomic ones for `rate_limits`. */
-export type DescriptorLimiter = Pick<Limiter, 'decideMany' | 'decideAll'>;
+export type DescriptorLimiter = Pick<Limiter, 'decideNow' | 'decideMany' | 'decideAll'>;
 
 /** `off`; `draft`: RateLimit-Policy / RateLimit; `reference`: the reference service's three headers. */
 export const RESPONSE_HEADER_MODES = ['off', 'draft', 'reference'] as const;
@@ -70,6 +70,20 @@ interface Plan {
   hits: number;
 }
 
+/** Each descriptor's decisions, by position; undefined where no limit applied. */
+type Decided = (Decision[] | undefined)[];
+
+/** The limit names some match replaces, or undefined when none does (the common case). */
+function replacedNames(matches: readonly (MatchedRule | undefined)[]): Set<string> | undefined {
+  let names: Set<string> | undefined;
+  for (const match of matches) {
+    if (!match || match.replaces.length === 0) continue;
+    names ??= new Set();
+    for (const name of match.replaces) names.add(name);
+  }
+  return names;
+}
+
 /**
  * Envoy's ShouldRateLimit without a transport: descriptors → rules → checks → statuses. gRPC,
  * `POST /v1/ratelimit` and `/v1/forward-auth` all call this, so they decide identically.
@@ -81,18 +95,34 @@ export class RateLimitService {
     this.limiter = options.limiter;
   }
 
-  async shouldRateLimit(input: RateLimitRequest): Promise<RateLimitResponse> {
+  shouldRateLimit(input: RateLimitRequest): Promise<RateLimitResponse> {
+    try {
+      const answer = this.shouldRateLimitNow(input);
+      return answer instanceof Promise ? answer : Promise.resolve(answer);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+  }
+
+  /**
+   * The same answer, as a value when every decision was made in this process (the memory store):
+   * a transport that can use it at once spends no promise. Throws what shouldRateLimit rejects with.
+   */
+  shouldRateLimitNow(input: RateLimitRequest): RateLimitResponse | Promise<RateLimitResponse> {
     const request = validateRateLimitRequest(input);
     const rules = this.options.rules();
     if (!rules.domains.has(request.domain)) this.options.stats?.domainNotFound();
     const matches = request.descriptors.map((descriptor) =>
       matchDescriptor(rules, request.domain, descriptor.entries, descriptor.limit),
     );
-    const replaced = new Set(matches.flatMap((match) => match?.replaces ?? []));
+    const replaced = replacedNames(matches);
     const plans = request.descriptors.map((descriptor, index): Plan | undefined => {
       const match = matches[index];
       if (!match || match.unlimited) return undefined;
-      const limits = match.limits.filter(({ name }) => name === undefined || !replaced.has(name));
+      const limits =
+        replaced === undefined
+          ? match.limits
+          : match.limits.filter(({ name }) => name === undefined || !replaced.has(name));
       if (limits.length === 0) return undefined;
       const hits = descriptor.hitsAddend ?? Math.max(1, request.hitsAddend ?? 0);
       const key = descriptorKey(request.domain, descriptor.entries, match.sharedValues);
@@ -109,16 +139,33 @@ export class RateLimitService {
       });
       return { match, checks, hits };
     });
-    validateBatchCost(
-      plans.flatMap((plan) => plan?.checks.map(({ check }) => check) ?? []),
-      'descriptors',
-    );
-    const decisions = await this.decide(plans);
+    // One check's cost is at most its limit, itself at most MAX_UNITS: only a batch can exceed it.
+    if (plans.length > 1 || (plans[0]?.checks.length ?? 0) > 1) {
+      validateBatchCost(
+        plans.flatMap((plan) => plan?.checks.map(({ check }) => check) ?? []),
+        'descriptors',
+      );
+    }
+    const decided = this.decide(plans);
+    if (decided instanceof Promise) {
+      return decided.then((decisions) => this.respond(request, matches, plans, decisions));
+    }
+    return this.respond(request, matches, plans, decided);
+  }
+
+  /** The statuses, the overall code and the headers, once every descriptor is decided. */
+  private respond(
+    request: RateLimitRequest,
+    matches: readonly (MatchedRule | undefined)[],
+    plans: readonly (Plan | undefined)[],
+    decisions: readonly (Decision[] | undefined)[],
+  ): RateLimitResponse {
     const statuses: DescriptorStatus[] = [];
     const policies: AppliedPolicy[] = [];
     let failedRateLimits = 0;
     let quotaDescriptors = 0;
     let failedQuotas = 0;
+    let degraded = false;
     request.descriptors.forEach((_descriptor, index) => {
       const match = matches[index];
       const plan = plans[index];
@@ -126,9 +173,9 @@ export class RateLimitService {
         statuses.push({ code: 'OK', limitRemaining: MAX_UINT32 });
         return;
       }
-      const status = plan
-        ? this.status(request.domain, plan, decisions[index] ?? [], index, policies)
-        : noLimit();
+      const decided = decisions[index] ?? [];
+      for (const decision of decided) if (decision.degraded === true) degraded = true;
+      const status = plan ? this.status(request.domain, plan, decided, index, policies) : noLimit();
       statuses.push(status);
       const quota = this.options.quotaMode === true || match?.quotaMode === true;
       if (quota) quotaDescriptors++;
@@ -149,7 +196,8 @@ export class RateLimitService {
     }
     // Answered OK (shadow or quota mode): the headers must not tell the client to go away.
     const applied =
-      overallCode === 'OK'
+      overallCode === 'OK' &&
+      policies.some(({ decision }) => !decision.allowed || decision.retryAfterMs !== 0)
         ? policies.map((policy) => ({
             ...policy,
             decision: { ...policy.decision, allowed: true, retryAfterMs: 0 },
@@ -160,12 +208,15 @@ export class RateLimitService {
       statuses,
       responseHeadersToAdd: this.responseHeaders(statuses, applied),
       policies: applied,
-      degraded: decisions.some((list) => list?.some((decision) => decision.degraded === true) === true),
+      degraded,
     };
   }
 
-  /** Single limits in one round trip; each `rate_limits` list atomically, all at once. */
-  private async decide(plans: readonly (Plan | undefined)[]): Promise<(Decision[] | undefined)[]> {
+  /**
+   * Single limits in one round trip; each `rate_limits` list atomically, all at once. One single
+   * limit alone (the common request) is one check: a value at once on an in-process store.
+   */
+  private decide(plans: readonly (Plan | undefined)[]): Decided | Promise<Decided> {
     const singles: { index: number; check: PlannedCheck }[] = [];
     const lists: { index: number; checks: PlannedCheck[] }[] = [];
     plans.forEach((plan, index) => {
@@ -175,7 +226,20 @@ export class RateLimitService {
       else lists.push({ index, checks: plan.checks });
     });
     const results: (Decision[] | undefined)[] = plans.map(() => undefined);
-    await Promise.all([
+    const [only] = singles;
+    if (lists.length === 0 && singles.length <= 1) {
+      if (!only) return results;
+      const decided = this.limiter.decideNow(only.check.check);
+      if (decided instanceof Promise) {
+        return decided.then((decision) => {
+          results[only.index] = [decision];
+          return results;
+        });
+      }
+      results[only.index] = [decided];
+      return results;
+    }
+    return Promise.all([
       singles.length === 0
         ? undefined
         : this.limiter.decideMany(singles.map(({ check }) => check.check)).then((decisions) => {
@@ -192,8 +256,7 @@ export class RateLimitService {
           });
         results[index] = batch.results;
       }),
-    ]);
-    return results;
+    ]).then(() => results);
   }
 
   private status(
@@ -235,14 +298,17 @@ export class RateLimitService {
       const impossible = checks[position]?.impossible === true;
       policies.push({
         name:
-          applied.name ?? (checks.length === 1 ? `descriptor-${index}` : `descriptor-${index}-${position}`),
+          applied.name ?? (checks.length === 1 ? descriptorName(index) : `descriptor-${index}-${position}`),
         windowMs: applied.windowMs,
-        decision: {
-          ...each,
-          allowed: !denied,
-          remaining: denied ? 0 : each.remaining,
-          retryAfterMs: impossible ? applied.windowMs : each.retryAfterMs,
-        },
+        // Admitted as decided (the common case): the decision as it is, not a copy.
+        decision: !denied
+          ? each
+          : {
+              ...each,
+              allowed: false,
+              remaining: 0,
+              retryAfterMs: impossible ? applied.windowMs : each.retryAfterMs,
+            },
       });
     });
     this.record(domain, match, plan, decisions, denied);
@@ -316,6 +382,12 @@ export class RateLimitService {
   }
 }
 
+/** `descriptor-<index>`, made once per index: the name of a descriptor's only policy. */
+const DESCRIPTOR_NAMES: string[] = [];
+function descriptorName(index: number): string {
+  return (DESCRIPTOR_NAMES[index] ??= `descriptor-${index}`);
+}
+
 function noLimit(): DescriptorStatus {
   return { code: 'OK', limitRemaining: 0 };
 }
@@ -339,14 +411,22 @@ export function descriptorKey(
   entries: readonly DescriptorEntry[],
   sharedValues: ReadonlyMap<number, string>,
 ): string {
-  const encode = (text: string) =>
-    text.replace(/[%|=]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
-  const parts = entries.map(
-    ({ key, value }, index) => `${encode(key)}=${encode(sharedValues.get(index) ?? value)}`,
-  );
-  const key = `rls|${encode(domain)}|${parts.join('|')}`;
-  if (Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES) return key;
-  return `rls|${encode(domain).slice(0, 256)}|#${createHash('sha256').update(key).digest('hex')}`;
+  let key = `rls|${encodeKeyPart(domain)}`;
+  for (let index = 0; index < entries.length; index++) {
+    const { key: name, value } = entries[index] as DescriptorEntry;
+    key += `|${encodeKeyPart(name)}=${encodeKeyPart(sharedValues.get(index) ?? value)}`;
+  }
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: a short key needs no count.
+  if (key.length <= MAX_KEY_BYTES / 3 || Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES) return key;
+  return `rls|${encodeKeyPart(domain).slice(0, 256)}|#${createHash('sha256').update(key).digest('hex')}`;
+}
+
+const KEY_SEPARATORS = /[%|=]/;
+
+/** A part of a descriptor's key with its separators percent-encoded; most parts have none. */
+function encodeKeyPart(text: string): string {
+  if (!KEY_SEPARATORS.test(text)) return text;
+  return text.replace(/[%|=]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /**

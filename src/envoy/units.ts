@@ -33,6 +33,17 @@ export const RESPONSE_UNITS: Record<RuleUnit, string> = {
   year: 'YEAR',
 };
 
+/** RateLimitResponse.RateLimit.Unit's numbers, for the gRPC codec. */
+export const RESPONSE_UNIT_NUMBERS: Record<RuleUnit, number> = {
+  second: 1,
+  minute: 2,
+  hour: 3,
+  day: 4,
+  month: 5,
+  year: 6,
+  week: 7,
+};
+
 /** An override's unit, by enum name or number; UNKNOWN (0) or anything else is refused. */
 export function overrideUnit(unit: string | number | undefined, field: string): RuleUnit {
   const known = REQUEST_UNITS[String(unit ?? 'UNKNOWN')];

@@ -1,4 +1,10 @@
-import type { GrpcObject, ServiceClientConstructor } from '@grpc/grpc-js';
+import type {
+  GrpcObject,
+  MethodDefinition,
+  ServiceClientConstructor,
+  ServiceDefinition,
+} from '@grpc/grpc-js';
+import type { RateLimitResponse } from '../envoy/types.js';
 import { loadPackageDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { Options } from '@grpc/proto-loader';
@@ -7,14 +13,9 @@ import { fileURLToPath } from 'node:url';
 /** The repo's `.proto` files (Envoy's published ones, trimmed): the same path from src/ and dist/. */
 export const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url));
 
-export const RLS_PROTO = 'envoy/service/ratelimit/v3/rls.proto';
 export const HEALTH_PROTO = 'grpc/health/v1/health.proto';
 
-/**
- * Field names as in the `.proto` (snake_case), enums as their names, 64-bit integers as text (a
- * uint64 hits_addend may exceed 2^53), and no defaults filled in, so that presence stays visible:
- * a descriptor's `hits_addend` of 0 means "check only", an absent one "use the request's".
- */
+/** Field names as in the `.proto` (snake_case), enums as their names, no defaults filled in. */
 export const LOADER_OPTIONS: Options = {
   keepCase: true,
   longs: String,
@@ -24,15 +25,45 @@ export const LOADER_OPTIONS: Options = {
   includeDirs: [PROTO_DIR],
 };
 
-/** The RateLimitService and Health definitions, loaded once per process from the `.proto` files. */
-export function loadProtos(): {
-  rateLimitService: ServiceClientConstructor;
-  health: ServiceClientConstructor;
-} {
-  const definition = loadPackageDefinition(loadSync([RLS_PROTO, HEALTH_PROTO], LOADER_OPTIONS));
+/**
+ * grpc.health.v1.Health, loaded once per process from its `.proto` file. RateLimitService is not
+ * loaded here: its messages have static code (rls-codec.ts, rateLimitServiceDefinition).
+ */
+export function loadHealthService(): ServiceClientConstructor {
+  const definition = loadPackageDefinition(loadSync([HEALTH_PROTO], LOADER_OPTIONS));
+  return lookup(definition, 'grpc.health.v1.Health');
+}
+
+/** Where RateLimitService's calls arrive: its path, and the static codec of rls-codec.ts. */
+export const RATE_LIMIT_SERVICE_PATH = '/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit';
+
+/** Bytes in and out unchanged: the half of a definition a server never uses, or decoded later. */
+function asBytes(value: Buffer): Buffer {
+  return value;
+}
+
+/**
+ * RateLimitService as grpc-js takes it. The request stays bytes until the handler decodes it, so
+ * that a request it refuses (a string that is not UTF-8, a malformed message) is answered with
+ * INVALID_ARGUMENT naming the field rather than grpc-js's generic deserialisation failure.
+ */
+export function rateLimitServiceDefinition(
+  encodeResponse: (response: RateLimitResponse) => Buffer,
+): ServiceDefinition<{ ShouldRateLimit: MethodDefinition<Buffer, RateLimitResponse> }> {
   return {
-    rateLimitService: lookup(definition, 'envoy.service.ratelimit.v3.RateLimitService'),
-    health: lookup(definition, 'grpc.health.v1.Health'),
+    ShouldRateLimit: {
+      path: RATE_LIMIT_SERVICE_PATH,
+      originalName: 'shouldRateLimit',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: asBytes,
+      requestDeserialize: asBytes,
+      responseSerialize: encodeResponse,
+      // A server never reads a response; this definition serves no client.
+      responseDeserialize: () => {
+        throw new Error("the RateLimitService definition is a server's only");
+      },
+    },
   };
 }
 

@@ -6,11 +6,11 @@ import type {
   UntypedServiceImplementation,
   sendUnaryData,
 } from '@grpc/grpc-js';
-import { OverloadedError, RateLimiterError } from '../core/errors.js';
+import { InvalidArgumentError, OverloadedError, RateLimiterError } from '../core/errors.js';
 import type { RateLimitService } from '../envoy/rate-limit-service.js';
-import { requestFromWire, responseToWire } from './codec.js';
-import type { WireRequest, WireResponse } from './codec.js';
-import { loadProtos } from './protos.js';
+import type { RateLimitRequest, RateLimitResponse } from '../envoy/types.js';
+import { loadHealthService, rateLimitServiceDefinition } from './protos.js';
+import { decodeRateLimitRequest, encodeRateLimitResponse } from './rls-codec.js';
 
 /** The largest request accepted, as on HTTP: Envoy's requests are a few hundred bytes. */
 export const MAX_GRPC_MESSAGE_BYTES = 64 * 1024;
@@ -56,7 +56,7 @@ export function toServiceError(error: unknown): Partial<ServiceError> {
 
 /** Envoy's RateLimitService and grpc.health.v1.Health, on one port. */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
-  const { rateLimitService, health } = loadProtos();
+  const health = loadHealthService();
   const server = new Server({
     'grpc.max_receive_message_length': MAX_GRPC_MESSAGE_BYTES,
     'grpc.max_send_message_length': 4 * MAX_GRPC_MESSAGE_BYTES,
@@ -65,22 +65,36 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   let stopping = false;
   const watchers = new Set<ServerWritableStream<{ service?: string }, { status: string }>>();
 
+  const fail = (callback: sendUnaryData<RateLimitResponse>, error: unknown) => {
+    const mapped = toServiceError(error);
+    if (mapped.code === status.INTERNAL) options.logger.error({ err: error }, 'ShouldRateLimit failed');
+    callback(mapped);
+  };
   const rateLimit: UntypedServiceImplementation = {
-    ShouldRateLimit(call: ServerUnaryCall<WireRequest, WireResponse>, callback: sendUnaryData<WireResponse>) {
-      // Decoding may refuse the request too: inside the promise, so it is answered like any failure.
-      Promise.resolve(call.request)
-        .then((request) => options.service.shouldRateLimit(requestFromWire(request)))
-        .then(
-          (response) => {
-            callback(null, responseToWire(response));
-          },
-          (error: unknown) => {
-            const mapped = toServiceError(error);
-            if (mapped.code === status.INTERNAL)
-              options.logger.error({ err: error }, 'ShouldRateLimit failed');
-            callback(mapped);
-          },
-        );
+    ShouldRateLimit(
+      call: ServerUnaryCall<Buffer, RateLimitResponse>,
+      callback: sendUnaryData<RateLimitResponse>,
+    ) {
+      let answer: RateLimitResponse | Promise<RateLimitResponse>;
+      try {
+        answer = options.service.shouldRateLimitNow(decodeRequest(call.request));
+      } catch (error) {
+        fail(callback, error);
+        return;
+      }
+      // Decided in this process (the memory store): answered now, no promise in between.
+      if (!(answer instanceof Promise)) {
+        callback(null, answer);
+        return;
+      }
+      answer.then(
+        (response) => {
+          callback(null, response);
+        },
+        (error: unknown) => {
+          fail(callback, error);
+        },
+      );
     },
   };
 
@@ -125,7 +139,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     },
   };
 
-  server.addService(rateLimitService.service, rateLimit);
+  server.addService(rateLimitServiceDefinition(encodeRateLimitResponse), rateLimit);
   server.addService(health.service, healthService);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
@@ -161,6 +175,16 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     return stopped;
   };
   return { port, stop };
+}
+
+/** The request's bytes decoded; bytes that are not a RateLimitRequest at all are the caller's error. */
+function decodeRequest(bytes: Buffer): RateLimitRequest {
+  try {
+    return decodeRateLimitRequest(bytes);
+  } catch (error) {
+    if (error instanceof RateLimiterError) throw error;
+    throw new InvalidArgumentError('request', 'the request is not a valid RateLimitRequest message');
+  }
 }
 
 function bracketed(host: string): string {

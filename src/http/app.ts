@@ -15,6 +15,7 @@ import type { ReadinessProbe } from '../readiness.js';
 import { adminGuard, apiGuard } from './auth.js';
 import { handleError, handleNotFound } from './errors.js';
 import { useStrictJsonBodies } from './json-body.js';
+import { lazyRequestLogger } from './request-logger.js';
 import { DEFAULT_HTTP_LIMITS, guardServer, serverOptions } from './server-limits.js';
 import type { HttpRefusal, HttpServerLimits } from './server-limits.js';
 import { errorBody } from '../protocol/errors.js';
@@ -78,6 +79,30 @@ function schemaValidators() {
 const OVERLOADED_BODY = JSON.stringify(
   errorBody('overloaded', 'too many requests in flight on this node; retry shortly'),
 );
+const MISSING_HOST_BODY = JSON.stringify(
+  errorBody('invalid_argument', 'an HTTP/1.1 request needs a Host header', 'host'),
+);
+
+/** An answer given before Fastify sees the request, in our error shape. */
+function answerEarly(
+  response: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string>,
+): void {
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  });
+  response.end(body);
+}
+
+/** Removes a finished response from the set in flight: one function for all, no closure per request. */
+function leaveInFlight(this: ServerResponse & { [IN_FLIGHT]?: Set<ServerResponse> }): void {
+  this[IN_FLIGHT]?.delete(this);
+}
+const IN_FLIGHT = Symbol('in flight');
 
 function isOperationsProbe(url: string | undefined): boolean {
   const path = url?.split('?', 1)[0];
@@ -113,17 +138,18 @@ function boundedServer(maxInFlight: number, inFlight: InFlight, options: ServerO
       // Liveness, readiness and metrics stay answerable on a busy node: a probe that fails for
       // load would have the node restarted, or hide why it is slow.
       if (responses.size >= maxInFlight && !isOperationsProbe(request.url)) {
-        response.writeHead(503, {
-          'content-type': 'application/json; charset=utf-8',
-          'retry-after': '1',
-          'content-length': Buffer.byteLength(OVERLOADED_BODY),
-        });
-        response.end(OVERLOADED_BODY);
+        answerEarly(response, 503, OVERLOADED_BODY, { 'retry-after': '1' });
+        return;
+      }
+      // Here rather than in an onRequest hook, which every request would pay for.
+      if (request.httpVersionMajor === 1 && request.httpVersionMinor >= 1 && !request.headers.host) {
+        answerEarly(response, 400, MISSING_HOST_BODY, { connection: 'close' });
         return;
       }
       if (inFlight.closing) response.shouldKeepAlive = false;
       responses.add(response);
-      response.on('close', () => responses.delete(response));
+      (response as ServerResponse & { [IN_FLIGHT]?: Set<ServerResponse> })[IN_FLIGHT] = responses;
+      response.on('close', leaveInFlight);
       handler(request, response);
     });
 }
@@ -148,6 +174,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     // Keys are up to 512 bytes, i.e. up to 1536 characters once percent-encoded in a path.
     routerOptions: { maxParamLength: 2048 },
+    // No access log: a request's logger is made only if the request logs (it failed).
+    childLoggerFactory: lazyRequestLogger,
     // A malformed or over-long URL is answered before routing: give it our error shape too.
     frameworkErrors: (error, request, reply) => {
       void handleError(error, request, reply);
@@ -159,7 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     inFlight.close();
     done();
   });
-  guardServer(app, httpLimits, guardHooks);
+  guardServer(app, httpLimits, guardHooks, () => inFlight.responses);
   useStrictJsonBodies(app);
   app.setValidatorCompiler(schemaValidators());
   app.setErrorHandler(handleError);

@@ -1,10 +1,9 @@
-import type { IncomingMessage, ServerOptions } from 'node:http';
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { ThrottledWarning } from '../logging/throttled-warning.js';
 import { answerUnknownExpectation, clientErrorHandler } from './client-errors.js';
 import type { ParserRefusal } from './client-errors.js';
-import { HttpError } from './errors.js';
 
 /** Bounds on what one client connection may hold; all settings (docs/configuration.md). */
 export interface HttpServerLimits {
@@ -81,10 +80,16 @@ export function serverOptions(
 
 /**
  * What the Node server needs beyond its options: the connection bound (with a log line when it is
- * hit), our answer to an unknown `Expect` and a missing Host, and a graceful close that does not
- * wait for clients still sending a request.
+ * hit), our answer to an unknown `Expect`, and a graceful close that does not wait for clients
+ * still sending a request. `inFlight` gives the responses under way (the app tracks them). A
+ * missing Host is answered by the app's server, before Fastify (see app.ts).
  */
-export function guardServer(app: FastifyInstance, limits: HttpServerLimits, hooks: ServerGuardHooks): void {
+export function guardServer(
+  app: FastifyInstance,
+  limits: HttpServerLimits,
+  hooks: ServerGuardHooks,
+  inFlight: () => Iterable<ServerResponse>,
+): void {
   const { server } = app;
   server.maxConnections = limits.maxConnections;
   const dropped = new ThrottledWarning<number>(WARNING_INTERVAL_MS, (_, suppressed) => {
@@ -98,41 +103,28 @@ export function guardServer(app: FastifyInstance, limits: HttpServerLimits, hook
     dropped.note(1);
   });
   server.on('checkExpectation', answerUnknownExpectation);
-
-  app.addHook('onRequest', (request, reply) => {
-    if (request.raw.httpVersionMajor === 1 && request.raw.httpVersionMinor >= 1 && !request.headers.host) {
-      reply.header('connection', 'close');
-      return Promise.reject(
-        new HttpError(400, 'invalid_argument', 'an HTTP/1.1 request needs a Host header', 'host'),
-      );
-    }
-    return Promise.resolve();
-  });
-
-  closeSlowClientsOnClose(app);
+  closeSlowClientsOnClose(app, inFlight);
 }
 
 /**
  * On close, Node waits for every connection with a request under way, and Fastify closes only the
  * idle ones: a client trickling its headers or body would hold the shutdown until its timeout.
  * Such a request has no handler running yet, so drop its connection; one whose request was fully
- * received is being answered, and its reply goes out (with `Connection: close`).
+ * received is being answered, and its reply goes out (with `Connection: close`). Connections are
+ * tracked as they open; which request each one is on is read at close, from the responses in
+ * flight, so a request costs nothing here.
  */
-function closeSlowClientsOnClose(app: FastifyInstance): void {
-  const current = new Map<Socket, IncomingMessage | undefined>();
+function closeSlowClientsOnClose(app: FastifyInstance, inFlight: () => Iterable<ServerResponse>): void {
+  const connections = new Set<Socket>();
   app.server.on('connection', (socket: Socket) => {
-    current.set(socket, undefined);
-    socket.once('close', () => current.delete(socket));
-  });
-  app.server.on('request', (request: IncomingMessage) => {
-    if (current.has(request.socket)) current.set(request.socket, request);
-  });
-  app.addHook('onResponse', (request) => {
-    if (current.has(request.raw.socket)) current.set(request.raw.socket, undefined);
-    return Promise.resolve();
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
   });
   app.addHook('preClose', () => {
-    for (const [socket, request] of current) {
+    const requestOf = new Map<Socket, IncomingMessage>();
+    for (const response of inFlight()) requestOf.set(response.req.socket, response.req);
+    for (const socket of connections) {
+      const request = requestOf.get(socket);
       if (request === undefined || !request.complete) socket.destroy();
     }
     return Promise.resolve();

@@ -8,9 +8,14 @@ import type { Registry } from 'prom-client';
  * beyond Fastify on a decision. The exposition is the same.
  */
 
+/** One series of a TalliedCounter: undefined until first counted, so an untouched series is not exposed. */
+export interface TallyCell {
+  value: number | undefined;
+}
+
 /** A counter by a fixed, small set of label values, incremented without prom-client per call. */
 export class TalliedCounter<Label extends string> {
-  private readonly tallies = new Map<string, Map<string, number>>();
+  private readonly tallies = new Map<string, Map<string, TallyCell>>();
 
   constructor(
     registry: Registry,
@@ -26,7 +31,8 @@ export class TalliedCounter<Label extends string> {
       collect: () => {
         counter.reset();
         for (const [first, inner] of this.tallies) {
-          for (const [second, value] of inner) {
+          for (const [second, { value }] of inner) {
+            if (value === undefined) continue;
             counter.inc({ [labelNames[0]]: first, [labelNames[1]]: second } as Record<Label, string>, value);
           }
         }
@@ -34,13 +40,24 @@ export class TalliedCounter<Label extends string> {
     });
   }
 
-  inc(first: string, second: string): void {
+  inc(first: string, second: string, by = 1): void {
+    const cell = this.cell(first, second);
+    cell.value = (cell.value ?? 0) + by;
+  }
+
+  /** The series of these labels, for a caller that looks it up once and counts into it directly. */
+  cell(first: string, second: string): TallyCell {
     let inner = this.tallies.get(first);
     if (!inner) {
       inner = new Map();
       this.tallies.set(first, inner);
     }
-    inner.set(second, (inner.get(second) ?? 0) + 1);
+    let cell = inner.get(second);
+    if (!cell) {
+      cell = { value: undefined };
+      inner.set(second, cell);
+    }
+    return cell;
   }
 }
 

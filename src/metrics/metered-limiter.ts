@@ -18,10 +18,29 @@ export class MeteredLimiter implements Limiter {
     readonly storeKind: string,
   ) {}
 
-  async decide(check: Check): Promise<Decision> {
-    const decision = await this.measure('check', () => this.limiter.decide(check));
-    this.count([decision]);
-    return decision;
+  decide(check: Check): Promise<Decision> {
+    const decided = this.decideNow(check);
+    return decided instanceof Promise ? decided : Promise.resolve(decided);
+  }
+
+  /** The hot path of every transport: no promise of its own when the limiter answers at once. */
+  decideNow(check: Check): Decision | Promise<Decision> {
+    const startedAt = performance.now();
+    let decided: Decision | Promise<Decision>;
+    try {
+      decided = this.limiter.decideNow(check);
+    } catch (error) {
+      this.failed('check', startedAt, error);
+      throw error;
+    }
+    if (!(decided instanceof Promise)) return this.decided(startedAt, decided);
+    return decided.then(
+      (decision) => this.decided(startedAt, decision),
+      (error: unknown) => {
+        this.failed('check', startedAt, error);
+        throw error;
+      },
+    );
   }
 
   async decideMany(checks: readonly Check[]): Promise<Decision[]> {
@@ -58,6 +77,29 @@ export class MeteredLimiter implements Limiter {
     return this.limiter.close();
   }
 
+  /** One check decided: timed and counted as measure() and count() do, without a closure. */
+  private decided(startedAt: number, decision: Decision): Decision {
+    this.metrics.decisionSeconds.observe('check', (performance.now() - startedAt) / 1000);
+    this.metrics.decisions.inc(decision.algorithm, decision.allowed ? 'allowed' : 'denied');
+    if (decision.degraded === true) {
+      this.metrics.degradedDecisions.inc(1);
+      this.metrics.storeErrors.inc({ operation: DECISION_OPERATION });
+    }
+    return decision;
+  }
+
+  private failed(operation: LimiterOperation, startedAt: number, error: unknown): void {
+    this.countFailure(operation, error);
+    this.metrics.decisionSeconds.observe(operation, (performance.now() - startedAt) / 1000);
+  }
+
+  private countFailure(operation: LimiterOperation, error: unknown): void {
+    if (error instanceof StoreUnavailableError) {
+      const guarded = operation === 'check' || operation === 'checks' || operation === 'peek';
+      this.metrics.storeErrors.inc({ operation: guarded ? DECISION_OPERATION : operation });
+    }
+  }
+
   private count(decisions: readonly Decision[]): void {
     this.countDegraded(decisions);
     for (const decision of decisions) {
@@ -78,10 +120,7 @@ export class MeteredLimiter implements Limiter {
     try {
       return await call();
     } catch (error) {
-      if (error instanceof StoreUnavailableError) {
-        const guarded = operation === 'check' || operation === 'checks' || operation === 'peek';
-        this.metrics.storeErrors.inc({ operation: guarded ? DECISION_OPERATION : operation });
-      }
+      this.countFailure(operation, error);
       throw error;
     } finally {
       this.metrics.decisionSeconds.observe(operation, (performance.now() - startedAt) / 1000);

@@ -2,8 +2,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { StoreStats } from '../stores/store.js';
 import { TalliedCounter, TalliedHistogram } from './hot-metrics.js';
 
+/** Per (domain, rule), counted on every Envoy decision: tallied in plain numbers (hot-metrics.ts). */
 function ruleCounter(registry: Registry, name: string, help: string) {
-  return new Counter({ name, help, labelNames: ['domain', 'rule'] as const, registers: [registry] });
+  return new TalliedCounter(registry, name, help, ['domain', 'rule'] as const);
 }
 
 /** What a decision concluded; the only per-decision label besides the algorithm (never the key). */

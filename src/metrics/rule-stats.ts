@@ -1,4 +1,5 @@
 import type { RuleOutcome, RuleStats } from '../envoy/rate-limit-service.js';
+import type { TallyCell } from './hot-metrics.js';
 import type { ServiceMetrics } from './metrics.js';
 
 /** Distinct (domain, rule) series at most; detailed_metric rules could otherwise grow without bound. */
@@ -14,11 +15,15 @@ export const OVERFLOW_RULE = '_other_';
  */
 /** One series' counters, looked up once: prom-client hashes a label set on every labelled inc(). */
 interface SeriesCounters {
-  hits: { inc(value: number): void };
-  overLimit: { inc(value: number): void };
-  nearLimit: { inc(value: number): void };
-  withinLimit: { inc(value: number): void };
-  shadowMode: { inc(value: number): void };
+  hits: TallyCell;
+  overLimit: TallyCell;
+  nearLimit: TallyCell;
+  withinLimit: TallyCell;
+  shadowMode: TallyCell;
+}
+
+function add(cell: TallyCell, units: number): void {
+  cell.value = (cell.value ?? 0) + units;
 }
 
 export class RuleSeries implements RuleStats {
@@ -33,11 +38,11 @@ export class RuleSeries implements RuleStats {
 
   record(outcome: RuleOutcome): void {
     const counters = this.countersOf(outcome.domain, outcome.rule);
-    counters.hits.inc(outcome.hits);
-    if (outcome.overLimit > 0) counters.overLimit.inc(outcome.overLimit);
-    if (outcome.nearLimit > 0) counters.nearLimit.inc(outcome.nearLimit);
-    if (outcome.withinLimit > 0) counters.withinLimit.inc(outcome.withinLimit);
-    if (outcome.shadowMode > 0) counters.shadowMode.inc(outcome.shadowMode);
+    add(counters.hits, outcome.hits);
+    if (outcome.overLimit > 0) add(counters.overLimit, outcome.overLimit);
+    if (outcome.nearLimit > 0) add(counters.nearLimit, outcome.nearLimit);
+    if (outcome.withinLimit > 0) add(counters.withinLimit, outcome.withinLimit);
+    if (outcome.shadowMode > 0) add(counters.shadowMode, outcome.shadowMode);
   }
 
   domainNotFound(): void {
@@ -61,11 +66,11 @@ export class RuleSeries implements RuleStats {
         : { domain, rule };
     const { metrics } = this;
     const counters: SeriesCounters = {
-      hits: metrics.ruleHits.labels(labels),
-      overLimit: metrics.ruleOverLimit.labels(labels),
-      nearLimit: metrics.ruleNearLimit.labels(labels),
-      withinLimit: metrics.ruleWithinLimit.labels(labels),
-      shadowMode: metrics.ruleShadowMode.labels(labels),
+      hits: metrics.ruleHits.cell(labels.domain, labels.rule),
+      overLimit: metrics.ruleOverLimit.cell(labels.domain, labels.rule),
+      nearLimit: metrics.ruleNearLimit.cell(labels.domain, labels.rule),
+      withinLimit: metrics.ruleWithinLimit.cell(labels.domain, labels.rule),
+      shadowMode: metrics.ruleShadowMode.cell(labels.domain, labels.rule),
     };
     // An overflowed series is not remembered under its own name: the map stays bounded too.
     if (labels.rule !== OVERFLOW_RULE || !known) this.series.set(key, counters);

@@ -64,10 +64,41 @@ export function effectiveWindowSeconds({ decision, windowMs }: AppliedPolicy): n
   return windowMs === undefined ? 0 : Math.max(1, ceilSeconds(windowMs));
 }
 
+/** The last policy item made: most traffic repeats a few policies, and this one is the same text. */
+let lastPolicy: {
+  name: string;
+  limit: number;
+  windowMs: number | undefined;
+  quotaUnit?: string;
+  item: string;
+} = {
+  name: '',
+  limit: -1,
+  windowMs: undefined,
+  item: '',
+};
+
 function policyItem({ name, windowMs, quotaUnit, decision }: AppliedPolicy): string {
+  const last = lastPolicy;
+  if (
+    last.limit === decision.limit &&
+    last.windowMs === windowMs &&
+    last.name === name &&
+    last.quotaUnit === quotaUnit
+  ) {
+    return last.item;
+  }
   const window = windowMs === undefined ? '' : `;w=${Math.max(1, ceilSeconds(windowMs))}`;
   const unit = quotaUnit === undefined ? '' : `;qu="${quotaUnit}"`;
-  return `"${name}";q=${decision.limit}${unit}${window}`;
+  const item = `"${name}";q=${decision.limit}${unit}${window}`;
+  lastPolicy = {
+    name,
+    limit: decision.limit,
+    windowMs,
+    ...(quotaUnit === undefined ? {} : { quotaUnit }),
+    item,
+  };
+  return item;
 }
 
 function limitItem(policy: AppliedPolicy, style: HeaderStyle): string {
@@ -76,16 +107,32 @@ function limitItem(policy: AppliedPolicy, style: HeaderStyle): string {
   return `"${policy.name}";r=${policy.decision.remaining};t=${seconds}`;
 }
 
+/** Where headers go one by one: a Fastify reply, a list being built. */
+export interface HeaderSink {
+  header(name: string, value: string): unknown;
+}
+
 /**
  * `RateLimit-Policy` and `RateLimit` in the structured-field syntax of the IETF httpapi
  * ratelimit-headers draft (`"name";q=100;w=60` and `"name";r=42;t=17`), one list member per
- * policy, then the status headers.
+ * policy, then the status headers, handed to `sink` as they are made: no list of pairs on the way.
  */
-export function rateLimitHeaders(
+export function writeRateLimitHeaders(
+  sink: HeaderSink,
   policies: readonly AppliedPolicy[],
   style: HeaderStyle = 'draft-11',
-): HeaderPair[] {
-  if (policies.length === 0) return [];
+): void {
+  const [only] = policies;
+  if (only === undefined) return;
+  if (policies.length === 1) {
+    // The common case (one check): each header is one item, made once.
+    sink.header('RateLimit-Policy', policyItem(only));
+    sink.header('RateLimit', limitItem(only, style));
+    const { decision } = only;
+    if (decision.degraded === true) sink.header(DEGRADED_HEADER, 'true');
+    if (!decision.allowed) sink.header('Retry-After', retryAfterSeconds(decision.retryAfterMs));
+    return;
+  }
   let policy = '';
   let state = '';
   for (let i = 0; i < policies.length; i++) {
@@ -94,11 +141,24 @@ export function rateLimitHeaders(
     policy += separator + policyItem(each);
     state += separator + limitItem(each, style);
   }
-  return [
-    ['RateLimit-Policy', policy],
-    ['RateLimit', state],
-    ...statusHeaders(policies.map(({ decision }) => decision)),
-  ];
+  sink.header('RateLimit-Policy', policy);
+  sink.header('RateLimit', state);
+  for (const [name, value] of statusHeaders(policies.map(({ decision }) => decision)))
+    sink.header(name, value);
+}
+
+/** writeRateLimitHeaders as a list of pairs. */
+export function rateLimitHeaders(
+  policies: readonly AppliedPolicy[],
+  style: HeaderStyle = 'draft-11',
+): HeaderPair[] {
+  const pairs: HeaderPair[] = [];
+  writeRateLimitHeaders({ header: (name, value) => pairs.push([name, value]) }, policies, style);
+  return pairs;
+}
+
+function retryAfterSeconds(waitMs: number): string {
+  return String(Math.max(1, ceilSeconds(waitMs)));
 }
 
 /** The decision that binds first: the fewest units left, then the longest wait. */
@@ -138,7 +198,7 @@ export function statusHeaders(
     }
   }
   if (degraded) headers.push([DEGRADED_HEADER, 'true']);
-  if (denied) headers.push(['Retry-After', String(Math.max(1, ceilSeconds(waitMs)))]);
+  if (denied) headers.push(['Retry-After', retryAfterSeconds(waitMs)]);
   return headers;
 }
 

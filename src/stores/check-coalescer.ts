@@ -1,5 +1,6 @@
 import { OverloadedError, StoreUnavailableError, asError } from '../core/errors.js';
 import type { Check, Outcome } from '../core/types.js';
+import type { OutcomeSink } from './store.js';
 
 /** How much a store hands its remote (Redis, a service) at once, and how much it keeps waiting. */
 export interface CoalescerLimits {
@@ -26,9 +27,16 @@ export const DEFAULT_COALESCER_LIMITS: CoalescerLimits = {
 interface Waiting {
   check: Check;
   queuedAt: number;
-  resolve: (outcome: Outcome) => void;
-  reject: (error: unknown) => void;
+  sink: OutcomeSink<unknown>;
+  /** The caller's promise, settled with what the sink made of the outcome (or of the failure). */
+  resolve: (answer: unknown) => void;
 }
+
+/** The outcome itself, for callers that take outcomes (Store.check). */
+const OUTCOMES: OutcomeSink<Outcome> = {
+  answered: (_check, outcome) => outcome,
+  failed: (_check, error) => Promise.reject(asError(error)),
+};
 
 export interface CoalescerHooks {
   /** What the checks wait for, in refusals: "redis", "the service". */
@@ -39,6 +47,15 @@ export interface CoalescerHooks {
   send(checks: readonly Check[]): Promise<Outcome[]>;
   /** Whether the remote itself was slow of late, so a full queue is its failure and not load. */
   storeIsSlow(): boolean;
+}
+
+/** A check that will not be decided: its caller gets what the sink answers instead. */
+function fail(waiting: Waiting, error: unknown): void {
+  try {
+    waiting.resolve(waiting.sink.failed(waiting.check, error));
+  } catch (thrown) {
+    waiting.resolve(Promise.reject(asError(thrown)));
+  }
 }
 
 /**
@@ -68,19 +85,34 @@ export class CheckCoalescer {
   }
 
   submit(check: Check): Promise<Outcome> {
+    return this.submitInto(check, OUTCOMES);
+  }
+
+  /** The check's outcome made into the caller's answer by `sink`: one promise per check in all. */
+  submitInto<T>(check: Check, sink: OutcomeSink<T>): Promise<T> {
     if (this.queued >= this.limits.maxQueued) {
-      return Promise.reject(
-        this.refusal(`more than ${this.limits.maxQueued} checks are waiting for ${this.hooks.remote}`),
+      const refusal = this.refusal(
+        `more than ${this.limits.maxQueued} checks are waiting for ${this.hooks.remote}`,
       );
+      return Promise.resolve(sink.failed(check, refusal));
     }
-    return new Promise<Outcome>((resolve, reject) => {
+    return new Promise<T>((resolve) => {
       const group = this.hooks.groupOf(check);
-      const waiting: Waiting = { check, queuedAt: performance.now(), resolve, reject };
-      const queue = this.groups.get(group);
+      const waiting: Waiting = {
+        check,
+        queuedAt: performance.now(),
+        sink,
+        resolve: resolve as (answer: unknown) => void,
+      };
+      let queue = this.groups.get(group);
       if (queue) queue.push(waiting);
-      else this.groups.set(group, [waiting]);
+      else this.groups.set(group, (queue = [waiting]));
       this.queued++;
-      this.scheduleFlush();
+      // A full call need not wait for the end of the turn: it goes out now, while there is room.
+      if (queue.length >= this.limits.maxBatch && this.inFlight < this.limits.maxInFlight) {
+        const batch = this.takeBatch(waiting.queuedAt, group, queue);
+        if (batch.length > 0) this.dispatch(batch);
+      } else this.scheduleFlush();
     });
   }
 
@@ -105,29 +137,35 @@ export class CheckCoalescer {
       // the next call then carries all of them (each call costs Redis and this process a round trip).
       const next = this.groups.values().next().value?.length ?? 0;
       if (this.inFlight >= this.limits.maxPartialInFlight && next < this.limits.maxBatch) break;
-      const batch = this.takeBatch(now);
+      const batch = this.takeOldestBatch(now);
       if (batch.length > 0) this.dispatch(batch);
     }
   }
 
   /** Up to maxBatch checks of the oldest group; checks that waited too long are refused instead. */
-  private takeBatch(now: number): Waiting[] {
+  private takeOldestBatch(now: number): Waiting[] {
     const [group, queue] = this.groups.entries().next().value as [string, Waiting[]];
+    return this.takeBatch(now, group, queue);
+  }
+
+  /** Up to maxBatch checks of `group`; checks that waited too long are refused instead. */
+  private takeBatch(now: number, group: string, queue: Waiting[]): Waiting[] {
     const taken = queue.length <= this.limits.maxBatch ? queue : queue.splice(0, this.limits.maxBatch);
-    if (taken === queue) this.groups.delete(group);
-    else {
-      // Round robin: the rest of this group goes behind the others.
-      this.groups.delete(group);
-      this.groups.set(group, queue);
-    }
+    this.groups.delete(group);
+    // Round robin: the rest of this group goes behind the others.
+    if (taken !== queue) this.groups.set(group, queue);
     this.queued -= taken.length;
-    const fresh: Waiting[] = [];
-    for (const waiting of taken) {
+    // Almost always none waited too long: then the batch is what was taken, not a copy.
+    let fresh = taken;
+    for (let i = 0; i < taken.length; i++) {
+      const waiting = taken[i] as Waiting;
       if (now - waiting.queuedAt > this.limits.queueTimeoutMs) {
-        waiting.reject(
+        if (fresh === taken) fresh = taken.slice(0, i);
+        fail(
+          waiting,
           this.refusal(`a check waited more than ${this.limits.queueTimeoutMs}ms for ${this.hooks.remote}`),
         );
-      } else fresh.push(waiting);
+      } else if (fresh !== taken) fresh.push(waiting);
     }
     return fresh;
   }
@@ -147,16 +185,17 @@ export class CheckCoalescer {
         for (let i = 0; i < batch.length; i++) {
           const waiting = batch[i] as Waiting;
           const outcome = outcomes[i];
-          if (outcome) waiting.resolve(outcome);
+          if (outcome) waiting.resolve(waiting.sink.answered(waiting.check, outcome));
           else
-            waiting.reject(
+            fail(
+              waiting,
               new StoreUnavailableError(`${this.hooks.remote} answered no outcome for check ${i}`),
             );
         }
       },
       (error: unknown) => {
         this.settled();
-        for (const waiting of batch) waiting.reject(error);
+        for (const waiting of batch) fail(waiting, error);
       },
     );
   }

@@ -25,6 +25,16 @@ export interface StoreStats {
 }
 
 /**
+ * What a caller makes of a check's outcome, handed to a store that can apply it itself (see
+ * Store.checkInto): the limiter's Decision, or its failure policy's answer.
+ */
+export interface OutcomeSink<T> {
+  answered(check: Check, outcome: Outcome): T;
+  /** The check failed (the store, overload): what the caller answers instead, or a rejection. */
+  failed(check: Check, error: unknown): T | Promise<T>;
+}
+
+/**
  * Where counters live. A store runs an algorithm atomically per check and knows nothing of
  * transports; every store must pass the same conformance suite.
  */
@@ -38,6 +48,12 @@ export interface Store {
    * limiter then makes one promise per check instead of a chain. Throws as check() rejects.
    */
   checkNow?(check: Check): Outcome;
+  /**
+   * check(), with the outcome made into the caller's answer by `sink` before the store's promise
+   * settles: a remote store's check then costs its caller one promise, not one derived from
+   * another. Optional; a store without it is called with check().
+   */
+  checkInto?<T>(check: Check, sink: OutcomeSink<T>): Promise<T>;
   /** Independent checks, each atomic on its own, in as few round trips as the store allows. */
   checkMany(checks: readonly Check[]): Promise<Outcome[]>;
   /**

@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import type { Decision as DecisionValue } from '../../core/types.js';
 import { parseCheck, parseChecks, parseCounter, parsePeek, parseRefund } from '../../core/validate.js';
 import type { Limiter } from '../../limiter.js';
 import { ROUTES } from '../../protocol/routes.js';
@@ -26,6 +28,11 @@ export interface DecisionRoutesOptions {
 /** Statuses a decision route may answer besides 200: bad input, auth, body limits, store down. */
 const DECISION_ERRORS = [400, 401, 413, 415, 503] as const;
 
+function withHeaders(reply: FastifyReply, decision: DecisionValue): DecisionValue {
+  setRateLimitHeaders(reply, [decision]);
+  return decision;
+}
+
 /** The routes that decide, look at and reset counters. */
 export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = (app, options) => {
   const { limiter, requireApiToken, requireAdminToken } = options;
@@ -42,10 +49,12 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
         response: withErrors({ 200: Decision }, DECISION_ERRORS),
       },
     },
-    async (request, reply) => {
-      const decision = await limiter.decide(parseCheck(request.body));
-      setRateLimitHeaders(reply, [decision]);
-      return decision;
+    // Not async: on a store that decides in this process, the decision is a value and the reply
+    // goes out without a promise or a turn of the microtask queue.
+    (request, reply) => {
+      const decided = limiter.decideNow(parseCheck(request.body));
+      if (decided instanceof Promise) return decided.then((decision) => withHeaders(reply, decision));
+      return withHeaders(reply, decided);
     },
   );
 

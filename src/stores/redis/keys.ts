@@ -20,7 +20,12 @@ export function hashTagOf(key: string): string {
  * of one key lives in one slot and one script may touch them all.
  */
 export function counterKey(prefix: string, counter: CounterRef): string {
-  return `${prefix}{${hashTagOf(counter.key)}}:${algorithmFor(counter.algorithm).shortName}:${counter.windowMs}`;
+  return `${prefix}{${hashTagOf(counter.key)}${counterSuffix(counter.algorithm, counter.windowMs)}`;
+}
+
+/** What follows the hash tag in a counter's key: `}:<algorithm>:<window ms>`. */
+export function counterSuffix(algorithm: CounterRef['algorithm'], windowMs: number): string {
+  return `}:${algorithmFor(algorithm).shortName}:${windowMs}`;
 }
 
 export function validateKeyPrefix(prefix: string): string {

@@ -1,10 +1,9 @@
 import calculateSlot from 'cluster-key-slot';
 import type { RedisOptions } from 'ioredis';
-import { algorithmFor } from '../../core/algorithms/index.js';
 import type { Clock } from '../../core/clock.js';
 import { InvalidArgumentError, StoreUnavailableError } from '../../core/errors.js';
 import type { Check, CounterRef, Outcome } from '../../core/types.js';
-import type { Store, StoreStats } from '../store.js';
+import type { OutcomeSink, Store, StoreStats } from '../store.js';
 import { DenyCache } from '../deny-cache.js';
 import { CheckCoalescer, DEFAULT_COALESCER_LIMITS } from '../check-coalescer.js';
 import type { CoalescerLimits } from '../check-coalescer.js';
@@ -12,6 +11,8 @@ import { RedisConnection } from './connection.js';
 import { DEFAULT_KEY_PREFIX, counterKey, validateKeyPrefix } from './keys.js';
 import { SCRIPTS } from './scripts.js';
 import type { RedisClient } from './connect.js';
+import { checkCall, mixedCall } from './script-call.js';
+import type { ScriptCall } from './script-call.js';
 import type { ScriptArg } from './scripts.js';
 
 export interface RedisStoreOptions extends Partial<CoalescerLimits> {
@@ -119,6 +120,14 @@ export class RedisStore implements Store {
     return this.denials ? this.checkRemembering(this.denials, check) : this.coalescer.submit(check);
   }
 
+  checkInto<T>(check: Check, sink: OutcomeSink<T>): Promise<T> {
+    if (!this.denials) return this.coalescer.submitInto(check, sink);
+    return this.checkRemembering(this.denials, check).then(
+      (outcome) => sink.answered(check, outcome),
+      (error: unknown) => sink.failed(check, error),
+    );
+  }
+
   /** Independent checks, coalesced like single ones: one script call when they share an algorithm. */
   checkMany(checks: readonly Check[]): Promise<Outcome[]> {
     return Promise.all(checks.map((check) => this.check(check)));
@@ -134,8 +143,8 @@ export class RedisStore implements Store {
         'atomic checks on Redis Cluster must share one hash slot: use one key (its windows and algorithms may differ)',
       );
     }
-    const args = encodeArgs(this.now(), this.expiryGraceMs, checks, true);
-    const reply = await this.connection.run(() => SCRIPTS.checkAll.run(this.client, keys, args), {
+    const call = mixedCall(this.keyPrefix, this.now(), this.expiryGraceMs, checks);
+    const reply = await this.connection.run(() => SCRIPTS.checkAll.run(this.client, call), {
       onLateReply: (late) => {
         this.countLateAdmissions(checks, late);
       },
@@ -144,10 +153,9 @@ export class RedisStore implements Store {
   }
 
   async refund(check: Check): Promise<Outcome> {
-    const key = this.key(check);
-    const args = encodeArgs(this.now(), this.expiryGraceMs, [check], true);
-    const reply = await this.connection.run(() => SCRIPTS.refund.run(this.client, [key], args));
-    await this.invalidate(key);
+    const call = mixedCall(this.keyPrefix, this.now(), this.expiryGraceMs, [check]);
+    const reply = await this.connection.run(() => SCRIPTS.refund.run(this.client, call));
+    await this.invalidate(this.key(check));
     return parseOutcomes(reply, 1)[0] as Outcome;
   }
 
@@ -235,9 +243,8 @@ export class RedisStore implements Store {
     const first = checks[0];
     if (!first) return [];
     const script = SCRIPTS.check[first.algorithm];
-    const keys = checks.map((check) => this.key(check));
-    const args = encodeArgs(this.now(), this.expiryGraceMs, checks, false);
-    const reply = await this.connection.run(() => script.run(this.client, keys, args), {
+    const call = this.checkCall(checks);
+    const reply = await this.connection.run(() => script.run(this.client, call), {
       onLateReply: (late) => {
         this.countLateAdmissions(checks, late);
       },
@@ -256,6 +263,11 @@ export class RedisStore implements Store {
     }
   }
 
+  /** The check script's call for checks of one algorithm (the raw bench driver sends the same). */
+  private checkCall(checks: readonly Check[]): ScriptCall {
+    return checkCall(this.keyPrefix, this.now(), this.expiryGraceMs, checks);
+  }
+
   private key(counter: CounterRef): string {
     return counterKey(this.keyPrefix, counter);
   }
@@ -264,37 +276,6 @@ export class RedisStore implements Store {
   private now(): ScriptArg {
     return this.clock ? this.clock.nowUs() : '';
   }
-}
-
-/**
- * The ARGV of every script: time and grace, then the checks. One algorithm's check script takes
- * runs of checks that share their numbers (how many, limit, window µs, cost): the checks of one
- * call mostly do, and every argument costs Redis a parse. The scripts that mix algorithms take
- * each check on its own, led by its algorithm's short name.
- */
-export function encodeArgs(
-  now: ScriptArg,
-  graceMs: number,
-  checks: readonly Check[],
-  withAlgorithm: boolean,
-): ScriptArg[] {
-  const args: ScriptArg[] = [now, graceMs];
-  if (withAlgorithm) {
-    for (const check of checks) {
-      args.push(algorithmFor(check.algorithm).shortName, check.limit, check.windowMs * 1000, check.cost);
-    }
-    return args;
-  }
-  let run = 0;
-  for (let i = 0; i < checks.length; i++) {
-    const check = checks[i] as Check;
-    const next = checks[i + 1];
-    run++;
-    if (next?.limit === check.limit && next.windowMs === check.windowMs && next.cost === check.cost) continue;
-    args.push(run, check.limit, check.windowMs * 1000, check.cost);
-    run = 0;
-  }
-  return args;
 }
 
 /** Four integers per check: allowed (1|0), count, retry after (µs), reset after (µs). */

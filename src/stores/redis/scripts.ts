@@ -4,6 +4,7 @@ import { ALGORITHM_NAMES, algorithmFor } from '../../core/algorithms/index.js';
 import type { AlgorithmName } from '../../core/algorithms/index.js';
 import { PACKAGE_VERSION } from '../../config/version.js';
 import type { RedisClient } from './connect.js';
+import type { ScriptCall } from './script-call.js';
 
 /** Arguments of a script call, as EVALSHA takes them after the keys. */
 export type ScriptArg = string | number;
@@ -34,12 +35,12 @@ export class LuaScript {
    * EVALSHA, and EVAL once more if Redis does not know the script (after a restart, a failover or
    * SCRIPT FLUSH): NOSCRIPT means nothing ran, so sending it again spends nothing twice.
    */
-  async run(client: RedisClient, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+  async run(client: RedisClient, { keyCount, argv }: ScriptCall): Promise<unknown> {
     try {
-      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
+      return await client.evalsha(this.sha, keyCount, ...argv);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.eval(this.source, keys.length, ...keys, ...args);
+      return client.eval(this.source, keyCount, ...argv);
     }
   }
 }

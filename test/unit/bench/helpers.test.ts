@@ -27,7 +27,7 @@ describe('bench statistics', () => {
 describe('bench knobs', () => {
   it('defaults to every section and at least 3 rounds', () => {
     const knobs = readKnobs([], {});
-    expect(knobs.sections).toEqual(['redis', 'memory', 'sweep', 'http', 'keys', 'accuracy']);
+    expect(knobs.sections).toEqual(['redis', 'memory', 'sweep', 'http', 'grpc', 'keys', 'accuracy']);
     expect(knobs.rounds).toBeGreaterThanOrEqual(3);
     expect(knobs.sweepLevels).toEqual([50, 200, 1000, 5000, 10_000]);
   });
