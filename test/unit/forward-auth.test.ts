@@ -46,7 +46,9 @@ describe('forward-auth client address', () => {
   it('reads hops written with a port (ip:port, [v6]:port): a proxy that adds the port is still a hop, not skipped', () => {
     // Before: the ported hop was not an address, so the walk went on left to what the client wrote.
     const ported = { 'x-forwarded-for': '6.6.6.6, 203.0.113.9:4711' };
-    expect(clientAddress({ peer: '127.0.0.1', method: 'GET', headers: ported }, loopback)).toBe('203.0.113.9');
+    expect(clientAddress({ peer: '127.0.0.1', method: 'GET', headers: ported }, loopback)).toBe(
+      '203.0.113.9',
+    );
     const v6 = { 'x-forwarded-for': '6.6.6.6, [2001:db8::9]:4711' };
     expect(clientAddress({ peer: '::1', method: 'GET', headers: v6 }, loopback)).toBe('2001:db8::9');
     const bracketed = { 'x-forwarded-for': '6.6.6.6, [2001:db8::9]' };
