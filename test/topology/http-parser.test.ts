@@ -238,7 +238,9 @@ describe('a request past the header count limit, against a running service', () 
       statuses.push(reply.status);
       if (reply.status === 431) {
         expect(reply.closed).toBe(true);
-        expect(JSON.parse(reply.body)).toMatchObject({ error: { code: 'headers_too_large', field: 'headers' } });
+        expect(JSON.parse(reply.body)).toMatchObject({
+          error: { code: 'headers_too_large', field: 'headers' },
+        });
       }
     }
     // Before: 200, 200, 200 (the X-Forwarded-For dropped, each client-written X-Real-IP a new key).
