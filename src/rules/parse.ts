@@ -294,11 +294,21 @@ class FileParser {
     return name;
   }
 
-  /** The map's values by key, refusing keys we do not know (and warning about misplaced reference keys). */
+  /**
+   * The map's values by key, refusing keys we do not know (and warning about misplaced reference
+   * keys). YAML 1.1 merge keys (`<<: *base`, `<<: [*a, *b]`) are read as the reference service's
+   * parser reads them: a key written in the map wins over a merged one, an earlier merged map over
+   * a later one.
+   */
   private fields(map: YAMLMap, allowed: ReadonlySet<string>): Map<string, Node> {
     const fields = new Map<string, Node>();
+    const merges: Node[] = [];
     for (const pair of map.items as Pair<Node, Node | null>[]) {
       const keyNode = this.resolve(pair.key);
+      if (isMergeKey(keyNode)) {
+        merges.push(...this.mergeSources(pair.value ?? nullAt(keyNode)));
+        continue;
+      }
       if (!isScalar(keyNode) || typeof keyNode.value !== 'string') {
         throw this.error(pair.key, `config error, key is not of type string: ${String(pair.key)}`);
       }
@@ -316,7 +326,22 @@ class FileParser {
       // A key with no value (`rate_limit:`) reads as null, as the reference service reads it.
       fields.set(key, pair.value ?? nullAt(keyNode));
     }
+    for (const source of merges) {
+      for (const [key, value] of this.fields(this.asMap(source, 'a merged value'), allowed)) {
+        if (!fields.has(key)) fields.set(key, value);
+      }
+    }
     return fields;
+  }
+
+  /** The maps a merge key names: one map, or a list of maps. */
+  private mergeSources(value: Node): Node[] {
+    const resolved = this.resolve(value);
+    const sources = isSeq(resolved) ? (resolved.items as Node[]) : [value];
+    for (const source of sources) {
+      if (!isMap(this.resolve(source))) throw this.error(value, MERGE_REFUSAL);
+    }
+    return sources;
   }
 
   private text(node: Node | undefined, field: string): string | undefined {
@@ -374,6 +399,13 @@ class FileParser {
   private error(node: Node | null | undefined, reason: string): RulesError {
     return new RulesError(this.file, this.lineOf(node), reason);
   }
+}
+
+const MERGE_REFUSAL = 'a merge key (<<) takes a map or a list of maps';
+
+/** `<<` read as a merge key (YAML 1.1): the library gives it a symbol value, not the text. */
+function isMergeKey(node: Node): boolean {
+  return isScalar(node) && typeof node.value === 'symbol' && node.value.description === '<<';
 }
 
 /** A stand-in null scalar where a key has no value, placed at the key for error lines. */

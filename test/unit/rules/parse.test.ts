@@ -36,6 +36,7 @@ const BAD: Record<string, [line: number, reason: string]> = {
   'unlimited-in-list': [6, 'unlimited belongs in rate_limit, not in rate_limits'],
   'flag-not-boolean': [4, 'shadow_mode must be true or false'],
   'two-documents': [2, 'bad YAML: Source contains multiple documents'],
+  'merge-not-a-map': [5, 'a merge key (<<) takes a map or a list of maps'],
 };
 
 async function refusal(path: string): Promise<RulesError> {
@@ -124,6 +125,21 @@ describe('rules file loading', () => {
       ['fixed-window', 3_600_000, 'token_hourly'],
     ]);
     expect(child(api, 'yes_flag').shadowMode).toBe(true);
+  });
+
+  it('reads YAML 1.1 merge keys (<<: *base) as the reference service does: written keys win', async () => {
+    const { rules, warnings } = await loadRules(fixture('good/merge-keys.yaml'));
+    expect(warnings).toEqual([]);
+    const merged = rules.domains.get('merged');
+    if (!merged) throw new Error('no domain');
+    const perSecond = (requestsPerUnit: number) => [{ requestsPerUnit, unit: 'second', windowMs: 1000 }];
+    expect(child(merged, 'base').limits).toMatchObject(perSecond(10));
+    expect(child(merged, 'override').limits).toMatchObject(perSecond(3));
+    expect(child(child(merged, 'tenant'), 'user').limits).toMatchObject(perSecond(10));
+    const partner = child(merged, 'partner');
+    expect(partner.statKey).toBe('merged.partner');
+    expect(child(partner, 'user').statKey).toBe('merged.partner.user');
+    expect(child(merged, 'layered').limits).toMatchObject(perSecond(7));
   });
 
   it('loads a directory: its .yaml and .yml files in name order, not hidden ones, one domain each', async () => {
