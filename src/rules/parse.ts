@@ -4,6 +4,7 @@ import { isAlgorithmName, ALGORITHM_NAMES } from '../core/algorithms/index.js';
 import { MAX_UNITS } from '../core/validate.js';
 import type { AlgorithmName } from '../core/algorithms/index.js';
 import { MAX_WINDOW_MS } from '../core/duration.js';
+import { DocumentAliases, MAX_ALIAS_NODES } from './aliases.js';
 import { RULES_DEFAULT_ALGORITHM, RULE_UNITS, RulesError, UNIT_SECONDS } from './types.js';
 import type { RuleLevel, RuleLimit, RuleNode, WildcardRule } from './types.js';
 
@@ -74,6 +75,7 @@ class FileParser {
   readonly warnings: string[] = [];
   private readonly lines = new LineCounter();
   private readonly document: Document.Parsed;
+  private readonly aliases: DocumentAliases;
 
   constructor(
     private readonly file: string,
@@ -87,6 +89,7 @@ class FileParser {
       const message = (error.message.split('\n')[0] ?? error.code).replace(/ at line \d+, column \d+:?$/, '');
       throw new RulesError(file, line, `bad YAML: ${message}`);
     }
+    this.aliases = new DocumentAliases(file, this.document, this.lines);
   }
 
   parse(): ParsedRulesFile {
@@ -167,7 +170,10 @@ class FileParser {
       detailedMetric: this.flag(fields.get('detailed_metric'), 'detailed_metric'),
       valueToMetric: this.flag(fields.get('value_to_metric'), 'value_to_metric'),
       shareThreshold,
-      metadata: metadata === undefined ? undefined : this.resolve(metadata).toJSON(),
+      metadata:
+        metadata === undefined
+          ? undefined
+          : this.resolve(metadata).toJS(this.document, { maxAliasCount: MAX_ALIAS_NODES }),
       statKey,
       level: this.level(fields.get('descriptors'), `${statKey}.`),
       file: this.file,
@@ -386,7 +392,7 @@ class FileParser {
   /** An alias (`*name`) stands for the node it names. */
   private resolve(node: Node): Node {
     if (!isAlias(node)) return node;
-    const target = node.resolve(this.document);
+    const target = this.aliases.target(node);
     if (target === undefined) throw this.error(node, `unknown alias *${node.source}`);
     return target;
   }
