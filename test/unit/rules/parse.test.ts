@@ -161,7 +161,9 @@ describe('rules file loading', () => {
     const started = performance.now();
     const error = refusalOf(() => parseRulesFile('bomb.yaml', bomb));
     expect(performance.now() - started).toBeLessThan(1000);
-    expect(error.message).toMatch(/^bomb\.yaml:\d+: aliases expand the file past 1000000 nodes \(at \*l\d+\)/);
+    expect(error.message).toMatch(
+      /^bomb\.yaml:\d+: aliases expand the file past 1000000 nodes \(at \*l\d+\)/,
+    );
     // The line is the alias's own: `descriptors: *lN` on the line that crossed.
     const alias = /at \*(l\d+)/.exec(error.reason)?.[1] ?? '';
     expect(bomb.split('\n')[error.line - 1]).toContain(`*${alias}`);
