@@ -7,6 +7,8 @@ import { MAX_WINDOW_MS } from '../core/duration.js';
 import { DocumentAliases, MAX_ALIAS_NODES } from './aliases.js';
 import { RULES_DEFAULT_ALGORITHM, RULE_UNITS, RulesError, UNIT_SECONDS } from './types.js';
 import type { RuleLevel, RuleLimit, RuleNode, WildcardRule } from './types.js';
+import { parseQuotas } from './quotas.js';
+import type { NodeReader, QuotaRule } from './quotas.js';
 
 /**
  * Every key the reference service accepts, at any depth (it checks one flat set). A reference key
@@ -32,7 +34,7 @@ const REFERENCE_KEYS = new Set([
 ]);
 
 /** Our additions; unlike the reference keys they are refused anywhere but where they mean something. */
-const ROOT_KEYS = new Set(['domain', 'descriptors']);
+const ROOT_KEYS = new Set(['domain', 'descriptors', 'quotas']);
 const DESCRIPTOR_KEYS = new Set([
   'key',
   'value',
@@ -67,11 +69,13 @@ export interface ParsedRulesFile {
   domain: string;
   domainLine: number;
   level: RuleLevel;
+  /** RLQS quotas (`quotas:`), in file order. */
+  quotas: QuotaRule[];
   warnings: string[];
 }
 
 /** Reads one file's text; every refusal names the file, the line and the reason. */
-class FileParser {
+class FileParser implements NodeReader {
   readonly warnings: string[] = [];
   private readonly lines = new LineCounter();
   private readonly document: Document.Parsed;
@@ -102,7 +106,8 @@ class FileParser {
     const domain = this.text(fields.get('domain'), 'domain') ?? '';
     if (domain === '') throw this.error(fields.get('domain') ?? root, 'config file cannot have empty domain');
     const level = this.level(fields.get('descriptors'), `${domain}.`);
-    return { domain, domainLine: this.lineOf(fields.get('domain')), level, warnings: this.warnings };
+    const quotas = parseQuotas(this, this.file, fields.get('quotas'));
+    return { domain, domainLine: this.lineOf(fields.get('domain')), level, quotas, warnings: this.warnings };
   }
 
   private level(node: Node | undefined, parentStatKey: string): RuleLevel {
@@ -306,7 +311,7 @@ class FileParser {
    * parser reads them: a key written in the map wins over a merged one, an earlier merged map over
    * a later one.
    */
-  private fields(map: YAMLMap, allowed: ReadonlySet<string>): Map<string, Node> {
+  fields(map: YAMLMap, allowed: ReadonlySet<string>): Map<string, Node> {
     const fields = new Map<string, Node>();
     const merges: Node[] = [];
     for (const pair of map.items as Pair<Node, Node | null>[]) {
@@ -350,7 +355,7 @@ class FileParser {
     return sources;
   }
 
-  private text(node: Node | undefined, field: string): string | undefined {
+  text(node: Node | undefined, field: string): string | undefined {
     if (node === undefined || this.isNull(node)) return undefined;
     const scalar = this.resolve(node);
     if (!isScalar(scalar) || typeof scalar.value === 'object')
@@ -368,7 +373,7 @@ class FileParser {
     return scalar.value;
   }
 
-  private integer(node: Node | undefined, field: string, min: number, max: number, fallback: number): number {
+  integer(node: Node | undefined, field: string, min: number, max: number, fallback: number): number {
     if (node === undefined || this.isNull(node)) return fallback;
     const scalar = this.resolve(node);
     const value = isScalar(scalar) ? scalar.value : undefined;
@@ -378,31 +383,31 @@ class FileParser {
     return value;
   }
 
-  private asMap(node: Node, what: string, message = `${what} must be a map`): YAMLMap {
+  asMap(node: Node, what: string, message = `${what} must be a map`): YAMLMap {
     const resolved = this.resolve(node);
     if (!isMap(resolved)) throw this.error(node, message);
     return resolved;
   }
 
-  private isNull(node: Node): boolean {
+  isNull(node: Node): boolean {
     const resolved = this.resolve(node);
     return isScalar(resolved) && resolved.value === null;
   }
 
   /** An alias (`*name`) stands for the node it names. */
-  private resolve(node: Node): Node {
+  resolve(node: Node): Node {
     if (!isAlias(node)) return node;
     const target = this.aliases.target(node);
     if (target === undefined) throw this.error(node, `unknown alias *${node.source}`);
     return target;
   }
 
-  private lineOf(node: Node | null | undefined): number {
+  lineOf(node: Node | null | undefined): number {
     const offset = node?.range?.[0];
     return offset === undefined ? 1 : this.lines.linePos(offset).line;
   }
 
-  private error(node: Node | null | undefined, reason: string): RulesError {
+  error(node: Node | null | undefined, reason: string): RulesError {
     return new RulesError(this.file, this.lineOf(node), reason);
   }
 }
