@@ -4,6 +4,7 @@ import { isAlgorithmName, ALGORITHM_NAMES } from '../core/algorithms/index.js';
 import { MAX_UNITS } from '../core/validate.js';
 import type { AlgorithmName } from '../core/algorithms/index.js';
 import { MAX_WINDOW_MS } from '../core/duration.js';
+import { DocumentAliases, MAX_ALIAS_NODES } from './aliases.js';
 import { RULES_DEFAULT_ALGORITHM, RULE_UNITS, RulesError, UNIT_SECONDS } from './types.js';
 import type { RuleLevel, RuleLimit, RuleNode, WildcardRule } from './types.js';
 import { parseQuotas } from './quotas.js';
@@ -78,6 +79,7 @@ class FileParser implements NodeReader {
   readonly warnings: string[] = [];
   private readonly lines = new LineCounter();
   private readonly document: Document.Parsed;
+  private readonly aliases: DocumentAliases;
 
   constructor(
     private readonly file: string,
@@ -91,6 +93,7 @@ class FileParser implements NodeReader {
       const message = (error.message.split('\n')[0] ?? error.code).replace(/ at line \d+, column \d+:?$/, '');
       throw new RulesError(file, line, `bad YAML: ${message}`);
     }
+    this.aliases = new DocumentAliases(file, this.document, this.lines);
   }
 
   parse(): ParsedRulesFile {
@@ -172,7 +175,10 @@ class FileParser implements NodeReader {
       detailedMetric: this.flag(fields.get('detailed_metric'), 'detailed_metric'),
       valueToMetric: this.flag(fields.get('value_to_metric'), 'value_to_metric'),
       shareThreshold,
-      metadata: metadata === undefined ? undefined : this.resolve(metadata).toJSON(),
+      metadata:
+        metadata === undefined
+          ? undefined
+          : this.resolve(metadata).toJS(this.document, { maxAliasCount: MAX_ALIAS_NODES }),
       statKey,
       level: this.level(fields.get('descriptors'), `${statKey}.`),
       file: this.file,
@@ -299,11 +305,21 @@ class FileParser implements NodeReader {
     return name;
   }
 
-  /** The map's values by key, refusing keys we do not know (and warning about misplaced reference keys). */
+  /**
+   * The map's values by key, refusing keys we do not know (and warning about misplaced reference
+   * keys). YAML 1.1 merge keys (`<<: *base`, `<<: [*a, *b]`) are read as the reference service's
+   * parser reads them: a key written in the map wins over a merged one, an earlier merged map over
+   * a later one.
+   */
   fields(map: YAMLMap, allowed: ReadonlySet<string>): Map<string, Node> {
     const fields = new Map<string, Node>();
+    const merges: Node[] = [];
     for (const pair of map.items as Pair<Node, Node | null>[]) {
       const keyNode = this.resolve(pair.key);
+      if (isMergeKey(keyNode)) {
+        merges.push(...this.mergeSources(pair.value ?? nullAt(keyNode)));
+        continue;
+      }
       if (!isScalar(keyNode) || typeof keyNode.value !== 'string') {
         throw this.error(pair.key, `config error, key is not of type string: ${String(pair.key)}`);
       }
@@ -321,7 +337,22 @@ class FileParser implements NodeReader {
       // A key with no value (`rate_limit:`) reads as null, as the reference service reads it.
       fields.set(key, pair.value ?? nullAt(keyNode));
     }
+    for (const source of merges) {
+      for (const [key, value] of this.fields(this.asMap(source, 'a merged value'), allowed)) {
+        if (!fields.has(key)) fields.set(key, value);
+      }
+    }
     return fields;
+  }
+
+  /** The maps a merge key names: one map, or a list of maps. */
+  private mergeSources(value: Node): Node[] {
+    const resolved = this.resolve(value);
+    const sources = isSeq(resolved) ? (resolved.items as Node[]) : [value];
+    for (const source of sources) {
+      if (!isMap(this.resolve(source))) throw this.error(value, MERGE_REFUSAL);
+    }
+    return sources;
   }
 
   text(node: Node | undefined, field: string): string | undefined {
@@ -366,7 +397,7 @@ class FileParser implements NodeReader {
   /** An alias (`*name`) stands for the node it names. */
   resolve(node: Node): Node {
     if (!isAlias(node)) return node;
-    const target = node.resolve(this.document);
+    const target = this.aliases.target(node);
     if (target === undefined) throw this.error(node, `unknown alias *${node.source}`);
     return target;
   }
@@ -379,6 +410,13 @@ class FileParser implements NodeReader {
   error(node: Node | null | undefined, reason: string): RulesError {
     return new RulesError(this.file, this.lineOf(node), reason);
   }
+}
+
+const MERGE_REFUSAL = 'a merge key (<<) takes a map or a list of maps';
+
+/** `<<` read as a merge key (YAML 1.1): the library gives it a symbol value, not the text. */
+function isMergeKey(node: Node): boolean {
+  return isScalar(node) && typeof node.value === 'symbol' && node.value.description === '<<';
 }
 
 /** A stand-in null scalar where a key has no value, placed at the key for error lines. */
