@@ -427,7 +427,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   {
     name: 'rlqsUnmatched',
     env: 'RATELIMITER_RLQS_UNMATCHED',
-    flag: '--rlqs-unmatched <allow|deny>',
+    flag: '--rlqs-unmatched <mode>',
     description:
       'RLQS: what a bucket no quota of the rules matches is assigned (a blanket rule, with a TTL).',
     defaultText: 'allow',
