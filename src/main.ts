@@ -270,6 +270,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
       forwardAuthDescriptors: settings.forwardAuthDescriptors,
       trustedProxies: settings.trustedProxies,
     },
+    quotas: { store: quotaStore, rules: currentRules },
     rulesLoaded,
     version: PACKAGE_VERSION,
     maxInFlight: settings.maxInFlight,

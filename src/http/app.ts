@@ -26,6 +26,8 @@ import { decisionRoutes } from './routes/decisions.js';
 import { envoyRoutes } from './routes/envoy.js';
 import type { EnvoyRoutesOptions } from './routes/envoy.js';
 import { operationRoutes } from './routes/operations.js';
+import { quotaRoutes } from './routes/quotas.js';
+import type { QuotaRoutesOptions } from './routes/quotas.js';
 
 export { BODY_LIMIT_BYTES } from '../protocol/limits.js';
 
@@ -43,6 +45,8 @@ export interface AppDeps {
   version: string;
   /** Envoy's rate-limit API as JSON and forward-auth; absent, those routes are not served. */
   envoy?: Omit<EnvoyRoutesOptions, 'requireApiToken'> | undefined;
+  /** RLQS state for GET /v1/quotas (admin); absent, the route is not served. */
+  quotas?: Omit<QuotaRoutesOptions, 'requireAdminToken'> | undefined;
   /** Readiness besides the store: false while the rules given by the settings are not loaded. */
   rulesLoaded?: () => boolean;
   /** Most requests in flight on the listening server; past it a request answers 503 overloaded. */
@@ -223,6 +227,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   if (deps.envoy) {
     await app.register(envoyRoutes, { ...deps.envoy, requireApiToken: apiGuard(deps.apiToken) });
+  }
+  if (deps.quotas) {
+    await app.register(quotaRoutes, { ...deps.quotas, requireAdminToken: adminGuard(deps.adminToken) });
   }
   await app.register(operationRoutes, {
     limiter: deps.limiter,

@@ -6,6 +6,7 @@ export const ROUTES = {
   /** Fastify's pattern; clients build the path with counterPath(). */
   counter: '/v1/counters/:key',
   nodes: '/v1/nodes',
+  quotas: '/v1/quotas',
   ratelimit: '/v1/ratelimit',
   forwardAuth: '/v1/forward-auth',
   healthz: '/healthz',
