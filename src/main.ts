@@ -22,6 +22,10 @@ import { MemoryStore } from './stores/memory/memory-store.js';
 import { RedisStore } from './stores/redis/redis-store.js';
 import { redactRedisUrl } from './stores/redis/redis-url.js';
 import type { Store } from './stores/store.js';
+import type { QuotaStore } from './stores/quota-store.js';
+import { MemoryQuotaStore } from './stores/memory/memory-quota-store.js';
+import { RedisQuotaStore } from './stores/redis/redis-quota-store.js';
+import { QuotaService } from './envoy/quota-service.js';
 import { RulesWatcher } from './rules/watcher.js';
 import { EMPTY_RULES } from './rules/types.js';
 import type { RuleSet } from './rules/types.js';
@@ -48,7 +52,7 @@ function openStore(
   settings: Settings,
   metrics: ServiceMetrics,
   onMemoryPressure: (event: 'evicted' | 'refused') => void,
-): { store: Store; registry: NodeRegistry } {
+): { store: Store; registry: NodeRegistry; quotaStore: QuotaStore } {
   if (settings.redisUrl === undefined) {
     const store = new MemoryStore({
       maxBytes: settings.memoryMaxMb * 1024 * 1024,
@@ -56,7 +60,7 @@ function openStore(
       whenFull: settings.memoryWhenFull,
       onPressure: onMemoryPressure,
     });
-    return { store, registry: new MemoryNodeRegistry() };
+    return { store, registry: new MemoryNodeRegistry(), quotaStore: new MemoryQuotaStore() };
   }
   const store = new RedisStore({
     url: settings.redisUrl,
@@ -79,6 +83,7 @@ function openStore(
       settings.keyPrefix,
       Math.max(1000, settings.storeTimeoutMs),
     ),
+    quotaStore: new RedisQuotaStore(store.connection, settings.keyPrefix),
   };
 }
 
@@ -170,7 +175,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
       );
     },
   );
-  const { store, registry } = openStore(settings, metrics, (event) => {
+  const { store, registry, quotaStore } = openStore(settings, metrics, (event) => {
     pressureWarning.note(event);
   });
   if (store.stats) metrics.watchStore(() => store.stats?.() ?? {});
@@ -218,6 +223,18 @@ export async function startService(settings: Settings): Promise<RunningService> 
     stats: new RuleSeries(metrics, (domain) => currentRules().domains.has(domain)),
     onShadowed: (domain, rule) => {
       shadowWarning.note({ domain, rule });
+    },
+  });
+  const quotaService = new QuotaService({
+    store: quotaStore,
+    rules: currentRules,
+    unmatched: settings.rlqsUnmatched,
+    maxTtlS: settings.rlqsMaxTtlS,
+    maxBucketsPerStream: settings.rlqsMaxBucketsPerStream,
+    maxStreams: settings.rlqsMaxStreams,
+    nodeId: settings.nodeId,
+    onStoreFailure: (error) => {
+      storeWarning.note(error);
     },
   });
   // The heartbeat knows the node only once it listens; readiness needs its registry write before.
@@ -283,6 +300,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
       // SERVING means what /readyz 200 means: a decision can be made and recorded.
       healthy: async () => (await readiness.probe()).ready,
       logger: log,
+      quotas: quotaService,
     });
   } catch (error) {
     rulesWatcher?.close();

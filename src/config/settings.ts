@@ -69,6 +69,12 @@ export interface Settings {
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
   maxConnections: number;
+  /** RLQS: the blanket answer for a bucket no quota matches. */
+  rlqsUnmatched: 'allow' | 'deny';
+  /** RLQS: the longest assignment TTL handed out, in whole seconds. */
+  rlqsMaxTtlS: number;
+  rlqsMaxBucketsPerStream: number;
+  rlqsMaxStreams: number;
 }
 
 /** One setting: its env var, its flag, its default and how its text becomes a value. */
@@ -417,6 +423,41 @@ export const SETTINGS: readonly SettingSpec[] = [
     defaultText: 'open-file limit - 128, at most 10000',
     parse: (text) =>
       text === undefined || text === '' ? defaultMaxConnections() : integer(1, 1_000_000)(text),
+  },
+  {
+    name: 'rlqsUnmatched',
+    env: 'RATELIMITER_RLQS_UNMATCHED',
+    flag: '--rlqs-unmatched <mode>',
+    description:
+      'RLQS: what a bucket no quota of the rules matches is assigned (a blanket rule, with a TTL).',
+    defaultText: 'allow',
+    parse: withDefault('allow', oneOf(['allow', 'deny'] as const)),
+  },
+  {
+    name: 'rlqsMaxTtlS',
+    env: 'RATELIMITER_RLQS_MAX_TTL',
+    flag: '--rlqs-max-ttl <seconds>',
+    description:
+      "RLQS: the cap on an assignment's TTL (by default three learned report intervals): longer rides out a dead server, shorter frees a dead node's grants sooner.",
+    defaultText: '30',
+    parse: withDefault('30', integer(1, 3600)),
+  },
+  {
+    name: 'rlqsMaxBucketsPerStream',
+    env: 'RATELIMITER_RLQS_MAX_BUCKETS',
+    flag: '--rlqs-max-buckets <n>',
+    description: 'RLQS: buckets one stream may report; the next one ends the stream with RESOURCE_EXHAUSTED.',
+    defaultText: '1000',
+    parse: withDefault('1000', integer(1, 1_000_000)),
+  },
+  {
+    name: 'rlqsMaxStreams',
+    env: 'RATELIMITER_RLQS_MAX_STREAMS',
+    flag: '--rlqs-max-streams <n>',
+    description:
+      'RLQS: streams this node holds at once; a stream past it is refused with RESOURCE_EXHAUSTED.',
+    defaultText: '10000',
+    parse: withDefault('10000', integer(1, 1_000_000)),
   },
 ];
 

@@ -1,5 +1,6 @@
 import { Metadata, Server, ServerCredentials, status } from '@grpc/grpc-js';
 import type {
+  ServerDuplexStream,
   ServerUnaryCall,
   ServerWritableStream,
   ServiceError,
@@ -10,6 +11,9 @@ import { InvalidArgumentError, OverloadedError, RateLimiterError } from '../core
 import type { RateLimitService } from '../envoy/rate-limit-service.js';
 import type { RateLimitRequest, RateLimitResponse } from '../envoy/types.js';
 import { loadHealthService, rateLimitServiceDefinition } from './protos.js';
+import type { QuotaService } from '../envoy/quota-service.js';
+import { quotaServiceDefinition, serveQuotaStream } from './rlqs-stream.js';
+import type { BucketAction } from '../envoy/quota-service.js';
 import { decodeRateLimitRequest, encodeRateLimitResponse } from './rls-codec.js';
 
 /** The largest request accepted, as on HTTP: Envoy's requests are a few hundred bytes. */
@@ -32,6 +36,8 @@ export interface GrpcServerOptions {
   /** SERVING only while this resolves true (the store answers, the rules are loaded). */
   healthy: () => Promise<boolean>;
   logger: GrpcLogger;
+  /** Envoy's Rate Limit Quota Service (RLQS) on the same port, when given. */
+  quotas?: QuotaService;
 }
 
 export interface RunningGrpcServer {
@@ -140,6 +146,15 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   };
 
   server.addService(rateLimitServiceDefinition(encodeRateLimitResponse), rateLimit);
+  const quotaStreams = new Set<() => void>();
+  const quotas = options.quotas;
+  if (quotas) {
+    server.addService(quotaServiceDefinition(), {
+      StreamRateLimitQuotas(call: ServerDuplexStream<Buffer, BucketAction[]>) {
+        serveQuotaStream(call, quotas, quotaStreams, options.logger);
+      },
+    });
+  }
   server.addService(health.service, healthService);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
@@ -162,6 +177,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
         watcher.write({ status: 'NOT_SERVING' });
         watcher.end();
       }
+      // Nor does an RLQS stream: end each, giving its shares back (its proxy reconnects elsewhere).
+      for (const end of quotaStreams) end();
       const deadline = setTimeout(() => {
         server.forceShutdown();
         resolve();
