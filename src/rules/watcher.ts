@@ -22,7 +22,8 @@ export interface RulesWatcherOptions {
 /**
  * The rules in force, reloaded when the path changes: fs.watch for speed, a poll as the fallback
  * (both compare a fingerprint of the files' content, so a touch without a change reloads nothing).
- * A bad new file never replaces good rules.
+ * A bad new file never replaces good rules, and neither does a directory emptied of its files (an
+ * empty directory at start is allowed: the service warns and loads what arrives).
  */
 export class RulesWatcher {
   private rules: RuleSet;
@@ -90,6 +91,14 @@ export class RulesWatcher {
       }
       if (snapshot.fingerprint === this.lastFailed) return;
       try {
+        // Files deleted (a bad deploy, a ConfigMap emptied) are not a decision to admit everything.
+        if (snapshot.files.length === 0 && this.rules.files.length > 0) {
+          throw new RulesError(
+            this.options.path,
+            1,
+            'the rules directory holds no rules files any more: the previous rules stay until files return',
+          );
+        }
         const { rules, warnings } = buildRules(snapshot);
         this.rules = rules;
         this.fingerprint = snapshot.fingerprint;

@@ -101,4 +101,43 @@ describe('RulesWatcher on a directory', () => {
       watcher.close();
     }
   });
+
+  it('keeps the last good rules when every file of the directory is deleted, and says so once', async () => {
+    const { dir, watcher, reloads, errors } = await watching({
+      'a.yaml': domain('a'),
+      'b.yaml': domain('b'),
+    });
+    try {
+      rmSync(join(dir, 'a.yaml'));
+      rmSync(join(dir, 'b.yaml'));
+      await eventually(
+        () => Promise.resolve(errors.length === 1),
+        'the emptied directory to be refused',
+        2000,
+      );
+      expect(errors[0]?.file).toBe(dir);
+      expect(errors[0]?.reason).toContain('holds no rules files any more');
+      await new Promise((resolve) => setTimeout(resolve, SEVERAL_POLLS_MS));
+      expect(errors).toHaveLength(1);
+      expect(reloads).toEqual([]);
+      expect(domains(watcher.current)).toEqual(['a', 'b']);
+      // Files that return are loaded again.
+      put(dir, 'c.yaml', domain('c'));
+      await eventually(() => Promise.resolve(domains(watcher.current).join() === 'c'), 'c to load', 2000);
+    } finally {
+      watcher.close();
+    }
+  });
+
+  it('starts on an empty directory (no rules) and loads the files that arrive', async () => {
+    const { dir, watcher, errors } = await watching({});
+    try {
+      expect(domains(watcher.current)).toEqual([]);
+      put(dir, 'a.yaml', domain('a'));
+      await eventually(() => Promise.resolve(domains(watcher.current).join() === 'a'), 'a to load', 2000);
+      expect(errors).toEqual([]);
+    } finally {
+      watcher.close();
+    }
+  });
 });
