@@ -15,6 +15,7 @@ beforeAll(async () => {
   server = await RedisServer.start();
   for (const mode of ['closed', 'open', 'local'] as const) {
     const store = new RedisStore({ url: server.url, timeoutMs: 50 });
+    await store.connection.connected();
     limiters.set(mode, new RateLimiter({ store, failurePolicy: { mode, liveNodes: () => 2 } }));
   }
 });
