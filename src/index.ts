@@ -43,3 +43,26 @@ export type {
   Outcome,
 } from './core/types.js';
 export type { WireDecision } from './protocol/decision.js';
+export {
+  MAX_LEASE_LIMIT,
+  MAX_TTL_MS,
+  MIN_TTL_MS,
+  parseAcquire,
+  parseRelease,
+  parseRenew,
+} from './core/leases.js';
+export type {
+  AcquireRequest,
+  ReleaseRequest,
+  RenewRequest,
+  LeaseAcquire,
+  LeaseRef,
+  LeaseRenewal,
+  LeaseDecision,
+  ReleaseResult,
+  RenewResult,
+  AcquireOutcome,
+  ReleaseOutcome,
+  RenewOutcome,
+} from './core/leases.js';
+export type { LeaseStore } from './stores/store.js';

@@ -21,7 +21,20 @@ import {
 } from './core/validate.js';
 import { FailurePolicy } from './failure-policy.js';
 import type { FailurePolicyOptions } from './failure-policy.js';
-import type { OutcomeSink, Store } from './stores/store.js';
+import type { LeaseStore, OutcomeSink, Store } from './stores/store.js';
+import { keepsLeases } from './stores/store.js';
+import { parseAcquire, parseRelease, parseRenew, toLeaseDecision, toRenewResult } from './core/leases.js';
+import type {
+  AcquireRequest,
+  LeaseAcquire,
+  LeaseDecision,
+  LeaseRef,
+  LeaseRenewal,
+  ReleaseRequest,
+  ReleaseResult,
+  RenewRequest,
+  RenewResult,
+} from './core/leases.js';
 
 /** The answer to an atomic batch: `allowed` only if every check was admitted (and then all were recorded). */
 export interface BatchDecision {
@@ -138,6 +151,53 @@ export class RateLimiter implements Limiter {
     return this.refundCheck(parseRefund(request));
   }
 
+  /**
+   * Hold `cost` units (default 1) of the key's concurrency `limit` for up to `ttl`, if its live
+   * leases leave room: the decision carries the `leaseId` to release or renew. Being full is a
+   * decision with `allowed: false`, holding nothing; a holder that dies frees its units at expiry.
+   */
+  async acquire(request: AcquireRequest): Promise<LeaseDecision> {
+    return this.acquireLease(parseAcquire(request));
+  }
+
+  /** Free a lease: idempotent; an unknown, expired or released lease answers `released: false`. */
+  async release(request: ReleaseRequest): Promise<ReleaseResult> {
+    return this.releaseLease(parseRelease(request));
+  }
+
+  /** Extend a live lease to `ttl` from now; an expired one is not revived (`renewed: false`). */
+  async renew(request: RenewRequest): Promise<RenewResult> {
+    return this.renewLease(parseRenew(request));
+  }
+
+  async acquireLease(lease: LeaseAcquire): Promise<LeaseDecision> {
+    const store = this.leaseStore();
+    try {
+      return toLeaseDecision(lease, await store.acquire(lease));
+    } catch (error) {
+      return this.failurePolicy.acquireWithout(lease, error);
+    }
+  }
+
+  async releaseLease(ref: LeaseRef): Promise<ReleaseResult> {
+    const store = this.leaseStore();
+    return this.failurePolicy.settleLease(
+      () => store.release(ref),
+      (local) => local.release(ref),
+      (answer) => answer.released,
+    );
+  }
+
+  async renewLease(renewal: LeaseRenewal): Promise<RenewResult> {
+    const store = this.leaseStore();
+    const outcome = await this.failurePolicy.settleLease(
+      () => store.renew(renewal),
+      (local) => local.renew(renewal),
+      (answer) => answer.renewed,
+    );
+    return toRenewResult(outcome);
+  }
+
   /** The hot path: one promise per check, no closure or array unless the store fails. */
   decide(check: Check): Promise<Decision> {
     if (this.store.checkNow) {
@@ -213,6 +273,12 @@ export class RateLimiter implements Limiter {
 
   async close(): Promise<void> {
     await Promise.all([this.store.close(), this.failurePolicy.close()]);
+  }
+
+  private leaseStore(): LeaseStore {
+    const { store } = this;
+    if (!keepsLeases(store)) throw new Error(`the ${store.kind} store does not keep leases`);
+    return store;
   }
 
   private async decideWithout(check: Check, error: unknown): Promise<Decision> {

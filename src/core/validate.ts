@@ -57,7 +57,7 @@ export function validateLimit(value: unknown, field = 'limit'): number {
 }
 
 /** JavaScript callers can pass anything, whatever the types say. */
-function fieldsOf(value: unknown, path: string, what: string): Record<string, unknown> {
+export function fieldsOf(value: unknown, path: string, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const field = path === '' ? what : path;
     throw new InvalidArgumentError(field, `${path === '' ? `a ${what}` : path} must be an object`);

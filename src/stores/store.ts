@@ -1,4 +1,12 @@
 import type { Check, CounterRef, Outcome } from '../core/types.js';
+import type {
+  AcquireOutcome,
+  LeaseAcquire,
+  LeaseRef,
+  LeaseRenewal,
+  ReleaseOutcome,
+  RenewOutcome,
+} from '../core/leases.js';
 
 /** What a store has seen, for metrics; each store reports what applies to it. */
 export interface StoreStats {
@@ -75,4 +83,20 @@ export interface Store {
   close(): Promise<void>;
   /** What the store has seen so far, for metrics. */
   stats?(): StoreStats;
+  /**
+   * Take a lease of `lease.cost` units iff the key's live leases plus the cost fit its limit,
+   * atomically; a denied acquire holds nothing. The store makes the lease id.
+   */
+  acquire?(lease: LeaseAcquire): Promise<AcquireOutcome>;
+  /** Free a live lease of the key; an unknown, expired or released one frees nothing. */
+  release?(ref: LeaseRef): Promise<ReleaseOutcome>;
+  /** Extend a live lease to `ttlMs` from now; an expired one is not revived. */
+  renew?(renewal: LeaseRenewal): Promise<RenewOutcome>;
+}
+
+/** A store that keeps leases (concurrency limits) beside its counters. */
+export type LeaseStore = Store & Required<Pick<Store, 'acquire' | 'release' | 'renew'>>;
+
+export function keepsLeases(store: Store): store is LeaseStore {
+  return store.acquire !== undefined && store.release !== undefined && store.renew !== undefined;
 }

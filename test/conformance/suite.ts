@@ -6,6 +6,7 @@ import { describeBatches } from './batches.js';
 import { CLOCK_START_US } from './context.js';
 import type { Conformance, StoreFactory } from './context.js';
 import { describeEveryAlgorithm } from './generic.js';
+import { describeLeases } from './leases.js';
 import { describeRefunds } from './refunds.js';
 import { describeSlidingWindowLog } from './sliding-window-log.js';
 import { describeValidation } from './validation.js';
@@ -54,5 +55,6 @@ export function describeConformance(storeName: string, factory: StoreFactory): v
     describeBatches(context);
     describeRefunds(context);
     describeValidation(context);
+    describeLeases(context);
   });
 }

@@ -6,6 +6,15 @@ import type { Clock } from '../../core/clock.js';
 import { OverloadedError, StoreUnavailableError, asError } from '../../core/errors.js';
 import type { Check, CounterRef, Outcome } from '../../core/types.js';
 import type { Store } from '../store.js';
+import type {
+  AcquireOutcome,
+  LeaseAcquire,
+  LeaseRef,
+  LeaseRenewal,
+  ReleaseOutcome,
+  RenewOutcome,
+} from '../../core/leases.js';
+import { LeaseTable } from './lease-table.js';
 
 /** What the store does when it is full and a check needs room: see MemoryStoreOptions.whenFull. */
 export type WhenFull = 'evict' | 'refuse';
@@ -81,6 +90,8 @@ export class MemoryStore implements Store {
   private readonly onPressure: (event: 'evicted' | 'refused') => void;
   private readonly counters = new Map<string, Counter>();
   private readonly sweepTimer: NodeJS.Timeout | undefined;
+  /** Leases (concurrency limits) live apart from the counters and their bounds. */
+  private readonly leases: LeaseTable;
   /** Where the sweep and the eviction sample go on from: a clock hand over the counters. */
   private hand: Iterator<Counter> | undefined;
   private count = 0;
@@ -102,6 +113,7 @@ export class MemoryStore implements Store {
       throw new RangeError('whenFull must be evict or refuse');
     this.onPressure = options.onPressure ?? (() => undefined);
     const sweepIntervalMs = options.sweepIntervalMs ?? 10_000;
+    this.leases = new LeaseTable(() => this.clock.nowUs(), sweepIntervalMs);
     if (sweepIntervalMs > 0) {
       this.sweepTimer = setInterval(() => {
         this.sweepSome(SWEEP_BATCH);
@@ -169,6 +181,18 @@ export class MemoryStore implements Store {
     }
   }
 
+  acquire(lease: LeaseAcquire): Promise<AcquireOutcome> {
+    return this.answer(() => this.leases.acquire(lease, this.now()));
+  }
+
+  release(ref: LeaseRef): Promise<ReleaseOutcome> {
+    return this.answer(() => this.leases.release(ref, this.now()));
+  }
+
+  renew(renewal: LeaseRenewal): Promise<RenewOutcome> {
+    return this.answer(() => this.leases.renew(renewal, this.now()));
+  }
+
   reset(counter: CounterRef): Promise<void> {
     try {
       this.assertOpen();
@@ -187,6 +211,7 @@ export class MemoryStore implements Store {
   close(): Promise<void> {
     this.closed = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.leases.close();
     this.counters.clear();
     this.count = 0;
     this.bytes = 0;
@@ -201,6 +226,15 @@ export class MemoryStore implements Store {
 
   stats(): MemoryStoreStats {
     return { counters: this.count, bytes: this.bytes, evictions: this.evictions, shed: this.shed };
+  }
+
+  /** A decision made in this process, as a promise: a throw becomes a rejection. */
+  private answer<T>(decide: () => T): Promise<T> {
+    try {
+      return Promise.resolve(decide());
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
   }
 
   private now(): number {

@@ -34,3 +34,12 @@ export function validateKeyPrefix(prefix: string): string {
   if (Buffer.byteLength(prefix) > 128) throw new RangeError('key prefix must be at most 128 bytes');
   return prefix;
 }
+
+/**
+ * The two keys of one key's leases, `<prefix>{<key>}:lease` (a sorted set by expiry) and
+ * `<prefix>{<key>}:lease-units` (their units): in the slot of the key's counters.
+ */
+export function leaseKeys(prefix: string, key: string): [set: string, ledger: string] {
+  const tagged = `${prefix}{${hashTagOf(key)}}:lease`;
+  return [tagged, `${tagged}-units`];
+}

@@ -3,6 +3,14 @@ import type { RedisOptions } from 'ioredis';
 import type { Clock } from '../../core/clock.js';
 import { InvalidArgumentError, StoreUnavailableError } from '../../core/errors.js';
 import type { Check, CounterRef, Outcome } from '../../core/types.js';
+import type {
+  AcquireOutcome,
+  LeaseAcquire,
+  LeaseRef,
+  LeaseRenewal,
+  ReleaseOutcome,
+  RenewOutcome,
+} from '../../core/leases.js';
 import type { OutcomeSink, Store, StoreStats } from '../store.js';
 import { DenyCache } from '../deny-cache.js';
 import { CheckCoalescer, DEFAULT_COALESCER_LIMITS } from '../check-coalescer.js';
@@ -10,6 +18,7 @@ import type { CoalescerLimits } from '../check-coalescer.js';
 import { RedisConnection } from './connection.js';
 import { DEFAULT_KEY_PREFIX, counterKey, validateKeyPrefix } from './keys.js';
 import { SCRIPTS } from './scripts.js';
+import { RedisLeaseCalls } from './lease-calls.js';
 import type { RedisClient } from './connect.js';
 import { checkCall, mixedCall } from './script-call.js';
 import type { ScriptCall } from './script-call.js';
@@ -63,6 +72,7 @@ export class RedisStore implements Store {
   private readonly expiryGraceMs: number;
   private readonly clock: Clock | undefined;
   private readonly coalescer: CheckCoalescer;
+  private readonly leases: RedisLeaseCalls;
   private lateAdmittedUnits = 0;
   /** Invalidations this node could not publish, or a subscription that could not be made. */
   private invalidationFailures = 0;
@@ -103,6 +113,15 @@ export class RedisStore implements Store {
           : (check) => check.algorithm,
         send: (checks) => this.sendChecks(checks),
         storeIsSlow: () => this.connection.timedOutRecently(1000),
+      },
+    );
+    this.leases = new RedisLeaseCalls(
+      this.connection,
+      this.keyPrefix,
+      this.expiryGraceMs,
+      this.clock,
+      (units) => {
+        this.lateAdmittedUnits += units;
       },
     );
     if (options.denyCache) {
@@ -157,6 +176,18 @@ export class RedisStore implements Store {
     const reply = await this.connection.run(() => SCRIPTS.refund.run(this.client, call));
     await this.invalidate(this.key(check));
     return parseOutcomes(reply, 1)[0] as Outcome;
+  }
+
+  acquire(lease: LeaseAcquire): Promise<AcquireOutcome> {
+    return this.leases.acquire(lease);
+  }
+
+  release(ref: LeaseRef): Promise<ReleaseOutcome> {
+    return this.leases.release(ref);
+  }
+
+  renew(renewal: LeaseRenewal): Promise<RenewOutcome> {
+    return this.leases.renew(renewal);
   }
 
   async reset(counter: CounterRef): Promise<void> {

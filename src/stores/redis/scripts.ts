@@ -45,22 +45,33 @@ export class LuaScript {
   }
 }
 
-/** Shebang, version, prelude, the algorithms an entry needs, then the entry; from our own files only. */
+/** Shebang, version, prelude, the included files an entry needs, then the entry; from our own files only. */
+function assembleFrom(name: string, includes: readonly string[], entry: string, binding = ''): LuaScript {
+  const parts = [
+    '#!lua',
+    `-- ratelimiter-service ${PACKAGE_VERSION}: ${name}`,
+    readLua('include/prelude.lua'),
+    ...includes.map(readLua),
+    binding,
+    readLua(`${entry}.lua`),
+  ];
+  return new LuaScript(name, parts.join('\n'));
+}
+
+/** An entry with the algorithms it runs. */
 function assemble(
   name: string,
   algorithms: readonly AlgorithmName[],
   entry: string,
   binding = '',
 ): LuaScript {
-  const parts = [
-    '#!lua',
-    `-- ratelimiter-service ${PACKAGE_VERSION}: ${name}`,
-    readLua('include/prelude.lua'),
-    ...algorithms.map((algorithm) => readLua(`algorithms/${algorithmFor(algorithm).shortName}.lua`)),
-    binding,
-    readLua(`${entry}.lua`),
-  ];
-  return new LuaScript(name, parts.join('\n'));
+  const files = algorithms.map((algorithm) => `algorithms/${algorithmFor(algorithm).shortName}.lua`);
+  return assembleFrom(name, files, entry, binding);
+}
+
+/** A lease operation: its entry in lua/leases/ with the lease set's shared code. */
+function leaseScript(operation: 'acquire' | 'release' | 'renew'): LuaScript {
+  return assembleFrom(`lease ${operation}`, ['include/lease-set.lua'], `leases/${operation}`);
 }
 
 /**
@@ -79,4 +90,9 @@ export const SCRIPTS = {
   ) as Record<AlgorithmName, LuaScript>,
   checkAll: assemble('check-all', ALGORITHM_NAMES, 'check-all'),
   refund: assemble('refund', ALGORITHM_NAMES, 'refund'),
+  lease: {
+    acquire: leaseScript('acquire'),
+    release: leaseScript('release'),
+    renew: leaseScript('renew'),
+  },
 };
