@@ -84,11 +84,12 @@ function openStore(
 
 /**
  * A SELECT that fails leaves ioredis in database 0, where counters would silently go: refuse to
- * start, naming REDIS_URL. The first call waits for the first connection (up to the connect
- * timeout). Redis unreachable or slow at start is not refused: the failure mode applies, and
- * readiness reports a missing database once Redis answers.
+ * start, naming REDIS_URL. Start-up waits for the first connection (up to the connect timeout;
+ * calls never wait that long). Redis unreachable or slow at start is not refused: the failure
+ * mode applies, and readiness reports a missing database once Redis answers.
  */
 async function refuseMissingDatabase(store: Store): Promise<void> {
+  if (store instanceof RedisStore) await store.connection.connected();
   try {
     await store.ping();
   } catch (error) {

@@ -18,7 +18,10 @@ export interface RedisConnectionOptions {
   url?: string;
   /** An existing ioredis client (Redis or Cluster); it is left open on close(). */
   client?: RedisClient;
-  /** Bound on every call, in ms, waiting for a (re)connection included. */
+  /**
+   * Bound on every call, in ms, waiting for a (re)connection included; a call with a longer bound
+   * of its own (registry writes) still waits at most this long for a connection.
+   */
   timeoutMs: number;
   /** Extra ioredis options for a client the connection creates. */
   redisOptions?: RedisOptions;
@@ -33,8 +36,11 @@ export interface CallOptions<T> {
   onLateReply?: (value: T) => void;
 }
 
-/** How long one connection attempt may take: also the most a first call waits for it. */
-function connectWaitMs(timeoutMs: number): number {
+/**
+ * How long one connection attempt may take, from the TCP connect to the ready check's reply. Calls
+ * never wait this long: they wait for a connection within their own budget.
+ */
+export function connectWaitMs(timeoutMs: number): number {
   return Math.max(1000, timeoutMs);
 }
 
@@ -94,13 +100,8 @@ export class RedisConnection {
   private timeouts = 0;
   private lateReplies = 0;
   private readonly onCallDuration: ((seconds: number) => void) | undefined;
-  /**
-   * Until the first connection is ready, calls may wait for it as long as a connection attempt
-   * may take (`connectTimeout`): a store that just started has nothing to protect yet, and a
-   * TCP and TLS handshake plus the ready check can outlast a 50 ms call budget on a busy host.
-   * After that, a (re)connection is waited for within the call's own budget.
-   */
-  private firstConnectWaitMs: number | undefined;
+  /** Ends a connection that TCP accepted but whose ready check gets no answer (see watchReadyCheck). */
+  private readyWatchdog: NodeJS.Timeout | undefined;
 
   constructor(options: RedisConnectionOptions) {
     this.timeoutMs = options.timeoutMs;
@@ -120,7 +121,6 @@ export class RedisConnection {
     } else {
       throw new RangeError('a Redis connection needs a url or a client');
     }
-    if (this.client.status !== 'ready') this.firstConnectWaitMs = connectWaitMs(this.timeoutMs);
     // Ticks often enough to time out close to the bound, seldom enough to cost nothing.
     this.deadlines = new DeadlineWatch(
       Math.max(1, Math.min(20, Math.floor(this.timeoutMs / 5))),
@@ -138,11 +138,11 @@ export class RedisConnection {
     // Each connection sends AUTH and SELECT again, after 'connect' and before 'ready'.
     this.client.on('connect', () => {
       this.connectionFault = undefined;
+      if (!this.client.isCluster) this.watchReadyCheck();
     });
     this.client.on('ready', () => {
       this.lastConnectionError = this.connectionFault;
       this.stalled = false;
-      this.firstConnectWaitMs = undefined;
     });
   }
 
@@ -164,9 +164,7 @@ export class RedisConnection {
    * failure becomes a StoreUnavailableError: the caller learns nothing about the counter.
    */
   run<T>(call: () => Promise<T>, options?: CallOptions<T>): Promise<T> {
-    const callBudgetMs = options?.timeoutMs ?? this.timeoutMs;
-    const budgetMs =
-      this.firstConnectWaitMs === undefined ? callBudgetMs : Math.max(callBudgetMs, this.firstConnectWaitMs);
+    const budgetMs = options?.timeoutMs ?? this.timeoutMs;
     const startedAt = performance.now();
     return new Promise<T>((resolve, reject) => {
       const deadline = this.deadlines.track(budgetMs, () => {
@@ -207,7 +205,26 @@ export class RedisConnection {
     });
   }
 
+  /**
+   * Resolves when the client is ready, or false once `waitMs` (of this process's waiting on Redis)
+   * has passed. For a process starting up, which may wait longer for its first connection than a
+   * call may (a TLS handshake on a busy host can outlast a 50 ms budget): calls never wait for it.
+   */
+  async connected(waitMs = connectWaitMs(this.timeoutMs)): Promise<boolean> {
+    const deadline = performance.now() + waitMs;
+    while (this.client.status !== 'ready' && !this.closed && performance.now() < deadline) {
+      try {
+        await this.readyWithin(Math.max(1, Math.ceil(deadline - performance.now())));
+      } catch {
+        // Refused, or backing off: try again until the wait is over.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    return this.client.status === 'ready';
+  }
+
   async close(): Promise<void> {
+    if (this.readyWatchdog) clearTimeout(this.readyWatchdog);
     if (!this.ownsClient) {
       this.closed = true;
       // Calls still waiting would otherwise wait forever: no tick would ever expire them.
@@ -226,7 +243,11 @@ export class RedisConnection {
   }
 
   private async attempt<T>(call: () => Promise<T>, deadline: Deadline): Promise<T> {
-    if (this.client.status !== 'ready') await this.whenReady();
+    // A connection under way is waited for within the store timeout, even by a call whose own
+    // budget is longer: a peer that accepted TCP and never answers is not worth more of it.
+    if (this.client.status !== 'ready') {
+      await (deadline.budgetMs <= this.timeoutMs ? this.whenReady() : this.readyWithin(this.timeoutMs));
+    }
     // Counters in another database than the URL names would be wrong for every node: refuse.
     if (this.connectionFault) throw redisUnavailable('redis is unusable', this.connectionFault);
     // A caller that already had its timeout must not have its call run (and spend) later.
@@ -251,6 +272,53 @@ export class RedisConnection {
   private endProbe(): void {
     this.probing = false;
     this.probe = undefined;
+  }
+
+  /** whenReady(), failed as a timeout after `waitMs` of (lag-discounted) waiting. */
+  private readyWithin(waitMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const wait = this.deadlines.track(waitMs, () => {
+        reject(
+          new StoreUnavailableError(`redis did not answer within ${waitMs}ms: not connected yet`, {
+            reason: 'timeout',
+          }),
+        );
+      });
+      this.whenReady().then(
+        () => {
+          this.deadlines.done(wait);
+          resolve();
+        },
+        (error: unknown) => {
+          this.deadlines.done(wait);
+          reject(error instanceof Error ? error : new StoreUnavailableError(String(error)));
+        },
+      );
+    });
+  }
+
+  /**
+   * ioredis's connect timeout ends at the TCP connect: a peer that accepts and never answers the
+   * ready check (a black hole, a hung host, a TLS port spoken to in plain text) would keep the
+   * client "connecting" for ever, every call waiting its whole budget on it. Past the connect
+   * timeout, drop that connection: the client then backs off and calls fail at once, as for any
+   * peer known to be down. Judged after the poll phase, so a ready reply already read wins.
+   */
+  private watchReadyCheck(): void {
+    if (this.readyWatchdog) clearTimeout(this.readyWatchdog);
+    const waitMs = connectWaitMs(this.timeoutMs);
+    this.readyWatchdog = setTimeout(() => {
+      setImmediate(() => {
+        this.readyWatchdog = undefined;
+        const { status } = this.client;
+        if (this.closed || (status !== 'connect' && status !== 'connecting')) return;
+        this.lastConnectionError = new Error(
+          `redis did not answer within ${waitMs}ms of accepting the connection`,
+        );
+        this.client.disconnect(true);
+      });
+    }, waitMs);
+    this.readyWatchdog.unref();
   }
 
   /** Resolves when the client is ready; waiters share one listener however many calls wait. */
