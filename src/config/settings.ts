@@ -4,7 +4,7 @@ import { advertiseAddress } from './advertise.js';
 import { defaultMaxConnections } from './connection-limit.js';
 import { FAILURE_MODES } from '../failure-policy.js';
 import type { FailureMode } from '../failure-policy.js';
-import { getHeapStatistics } from 'node:v8';
+import { defaultMaxBytes } from '../stores/memory/memory-store.js';
 import type { WhenFull } from '../stores/memory/memory-store.js';
 import { DEFAULT_KEY_PREFIX, validateKeyPrefix } from '../stores/redis/keys.js';
 import { parseRedisUrl } from '../stores/redis/redis-url.js';
@@ -348,11 +348,11 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'RATELIMITER_MEMORY_MAX_MB',
     flag: '--memory-max-mb <mb>',
     description:
-      'Memory store: most megabytes of counter state (an estimate) before it makes room; default half the V8 heap limit.',
-    defaultText: 'half the heap limit',
+      'Memory store: most megabytes of counter state (as the heap holds it) before it makes room; default half the old generation (the V8 heap limit less 48 MB of young generation).',
+    defaultText: 'half the old generation',
     parse: (text) =>
       text === undefined || text === ''
-        ? Math.max(1, Math.floor(getHeapStatistics().heap_size_limit / 2 / 1024 / 1024))
+        ? Math.max(1, Math.floor(defaultMaxBytes() / 1024 / 1024))
         : integer(1, 1_048_576)(text),
   },
   {

@@ -22,7 +22,7 @@ export type WhenFull = 'evict' | 'refuse';
 export interface MemoryStoreOptions {
   /** Time source; defaults to the process clock. */
   clock?: Clock;
-  /** Most bytes of counter state kept (an estimate of what the counters hold). Default: half the V8 heap limit. */
+  /** Most bytes of counter state kept (what the counters hold, as measured per layout). Default: defaultMaxBytes(). */
   maxBytes?: number;
   /** Most counters kept at once. Default 10,000,000. */
   maxKeys?: number;
@@ -42,8 +42,10 @@ export interface MemoryStoreOptions {
 export interface MemoryStoreStats {
   /** Counters held. */
   counters: number;
-  /** Estimated bytes they hold. */
+  /** Estimated bytes they hold (measured per layout: within a few tenths of what the heap holds). */
   bytes: number;
+  /** The bound on `bytes`. */
+  maxBytes: number;
   /** Counters dropped to stay within the bound before their window passed. */
   evictions: number;
   /** Checks refused because the store was full (whenFull: refuse). */
@@ -66,8 +68,15 @@ interface Counter {
   gone: boolean;
 }
 
-/** Bytes of a counter beside its state and its key: its object and its map entry. */
-const COUNTER_BYTES = 160;
+/**
+ * Bytes of a counter beside its state and its key, measured on the heap (bench: `memory-heap`):
+ * its object with the boxes of its three fractional numbers (152), and its share of the map's
+ * table (28 bytes a slot, the table between half full and full, and twice that while it grows).
+ */
+const COUNTER_BYTES = 152 + 48;
+
+/** Room made before a counter that exists records: a log entry's share of its array, at most. */
+const GROWTH_BYTES = 64;
 
 /** Counters looked at to choose one to evict. */
 const EVICTION_SAMPLE = 16;
@@ -105,7 +114,7 @@ export class MemoryStore implements Store {
     this.maxKeys = options.maxKeys ?? 10_000_000;
     if (!Number.isInteger(this.maxKeys) || this.maxKeys < 1)
       throw new RangeError('maxKeys must be an integer >= 1');
-    this.maxBytes = options.maxBytes ?? Math.floor(getHeapStatistics().heap_size_limit / 2);
+    this.maxBytes = options.maxBytes ?? defaultMaxBytes();
     if (!Number.isInteger(this.maxBytes) || this.maxBytes < 1)
       throw new RangeError('maxBytes must be an integer >= 1');
     this.whenFull = options.whenFull ?? 'evict';
@@ -225,7 +234,13 @@ export class MemoryStore implements Store {
   }
 
   stats(): MemoryStoreStats {
-    return { counters: this.count, bytes: this.bytes, evictions: this.evictions, shed: this.shed };
+    return {
+      counters: this.count,
+      bytes: this.bytes,
+      maxBytes: this.maxBytes,
+      evictions: this.evictions,
+      shed: this.shed,
+    };
   }
 
   /** A decision made in this process, as a promise: a throw becomes a rejection. */
@@ -287,7 +302,7 @@ export class MemoryStore implements Store {
     if (counter) {
       // A log that grew past the bound makes room by dropping others; with nothing left to drop
       // it is refused rather than let grow without end (room made: the batch made it already).
-      if (!roomMade && this.bytes > this.maxBytes) this.makeRoom(0, 0, new Set([counter]));
+      if (!roomMade && this.bytes + GROWTH_BYTES > this.maxBytes) this.makeRoom(0, GROWTH_BYTES, new Set([counter]));
       this.store(counter, algorithm.record(counter.state, check, nowUs), algorithm, check);
       counter.usedAtUs = nowUs;
       counter.fill = fill;
@@ -324,7 +339,7 @@ export class MemoryStore implements Store {
     counter.state = state;
     counter.expiresAtUs = algorithm.expiresAtUs(state, check);
     // The key is counted with every counter of it: an estimate a little high for keys with several.
-    const bytes = COUNTER_BYTES + algorithm.stateBytes(state) + 2 * counter.key.length;
+    const bytes = COUNTER_BYTES + algorithm.stateBytes(state) + keyBytes(counter.key);
     this.bytes += bytes - counter.bytes;
     counter.bytes = bytes;
   }
@@ -421,9 +436,31 @@ export class MemoryStore implements Store {
 
 const NOTHING: ReadonlySet<Counter> = new Set();
 
+/** V8's young generation (three semi-spaces of 16 MB), which the heap limit includes and counters never live in. */
+const YOUNG_GENERATION_BYTES = 48 * 1024 * 1024;
+
+/**
+ * The default bound: half of the old generation (the heap limit less the young generation), so
+ * the rest of the process, the garbage between collections and the map's table while it grows
+ * (twice its size for a moment) fit beside a full store at any heap size.
+ */
+export function defaultMaxBytes(): number {
+  const limit = getHeapStatistics().heap_size_limit;
+  return Math.floor(Math.max(limit / 4, (limit - YOUNG_GENERATION_BYTES) / 2));
+}
+
 /** What a new counter will hold, about: its object, its key, and a small state. */
 function newCounterBytes(check: Check): number {
-  return COUNTER_BYTES + 2 * check.key.length + 64;
+  return COUNTER_BYTES + keyBytes(check.key) + 64;
+}
+
+/**
+ * A key as the heap holds it: a flat string (16-byte header, characters in 8-byte words; two
+ * bytes a character outside Latin-1, charged always as the cheaper bound would undercount), and
+ * for keys built by concatenation the cons string that names it.
+ */
+function keyBytes(key: string): number {
+  return 48 + 2 * key.length;
 }
 
 /** Evicting the fuller, more recently used counter hands back more. */
