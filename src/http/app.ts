@@ -25,6 +25,9 @@ import { decisionRoutes } from './routes/decisions.js';
 import { envoyRoutes } from './routes/envoy.js';
 import type { EnvoyRoutesOptions } from './routes/envoy.js';
 import { operationRoutes } from './routes/operations.js';
+import { consoleRoutes } from './routes/console.js';
+import type { FleetConsole } from '../console/fleet.js';
+import type { NodeConsole } from '../console/node-report.js';
 
 export { BODY_LIMIT_BYTES } from '../protocol/limits.js';
 
@@ -54,6 +57,8 @@ export interface AppDeps {
   readiness?: ReadinessProbe;
   /** Timeouts and the connection bound of the Node server. Default DEFAULT_HTTP_LIMITS. */
   httpLimits?: HttpServerLimits;
+  /** The operator console (`/console`, `/v1/console/*`); absent, those routes are not served. */
+  console?: { node: NodeConsole; fleet: FleetConsole } | undefined;
 }
 
 const STRICT_BODY: AjvOptions = {
@@ -215,6 +220,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   if (deps.envoy) {
     await app.register(envoyRoutes, { ...deps.envoy, requireApiToken: apiGuard(deps.apiToken) });
+  }
+  if (deps.console) {
+    await app.register(consoleRoutes, { ...deps.console, requireAdminToken: adminGuard(deps.adminToken) });
   }
   await app.register(operationRoutes, {
     limiter: deps.limiter,

@@ -6,6 +6,10 @@ export const ROUTES = {
   /** Fastify's pattern; clients build the path with counterPath(). */
   counter: '/v1/counters/:key',
   nodes: '/v1/nodes',
+  /** The operator console: its page, the deployment merged, and one node's own figures. */
+  consolePage: '/console',
+  consoleSnapshot: '/v1/console/snapshot',
+  consoleNode: '/v1/console/node',
   ratelimit: '/v1/ratelimit',
   forwardAuth: '/v1/forward-auth',
   healthz: '/healthz',
