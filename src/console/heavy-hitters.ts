@@ -48,6 +48,7 @@ export class HeavyHitters {
   /** Units subtracted so far: the most any count here is short of the truth. */
   private subtracted = 0;
   private total = 0;
+  private scratch = new Float64Array(0);
 
   constructor(readonly k: number) {
     if (!Number.isInteger(k) || k < 1) throw new RangeError('k must be an integer >= 1');
@@ -111,9 +112,14 @@ export class HeavyHitters {
 
   /** The (k+1)-th largest count, 0 when k or fewer are held. */
   private kPlusFirstCount(): number {
-    if (this.entries.size <= this.k) return 0;
-    const counts = [...this.entries.values()].map(({ count }) => count).sort((a, b) => b - a);
-    return counts[this.k] ?? 0;
+    const held = this.entries.size;
+    if (held <= this.k) return 0;
+    // A typed array sorts numbers without comparing callbacks or allocating: reduce() runs on the hot path.
+    if (this.scratch.length < held) this.scratch = new Float64Array(held);
+    let i = 0;
+    for (const entry of this.entries.values()) this.scratch[i++] = entry.count;
+    const counts = this.scratch.subarray(0, held).sort();
+    return counts[held - 1 - this.k] ?? 0;
   }
 
   /** Subtract the (k+1)-th largest count from every entry; keep those still above 0. */
