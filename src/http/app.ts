@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import type { Options as AjvOptions } from 'ajv';
 import { createServer } from 'node:http';
-import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Limiter } from '../limiter.js';
@@ -17,7 +17,8 @@ import { handleError, handleNotFound } from './errors.js';
 import { useStrictJsonBodies } from './json-body.js';
 import { lazyRequestLogger } from './request-logger.js';
 import { DEFAULT_HTTP_LIMITS, guardServer, serverOptions } from './server-limits.js';
-import type { HttpRefusal, HttpServerLimits } from './server-limits.js';
+import type { HttpRefusal, HttpServerLimits, LimitedServerOptions } from './server-limits.js';
+import { TOO_MANY_HEADERS, reachesHeaderCount } from './client-errors.js';
 import { errorBody } from '../protocol/errors.js';
 import { BODY_LIMIT_BYTES } from '../protocol/limits.js';
 import { OPERATIONS_PROBES, ROUTES } from '../protocol/routes.js';
@@ -84,6 +85,7 @@ function schemaValidators() {
 const OVERLOADED_BODY = JSON.stringify(
   errorBody('overloaded', 'too many requests in flight on this node; retry shortly'),
 );
+const TOO_MANY_HEADERS_BODY = JSON.stringify(TOO_MANY_HEADERS.body);
 const MISSING_HOST_BODY = JSON.stringify(
   errorBody('invalid_argument', 'an HTTP/1.1 request needs a Host header', 'host'),
 );
@@ -136,9 +138,15 @@ class InFlight {
  * 'close' fires however a response ends, finished or aborted. `options` carry the timeouts
  * (Fastify applies none of its own to a server it does not create).
  */
-function boundedServer(maxInFlight: number, inFlight: InFlight, options: ServerOptions) {
+function boundedServer(maxInFlight: number, inFlight: InFlight, limited: LimitedServerOptions) {
   return (handler: (request: IncomingMessage, response: ServerResponse) => void) =>
-    createServer(options, (request, response) => {
+    createServer(limited.http, (request, response) => {
+      // Node kept only the first headers: refuse rather than decide on what the client left us.
+      if (reachesHeaderCount(request)) {
+        limited.noteTooManyHeaders();
+        answerEarly(response, TOO_MANY_HEADERS.statusCode, TOO_MANY_HEADERS_BODY, { connection: 'close' });
+        return;
+      }
       const { responses } = inFlight;
       // Liveness, readiness and metrics stay answerable on a busy node: a probe that fails for
       // load would have the node restarted, or hide why it is slow.
@@ -171,7 +179,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const logger: { current?: FastifyBaseLogger } = {};
   const limited = serverOptions(httpLimits, guardHooks, () => logger.current);
   const app = Fastify({
-    serverFactory: boundedServer(deps.maxInFlight ?? 10_000, inFlight, limited.http),
+    serverFactory: boundedServer(deps.maxInFlight ?? 10_000, inFlight, limited),
     clientErrorHandler: limited.clientErrorHandler,
     ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? false }),
     bodyLimit: BODY_LIMIT_BYTES,

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { errorBody } from '../protocol/errors.js';
+import { MAX_HEADER_COUNT } from '../protocol/limits.js';
 import type { ErrorBody } from '../protocol/errors.js';
 
 /** What a request that Node's HTTP parser refused gets: our error shape, the status it deserves. */
@@ -78,6 +79,23 @@ export function mapClientError(error: { code?: string }, requestTimeoutMs: numbe
   const known = PARSER_ERRORS[code];
   if (known) return refusal(400, 'invalid_argument', known.message, known.field, 'bad_request');
   return refusal(400, 'invalid_argument', 'the request is not valid HTTP/1.1', 'request', 'bad_request');
+}
+
+/**
+ * A request whose header lines reach MAX_HEADER_COUNT: Node dropped any past it (perhaps the
+ * X-Forwarded-For a proxy appended last), so nothing may be decided on what is left.
+ */
+export const TOO_MANY_HEADERS: ParserRefusal = refusal(
+  431,
+  'headers_too_large',
+  `the request has ${MAX_HEADER_COUNT} header lines or more, the most the server reads`,
+  'headers',
+  'headers_too_large',
+);
+
+/** Whether Node may have dropped some of the request's headers (it keeps MAX_HEADER_COUNT). */
+export function reachesHeaderCount(request: IncomingMessage): boolean {
+  return request.rawHeaders.length >= 2 * MAX_HEADER_COUNT;
 }
 
 function rawReply({ statusCode, body }: Pick<ParserRefusal, 'statusCode' | 'body'>): string {

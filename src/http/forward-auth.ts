@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { hopAddress } from '../adapters/shared/client-address.js';
 import type { DescriptorEntry } from '../rules/match.js';
 import type { RateLimitDescriptor } from '../envoy/types.js';
 
@@ -109,22 +110,31 @@ function isTrusted(trusted: BlockList, address: string): boolean {
 /**
  * The client's address. From a trusted proxy: the nearest untrusted hop of X-Forwarded-For
  * (walking from the right, since the left end is whatever the client wrote), else X-Real-IP;
- * from anyone else, the peer itself (their headers could name any address).
+ * from anyone else, the peer itself (their headers could name any address). Hops may carry a
+ * port (`ip:port`, `[v6]:port`), which is dropped. A hop that is no address at all ends the walk
+ * at the trusted proxy that wrote it: what lies left of it is the client's own writing.
  */
 export function clientAddress(request: ProxiedRequest, trusted: BlockList): string {
   const peer = request.peer.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
   if (!isTrusted(trusted, request.peer)) return peer;
-  const hops = (header(request, 'x-forwarded-for') ?? '')
-    .split(',')
-    .map((hop) => hop.trim())
-    .filter((hop) => isIP(hop) !== 0);
-  for (let index = hops.length - 1; index >= 0; index--) {
-    const hop = hops[index] ?? '';
-    if (!isTrusted(trusted, hop) || index === 0) return hop;
+  const forwardedFor = header(request, 'x-forwarded-for');
+  if (forwardedFor !== undefined && forwardedFor.trim() !== '') {
+    const hops = forwardedFor.split(',');
+    let writer = peer;
+    for (let index = hops.length - 1; index >= 0; index--) {
+      const text = hops[index]?.trim() ?? '';
+      // An empty element (`a,,b`, a trailing comma) says nothing: skip it.
+      if (text === '') continue;
+      const hop = hopAddress(text);
+      if (hop === undefined) return writer;
+      if (!isTrusted(trusted, hop) || index === 0) return hop;
+      writer = hop;
+    }
+    return writer;
   }
-  const realIp = header(request, 'x-real-ip')?.trim();
-  if (realIp !== undefined && isIP(realIp) !== 0) return realIp;
-  return peer;
+  const realIp = header(request, 'x-real-ip');
+  const real = realIp === undefined ? undefined : hopAddress(realIp);
+  return real ?? peer;
 }
 
 /** The original request's path, as proxies pass it along (nginx, Traefik, Caddy). */

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { ThrottledWarning } from '../logging/throttled-warning.js';
-import { answerUnknownExpectation, clientErrorHandler } from './client-errors.js';
+import { TOO_MANY_HEADERS, answerUnknownExpectation, clientErrorHandler } from './client-errors.js';
+import { MAX_HEADER_COUNT } from '../protocol/limits.js';
 import type { ParserRefusal } from './client-errors.js';
 
 /** Bounds on what one client connection may hold; all settings (docs/configuration.md). */
@@ -49,6 +50,8 @@ function connectionsCheckingInterval(limits: HttpServerLimits): number {
 export interface LimitedServerOptions {
   http: ServerOptions;
   clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => void;
+  /** Counts and logs (throttled) a request refused for its header count (TOO_MANY_HEADERS). */
+  noteTooManyHeaders: () => void;
 }
 
 /** The server options for the limits; `log` is the app's logger once the app exists. */
@@ -75,6 +78,10 @@ export function serverOptions(
       if (refusal.kind === 'bad_request') log()?.debug({ refusal: refusal.kind }, refusal.body.error.message);
       else warning.note(refusal);
     }),
+    noteTooManyHeaders: () => {
+      hooks.onRefusal(TOO_MANY_HEADERS.kind);
+      warning.note(TOO_MANY_HEADERS);
+    },
   };
 }
 
@@ -92,6 +99,8 @@ export function guardServer(
 ): void {
   const { server } = app;
   server.maxConnections = limits.maxConnections;
+  // Node's default, made explicit: the refusal in app.ts compares against the same bound.
+  server.maxHeadersCount = MAX_HEADER_COUNT;
   const dropped = new ThrottledWarning<number>(WARNING_INTERVAL_MS, (_, suppressed) => {
     app.log.warn(
       { maxConnections: limits.maxConnections, suppressed },

@@ -12,3 +12,9 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
 
 /** What a client puts in one batch body at most: under BODY_LIMIT_BYTES with room for the envelope. */
 export const MAX_BATCH_BODY_BYTES = 60_000;
+
+/**
+ * Most header lines (fields) in one request: Node keeps this many and drops the rest without a
+ * word, so a request that reaches it is refused (431) rather than decided on a truncated set.
+ */
+export const MAX_HEADER_COUNT = 2000;

@@ -60,7 +60,7 @@ export function buildRules(snapshot: RulesSnapshot): LoadedRules {
         `duplicate domain '${parsed.domain}' in config file (also in ${existing.file})`,
       );
     }
-    domains.set(parsed.domain, { domain: parsed.domain, file, level: parsed.level });
+    domains.set(parsed.domain, { domain: parsed.domain, file, level: parsed.level, quotas: parsed.quotas });
     warnings.push(...parsed.warnings);
   }
   return { rules: { domains, files: snapshot.files.map(({ file }) => file) }, warnings };

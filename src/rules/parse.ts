@@ -4,8 +4,11 @@ import { isAlgorithmName, ALGORITHM_NAMES } from '../core/algorithms/index.js';
 import { MAX_UNITS } from '../core/validate.js';
 import type { AlgorithmName } from '../core/algorithms/index.js';
 import { MAX_WINDOW_MS } from '../core/duration.js';
+import { DocumentAliases, MAX_ALIAS_NODES } from './aliases.js';
 import { RULES_DEFAULT_ALGORITHM, RULE_UNITS, RulesError, UNIT_SECONDS } from './types.js';
 import type { RuleLevel, RuleLimit, RuleNode, WildcardRule } from './types.js';
+import { parseQuotas } from './quotas.js';
+import type { NodeReader, QuotaRule } from './quotas.js';
 
 /**
  * Every key the reference service accepts, at any depth (it checks one flat set). A reference key
@@ -31,7 +34,7 @@ const REFERENCE_KEYS = new Set([
 ]);
 
 /** Our additions; unlike the reference keys they are refused anywhere but where they mean something. */
-const ROOT_KEYS = new Set(['domain', 'descriptors']);
+const ROOT_KEYS = new Set(['domain', 'descriptors', 'quotas']);
 const DESCRIPTOR_KEYS = new Set([
   'key',
   'value',
@@ -66,14 +69,17 @@ export interface ParsedRulesFile {
   domain: string;
   domainLine: number;
   level: RuleLevel;
+  /** RLQS quotas (`quotas:`), in file order. */
+  quotas: QuotaRule[];
   warnings: string[];
 }
 
 /** Reads one file's text; every refusal names the file, the line and the reason. */
-class FileParser {
+class FileParser implements NodeReader {
   readonly warnings: string[] = [];
   private readonly lines = new LineCounter();
   private readonly document: Document.Parsed;
+  private readonly aliases: DocumentAliases;
 
   constructor(
     private readonly file: string,
@@ -87,6 +93,7 @@ class FileParser {
       const message = (error.message.split('\n')[0] ?? error.code).replace(/ at line \d+, column \d+:?$/, '');
       throw new RulesError(file, line, `bad YAML: ${message}`);
     }
+    this.aliases = new DocumentAliases(file, this.document, this.lines);
   }
 
   parse(): ParsedRulesFile {
@@ -99,7 +106,8 @@ class FileParser {
     const domain = this.text(fields.get('domain'), 'domain') ?? '';
     if (domain === '') throw this.error(fields.get('domain') ?? root, 'config file cannot have empty domain');
     const level = this.level(fields.get('descriptors'), `${domain}.`);
-    return { domain, domainLine: this.lineOf(fields.get('domain')), level, warnings: this.warnings };
+    const quotas = parseQuotas(this, this.file, fields.get('quotas'));
+    return { domain, domainLine: this.lineOf(fields.get('domain')), level, quotas, warnings: this.warnings };
   }
 
   private level(node: Node | undefined, parentStatKey: string): RuleLevel {
@@ -167,7 +175,10 @@ class FileParser {
       detailedMetric: this.flag(fields.get('detailed_metric'), 'detailed_metric'),
       valueToMetric: this.flag(fields.get('value_to_metric'), 'value_to_metric'),
       shareThreshold,
-      metadata: metadata === undefined ? undefined : this.resolve(metadata).toJSON(),
+      metadata:
+        metadata === undefined
+          ? undefined
+          : this.resolve(metadata).toJS(this.document, { maxAliasCount: MAX_ALIAS_NODES }),
       statKey,
       level: this.level(fields.get('descriptors'), `${statKey}.`),
       file: this.file,
@@ -294,11 +305,21 @@ class FileParser {
     return name;
   }
 
-  /** The map's values by key, refusing keys we do not know (and warning about misplaced reference keys). */
-  private fields(map: YAMLMap, allowed: ReadonlySet<string>): Map<string, Node> {
+  /**
+   * The map's values by key, refusing keys we do not know (and warning about misplaced reference
+   * keys). YAML 1.1 merge keys (`<<: *base`, `<<: [*a, *b]`) are read as the reference service's
+   * parser reads them: a key written in the map wins over a merged one, an earlier merged map over
+   * a later one.
+   */
+  fields(map: YAMLMap, allowed: ReadonlySet<string>): Map<string, Node> {
     const fields = new Map<string, Node>();
+    const merges: Node[] = [];
     for (const pair of map.items as Pair<Node, Node | null>[]) {
       const keyNode = this.resolve(pair.key);
+      if (isMergeKey(keyNode)) {
+        merges.push(...this.mergeSources(pair.value ?? nullAt(keyNode)));
+        continue;
+      }
       if (!isScalar(keyNode) || typeof keyNode.value !== 'string') {
         throw this.error(pair.key, `config error, key is not of type string: ${String(pair.key)}`);
       }
@@ -316,10 +337,25 @@ class FileParser {
       // A key with no value (`rate_limit:`) reads as null, as the reference service reads it.
       fields.set(key, pair.value ?? nullAt(keyNode));
     }
+    for (const source of merges) {
+      for (const [key, value] of this.fields(this.asMap(source, 'a merged value'), allowed)) {
+        if (!fields.has(key)) fields.set(key, value);
+      }
+    }
     return fields;
   }
 
-  private text(node: Node | undefined, field: string): string | undefined {
+  /** The maps a merge key names: one map, or a list of maps. */
+  private mergeSources(value: Node): Node[] {
+    const resolved = this.resolve(value);
+    const sources = isSeq(resolved) ? (resolved.items as Node[]) : [value];
+    for (const source of sources) {
+      if (!isMap(this.resolve(source))) throw this.error(value, MERGE_REFUSAL);
+    }
+    return sources;
+  }
+
+  text(node: Node | undefined, field: string): string | undefined {
     if (node === undefined || this.isNull(node)) return undefined;
     const scalar = this.resolve(node);
     if (!isScalar(scalar) || typeof scalar.value === 'object')
@@ -337,7 +373,7 @@ class FileParser {
     return scalar.value;
   }
 
-  private integer(node: Node | undefined, field: string, min: number, max: number, fallback: number): number {
+  integer(node: Node | undefined, field: string, min: number, max: number, fallback: number): number {
     if (node === undefined || this.isNull(node)) return fallback;
     const scalar = this.resolve(node);
     const value = isScalar(scalar) ? scalar.value : undefined;
@@ -347,33 +383,40 @@ class FileParser {
     return value;
   }
 
-  private asMap(node: Node, what: string, message = `${what} must be a map`): YAMLMap {
+  asMap(node: Node, what: string, message = `${what} must be a map`): YAMLMap {
     const resolved = this.resolve(node);
     if (!isMap(resolved)) throw this.error(node, message);
     return resolved;
   }
 
-  private isNull(node: Node): boolean {
+  isNull(node: Node): boolean {
     const resolved = this.resolve(node);
     return isScalar(resolved) && resolved.value === null;
   }
 
   /** An alias (`*name`) stands for the node it names. */
-  private resolve(node: Node): Node {
+  resolve(node: Node): Node {
     if (!isAlias(node)) return node;
-    const target = node.resolve(this.document);
+    const target = this.aliases.target(node);
     if (target === undefined) throw this.error(node, `unknown alias *${node.source}`);
     return target;
   }
 
-  private lineOf(node: Node | null | undefined): number {
+  lineOf(node: Node | null | undefined): number {
     const offset = node?.range?.[0];
     return offset === undefined ? 1 : this.lines.linePos(offset).line;
   }
 
-  private error(node: Node | null | undefined, reason: string): RulesError {
+  error(node: Node | null | undefined, reason: string): RulesError {
     return new RulesError(this.file, this.lineOf(node), reason);
   }
+}
+
+const MERGE_REFUSAL = 'a merge key (<<) takes a map or a list of maps';
+
+/** `<<` read as a merge key (YAML 1.1): the library gives it a symbol value, not the text. */
+function isMergeKey(node: Node): boolean {
+  return isScalar(node) && typeof node.value === 'symbol' && node.value.description === '<<';
 }
 
 /** A stand-in null scalar where a key has no value, placed at the key for error lines. */

@@ -1,4 +1,5 @@
 import type { AlgorithmName } from '../core/algorithms/index.js';
+import type { QuotaRule } from './quotas.js';
 
 /** The units of the reference service's rules file; month is 30 days and year 365, as there. */
 export const RULE_UNITS = ['second', 'minute', 'hour', 'day', 'week', 'month', 'year'] as const;
@@ -73,6 +74,8 @@ export interface DomainRules {
   domain: string;
   file: string;
   level: RuleLevel;
+  /** RLQS quotas of the domain (src/rules/quotas.ts), in file order. */
+  quotas: readonly QuotaRule[];
 }
 
 /** Everything loaded from the rules path: one domain per file. */

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceProcess } from '../../support/service-process.js';
 import { portOf, rawRequest } from '../support/raw-http.js';
@@ -191,5 +194,63 @@ describe('requests refused below the routes, against a running service', () => {
     const reply = await rawRequest(port, 'GET /healthz HTTP/1.0\r\n\r\n');
     expect(reply.status).toBe(200);
     expect((await service.postJson('/v1/check', { key: 'after', limit: 1, window: 60 })).status).toBe(200);
+  });
+});
+
+/**
+ * Node keeps the first 2,000 headers of a request and drops the rest without a word: a decision on
+ * such a request would be on a set the client chose (issue 18.13). Refused with 431 instead.
+ */
+describe('a request past the header count limit, against a running service', () => {
+  let service: ServiceProcess;
+  let port: number;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ratelimiter-header-count-'));
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(
+      rules,
+      'domain: edge\ndescriptors:\n  - key: remote_address\n    rate_limit: { unit: minute, requests_per_unit: 1 }\n',
+    );
+    service = await ServiceProcess.start(['--rules', rules]);
+    port = portOf(service.url);
+  });
+
+  afterAll(async () => {
+    await service.stop('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A forward-auth check from a client that writes its own X-Real-IP, `filler` tiny headers, then the proxy's X-Forwarded-For. */
+  const forwardAuth = (realIp: string, filler: number) =>
+    rawRequest(
+      port,
+      `GET /v1/forward-auth?domain=edge HTTP/1.1\r\nHost: x\r\nX-Real-IP: ${realIp}\r\n` +
+        Array.from({ length: filler }, (_, i) => `a${i}:1\r\n`).join('') +
+        'X-Forwarded-For: 203.0.113.77\r\nConnection: close\r\n\r\n',
+    );
+
+  it('answers 431 in our error shape to 2,100 tiny headers, whatever they say, and counts it', async () => {
+    const statuses = [];
+    for (const realIp of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
+      const reply = await forwardAuth(realIp, 2100);
+      statuses.push(reply.status);
+      if (reply.status === 431) {
+        expect(reply.closed).toBe(true);
+        expect(JSON.parse(reply.body)).toMatchObject({
+          error: { code: 'headers_too_large', field: 'headers' },
+        });
+      }
+    }
+    // Before: 200, 200, 200 (the X-Forwarded-For dropped, each client-written X-Real-IP a new key).
+    expect(statuses).toEqual([431, 431, 431]);
+    const metrics = await (await service.fetch('/metrics')).text();
+    expect(metrics).toMatch(/^ratelimiter_http_refusals_total\{kind="headers_too_large"\} 3$/m);
+  });
+
+  it('decides on the whole set below the limit: the proxy-written address is the key', async () => {
+    expect((await forwardAuth('198.51.100.4', 100)).status).toBe(200);
+    expect((await forwardAuth('198.51.100.5', 100)).status).toBe(429);
   });
 });

@@ -22,6 +22,13 @@ describe('clientAddressKey', () => {
     expect(clientAddressKey('fe80::1%eth0', 64)).toBe('fe80:0:0:0:0:0:0:0/64');
   });
 
+  it('drops the port of ip:port and [v6]:port (req.ip behind a proxy that writes ports), so a new source port is not a new quota', () => {
+    expect(clientAddressKey('203.0.113.7:4711')).toBe('203.0.113.7');
+    expect(clientAddressKey('[2001:db8:abcd:12ff::1]:4711')).toBe('2001:db8:abcd:1200:0:0:0:0/56');
+    expect(clientAddressKey('[2001:db8::1]', false)).toBe('2001:db8::1');
+    expect(clientAddressKey('[::ffff:203.0.113.7]:80')).toBe('203.0.113.7');
+  });
+
   it('leaves what is not an address alone', () => {
     expect(clientAddressKey('unknown')).toBe('unknown');
   });

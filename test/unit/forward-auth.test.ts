@@ -43,6 +43,32 @@ describe('forward-auth client address', () => {
     ).toBe('2001:db8::1');
   });
 
+  it('reads hops written with a port (ip:port, [v6]:port): a proxy that adds the port is still a hop, not skipped', () => {
+    // Before: the ported hop was not an address, so the walk went on left to what the client wrote.
+    const ported = { 'x-forwarded-for': '6.6.6.6, 203.0.113.9:4711' };
+    expect(clientAddress({ peer: '127.0.0.1', method: 'GET', headers: ported }, loopback)).toBe(
+      '203.0.113.9',
+    );
+    const v6 = { 'x-forwarded-for': '6.6.6.6, [2001:db8::9]:4711' };
+    expect(clientAddress({ peer: '::1', method: 'GET', headers: v6 }, loopback)).toBe('2001:db8::9');
+    const bracketed = { 'x-forwarded-for': '6.6.6.6, [2001:db8::9]' };
+    expect(clientAddress({ peer: '::1', method: 'GET', headers: bracketed }, loopback)).toBe('2001:db8::9');
+    // A trusted proxy written with its port is recognised as trusted, and walked past.
+    const trusted = parseTrustedProxies('127.0.0.1, 10.30.0.0/16');
+    const chain = { 'x-forwarded-for': '6.6.6.6, 203.0.113.9:1000, 10.30.0.8:5555' };
+    expect(clientAddress({ peer: '127.0.0.1', method: 'GET', headers: chain }, trusted)).toBe('203.0.113.9');
+  });
+
+  it('stops at a hop it cannot read: the proxy that wrote it is the client, never what lies left of it', () => {
+    const trusted = parseTrustedProxies('127.0.0.1, 10.30.0.0/16');
+    const junk = { 'x-forwarded-for': '6.6.6.6, unknown, 10.30.0.8' };
+    expect(clientAddress({ peer: '127.0.0.1', method: 'GET', headers: junk }, trusted)).toBe('10.30.0.8');
+    const peerWroteJunk = { 'x-forwarded-for': '6.6.6.6, 1.2.3.4:99999' };
+    expect(clientAddress({ peer: '127.0.0.1', method: 'GET', headers: peerWroteJunk }, loopback)).toBe(
+      '127.0.0.1',
+    );
+  });
+
   it('trusts no one with "none"', () => {
     const request = { peer: '127.0.0.1', method: 'GET', headers: { 'x-forwarded-for': '1.2.3.4' } };
     expect(clientAddress(request, parseTrustedProxies('none'))).toBe('127.0.0.1');

@@ -15,6 +15,9 @@ const FILES = [
   ['extensions/common/ratelimit/v3/ratelimit.proto', 'ratelimit.proto'],
   ['config/core/v3/base.proto', 'base.proto'],
   ['type/v3/ratelimit_unit.proto', 'ratelimit_unit.proto'],
+  ['service/rate_limit_quota/v3/rlqs.proto', 'rlqs.proto'],
+  ['type/v3/token_bucket.proto', 'token_bucket.proto'],
+  ['type/v3/ratelimit_strategy.proto', 'ratelimit_strategy.proto'],
 ] as const;
 
 function parse(url: URL): { pkg: string; root: protobuf.Root } {
@@ -84,18 +87,47 @@ describe('proto/ is wire-compatible with Envoy published protos', () => {
     }
   });
 
-  it('keeps every field of the messages the service reads and writes', () => {
-    const ours = definitions(parse(new URL('service/ratelimit/v3/rls.proto', OURS)).root);
-    const theirs = definitions(parse(new URL('rls.proto', PUBLISHED)).root);
-    for (const name of [
-      'envoy.service.ratelimit.v3.RateLimitRequest',
-      'envoy.service.ratelimit.v3.RateLimitResponse',
-      'envoy.service.ratelimit.v3.RateLimitResponse.DescriptorStatus',
-      'envoy.service.ratelimit.v3.RateLimitResponse.RateLimit',
-    ]) {
-      const mine = ours.get(`.${name}`) as protobuf.Type;
-      const other = theirs.get(`.${name}`) as protobuf.Type;
-      expect(Object.keys(mine.fields).sort(), name).toEqual(Object.keys(other.fields).sort());
-    }
-  });
+  const KEPT_WHOLE = [
+    [
+      'service/ratelimit/v3/rls.proto',
+      'rls.proto',
+      [
+        'envoy.service.ratelimit.v3.RateLimitRequest',
+        'envoy.service.ratelimit.v3.RateLimitResponse',
+        'envoy.service.ratelimit.v3.RateLimitResponse.DescriptorStatus',
+        'envoy.service.ratelimit.v3.RateLimitResponse.RateLimit',
+      ],
+    ],
+    [
+      'service/rate_limit_quota/v3/rlqs.proto',
+      'rlqs.proto',
+      [
+        'envoy.service.rate_limit_quota.v3.RateLimitQuotaUsageReports',
+        'envoy.service.rate_limit_quota.v3.RateLimitQuotaUsageReports.BucketQuotaUsage',
+        'envoy.service.rate_limit_quota.v3.RateLimitQuotaResponse',
+        'envoy.service.rate_limit_quota.v3.RateLimitQuotaResponse.BucketAction',
+        'envoy.service.rate_limit_quota.v3.RateLimitQuotaResponse.BucketAction.QuotaAssignmentAction',
+        'envoy.service.rate_limit_quota.v3.BucketId',
+      ],
+    ],
+    ['type/v3/token_bucket.proto', 'token_bucket.proto', ['envoy.type.v3.TokenBucket']],
+    [
+      'type/v3/ratelimit_strategy.proto',
+      'ratelimit_strategy.proto',
+      ['envoy.type.v3.RateLimitStrategy', 'envoy.type.v3.RateLimitStrategy.RequestsPerTimeUnit'],
+    ],
+  ] as const;
+
+  it.each(KEPT_WHOLE)(
+    '%s keeps every field of the messages the service reads and writes',
+    (ourPath, publishedFile, names) => {
+      const ours = definitions(parse(new URL(ourPath, OURS)).root);
+      const theirs = definitions(parse(new URL(publishedFile, PUBLISHED)).root);
+      for (const name of names) {
+        const mine = ours.get(`.${name}`) as protobuf.Type;
+        const other = theirs.get(`.${name}`) as protobuf.Type;
+        expect(Object.keys(mine.fields).sort(), name).toEqual(Object.keys(other.fields).sort());
+      }
+    },
+  );
 });

@@ -1,7 +1,28 @@
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 
 /** What a client owns of the IPv6 space, usually: a /64 at least, often a /56. */
 export const DEFAULT_IPV6_SUBNET = 56;
+
+const PORTED_IPV4 = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/;
+const BRACKETED_IPV6 = /^\[([^\]]+)\](?::(\d{1,5}))?$/;
+
+function isPort(text: string | undefined): boolean {
+  return text === undefined || (Number(text) >= 1 && Number(text) <= 65535);
+}
+
+/**
+ * The address of a hop as proxies write it (`a.b.c.d`, `a.b.c.d:port`, an IPv6 address, `[v6]`,
+ * `[v6]:port`), without its port; undefined for anything else. The port goes: it names the
+ * client's connection, not the client, and keeping it would give each new connection a new quota.
+ */
+export function hopAddress(text: string): string | undefined {
+  const hop = text.trim();
+  if (isIP(hop) !== 0) return hop;
+  const ported = PORTED_IPV4.exec(hop) ?? BRACKETED_IPV6.exec(hop);
+  const address = ported?.[1];
+  if (address === undefined || !isPort(ported?.[2])) return undefined;
+  return isIP(address) !== 0 ? address : undefined;
+}
 
 /** The eight 16-bit groups of an IPv6 address (`::` expanded, an embedded IPv4 tail converted). */
 function groups(address: string): number[] {
@@ -27,8 +48,10 @@ function groups(address: string): number[] {
  * its own subnet and would otherwise get a fresh quota with each. `subnet: false` keeps it whole.
  */
 export function clientAddressKey(address: string, subnet: number | false = DEFAULT_IPV6_SUBNET): string {
-  const zoneless = address.split('%')[0] ?? address;
-  if (!isIPv6(zoneless)) return address;
+  const hop = hopAddress(address);
+  if (hop === undefined) return address;
+  const zoneless = hop.split('%')[0] ?? hop;
+  if (!isIPv6(zoneless)) return zoneless;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(zoneless);
   if (mapped?.[1] !== undefined) return mapped[1];
   if (subnet === false || subnet >= 128) return zoneless.toLowerCase();

@@ -136,6 +136,17 @@ describe('/v1/forward-auth', () => {
     expect((await forwardAuth('domain=web', { 'x-forwarded-for': '198.51.100.7' })).status).toBe(200);
   });
 
+  it('keys on the hop the proxy wrote with a port, whatever the client writes left of it (issue 18.12)', async () => {
+    const statuses = [];
+    const client = `198.51.100.${(Date.now() % 200) + 1}`;
+    for (let i = 0; i < 4; i++) {
+      const forwarded = { 'x-forwarded-for': `10.9.${i}.1, ${client}:${40000 + i}` };
+      statuses.push((await forwardAuth('domain=web', forwarded)).status);
+    }
+    // Before the fix: 200, 200, 200, 200 (each request keyed on the client-written 10.9.i.1).
+    expect(statuses).toEqual([200, 200, 200, 429]);
+  });
+
   it('builds descriptors from a header when asked; no header, no descriptor, allowed', async () => {
     const key = { 'x-api-key': `key-${run}` };
     expect((await forwardAuth('domain=web&descriptor=header:x-api-key', key)).status).toBe(200);

@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadRules } from '../../../src/rules/load.js';
+import { parseRulesFile } from '../../../src/rules/parse.js';
+import { aliasBomb, sharedAnchorRules } from '../../support/rules-files.js';
 import { RulesError } from '../../../src/rules/types.js';
 import type { RuleNode } from '../../../src/rules/types.js';
 
@@ -36,6 +38,7 @@ const BAD: Record<string, [line: number, reason: string]> = {
   'unlimited-in-list': [6, 'unlimited belongs in rate_limit, not in rate_limits'],
   'flag-not-boolean': [4, 'shadow_mode must be true or false'],
   'two-documents': [2, 'bad YAML: Source contains multiple documents'],
+  'merge-not-a-map': [5, 'a merge key (<<) takes a map or a list of maps'],
 };
 
 async function refusal(path: string): Promise<RulesError> {
@@ -45,6 +48,16 @@ async function refusal(path: string): Promise<RulesError> {
   );
   if (!(error instanceof RulesError)) throw new Error(`${path} loaded, or failed without a RulesError`);
   return error;
+}
+
+function refusalOf(parse: () => unknown): RulesError {
+  try {
+    parse();
+  } catch (error) {
+    if (error instanceof RulesError) return error;
+    throw error;
+  }
+  throw new Error('the file loaded');
 }
 
 function child(node: { level: RuleNode['level'] }, lookupKey: string): RuleNode {
@@ -124,6 +137,56 @@ describe('rules file loading', () => {
       ['fixed-window', 3_600_000, 'token_hourly'],
     ]);
     expect(child(api, 'yes_flag').shadowMode).toBe(true);
+  });
+
+  it('reads YAML 1.1 merge keys (<<: *base) as the reference service does: written keys win', async () => {
+    const { rules, warnings } = await loadRules(fixture('good/merge-keys.yaml'));
+    expect(warnings).toEqual([]);
+    const merged = rules.domains.get('merged');
+    if (!merged) throw new Error('no domain');
+    const perSecond = (requestsPerUnit: number) => [{ requestsPerUnit, unit: 'second', windowMs: 1000 }];
+    expect(child(merged, 'base').limits).toMatchObject(perSecond(10));
+    expect(child(merged, 'override').limits).toMatchObject(perSecond(3));
+    expect(child(child(merged, 'tenant'), 'user').limits).toMatchObject(perSecond(10));
+    const partner = child(merged, 'partner');
+    expect(partner.statKey).toBe('merged.partner');
+    expect(child(partner, 'user').statKey).toBe('merged.partner.user');
+    expect(child(merged, 'layered').limits).toMatchObject(perSecond(7));
+  });
+
+  it('refuses an alias bomb (40 nested anchors, 4.5 KB) at once, naming the alias that crosses the bound', () => {
+    // Before: 14 levels took 12.8 s, 16 did not end in 60 s; 40 hung the event loop for good.
+    const bomb = aliasBomb(40);
+    expect(bomb.length).toBeLessThan(5000);
+    const started = performance.now();
+    const error = refusalOf(() => parseRulesFile('bomb.yaml', bomb));
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(error.message).toMatch(
+      /^bomb\.yaml:\d+: aliases expand the file past 1000000 nodes \(at \*l\d+\)/,
+    );
+    // The line is the alias's own: `descriptors: *lN` on the line that crossed.
+    const alias = /at \*(l\d+)/.exec(error.reason)?.[1] ?? '';
+    expect(bomb.split('\n')[error.line - 1]).toContain(`*${alias}`);
+  });
+
+  it('refuses an alias inside the node it names (it would never end), with its line', () => {
+    const text = 'domain: d\ndescriptors: &all\n  - key: a\n    descriptors: *all\n';
+    const error = refusalOf(() => parseRulesFile('loop.yaml', text));
+    expect(error.message).toBe('loop.yaml:4: alias *all is inside the node it names: it would never end');
+  });
+
+  it('reads 1,000 rules sharing one anchor (rate_limit: *rl) without a walk per alias, and aliases in metadata', () => {
+    // Before: 3.9 s (each alias resolved by a walk of the whole document); after: about 0.2 s.
+    const started = performance.now();
+    const parsed = parseRulesFile('shared.yaml', sharedAnchorRules(1000));
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(parsed.level.byLookupKey.size).toBe(1000);
+    expect(parsed.level.byLookupKey.get('user_999')?.limits[0]?.requestsPerUnit).toBe(10);
+    const withMetadata = parseRulesFile(
+      'meta.yaml',
+      'domain: d\ndescriptors:\n  - key: a\n    metadata: &m { tier: gold }\n  - key: b\n    metadata: { plan: *m }\n',
+    );
+    expect(withMetadata.level.byLookupKey.get('b')?.metadata).toEqual({ plan: { tier: 'gold' } });
   });
 
   it('loads a directory: its .yaml and .yml files in name order, not hidden ones, one domain each', async () => {
