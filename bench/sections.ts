@@ -58,6 +58,12 @@ export const SECTIONS = {
       (await import('./accuracy.js')).printAccuracy();
     },
   },
+  console: {
+    about: "the operator console's tallies and denied-keys sketch: CPU per decision with and without",
+    run: async ({ knobs }) => {
+      (await import('./console.js')).benchConsole(knobs);
+    },
+  },
   middleware: {
     about: 'Express and Fastify apps with our middleware vs the peer libraries',
     run: () => import('./middleware.js'),

@@ -30,6 +30,11 @@ import { RulesWatcher } from './rules/watcher.js';
 import { EMPTY_RULES } from './rules/types.js';
 import type { RuleSet } from './rules/types.js';
 import { RateLimitService } from './envoy/rate-limit-service.js';
+import { ConsoleRecorder } from './console/recorder.js';
+import { FleetConsole } from './console/fleet.js';
+import { KeyLabels, consoleKeySecret } from './console/key-labels.js';
+import { NodeConsole } from './console/node-report.js';
+import { RulesStatus } from './console/rules-status.js';
 
 const STORE_WARNING_INTERVAL_MS = 10_000;
 const SHADOW_LOG_INTERVAL_MS = 10_000;
@@ -51,6 +56,7 @@ export interface RunningService {
 function openStore(
   settings: Settings,
   metrics: ServiceMetrics,
+  recorder: ConsoleRecorder,
   onMemoryPressure: (event: 'evicted' | 'refused') => void,
 ): { store: Store; registry: NodeRegistry; quotaStore: QuotaStore } {
   if (settings.redisUrl === undefined) {
@@ -72,6 +78,7 @@ function openStore(
     ...(settings.storeMaxInFlight === undefined ? {} : { maxInFlight: settings.storeMaxInFlight }),
     onCallDuration: (seconds) => {
       metrics.storeCallSeconds.observe(seconds);
+      recorder.storeCall(Date.now(), seconds);
     },
     ...(settings.denyCacheEntries > 0 ? { denyCache: { maxEntries: settings.denyCacheEntries } } : {}),
   });
@@ -132,6 +139,8 @@ function listenError(error: unknown, settings: Settings, portSetting: 'port' | '
  */
 export async function startService(settings: Settings): Promise<RunningService> {
   const metrics = new ServiceMetrics();
+  const recorder = new ConsoleRecorder();
+  const rulesStatus = new RulesStatus(settings.rulesPath);
   // Logging never blocks serving: lines the output cannot take are dropped and counted.
   const logDestination = new LogDestination({
     onDrop: (lines) => {
@@ -147,6 +156,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
           path: settings.rulesPath,
           onReload: (rules, warnings) => {
             metrics.rulesReloads.inc({ result: 'success' });
+            rulesStatus.loaded(rules);
             metrics.rulesDomains.set(rules.domains.size);
             log.info({ files: rules.files, domains: [...rules.domains.keys()] }, 'rules reloaded');
             if (rules.domains.size === 0)
@@ -155,6 +165,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
           },
           onError: (error) => {
             metrics.rulesReloads.inc({ result: 'error' });
+            rulesStatus.failed(error);
             log.error(
               { file: error.file, line: error.line, reason: error.reason },
               `rules not reloaded, the previous rules stay: ${error.message}`,
@@ -164,6 +175,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
   const rulesWatcher = rulesStart?.watcher;
   const currentRules = (): RuleSet => rulesWatcher?.current ?? EMPTY_RULES;
   metrics.rulesDomains.set(currentRules().domains.size);
+  if (rulesWatcher) rulesStatus.loaded(rulesWatcher.current);
   const pressureWarning = new ThrottledWarning<'evicted' | 'refused'>(
     STORE_WARNING_INTERVAL_MS,
     (event, suppressed) => {
@@ -175,7 +187,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
       );
     },
   );
-  const { store, registry, quotaStore } = openStore(settings, metrics, (event) => {
+  const { store, registry, quotaStore } = openStore(settings, metrics, recorder, (event) => {
     pressureWarning.note(event);
   });
   if (store.stats) metrics.watchStore(() => store.stats?.() ?? {});
@@ -204,10 +216,23 @@ export async function startService(settings: Settings): Promise<RunningService> 
       liveNodes: () => liveNodes,
       onStoreFailure: (error) => {
         storeWarning.note(error);
+        recorder.storeFailure(Date.now(), error.reason ?? 'unknown');
       },
     },
   });
-  const limiter = new MeteredLimiter(rateLimiter, metrics, store.kind);
+  const limiter = new MeteredLimiter(rateLimiter, metrics, store.kind, recorder);
+  const nodeConsole = new NodeConsole({
+    nodeId: settings.nodeId,
+    version: PACKAGE_VERSION,
+    storeKind: store.kind,
+    recorder,
+    rules: rulesStatus,
+    labels: new KeyLabels(
+      settings.consoleKeys,
+      consoleKeySecret(settings.consoleKeySecret, settings.adminToken),
+    ),
+    ...(store.stats ? { storeStats: () => store.stats?.() ?? {} } : {}),
+  });
   const shadowWarning = new ThrottledWarning<{ domain: string; rule: string }>(
     SHADOW_LOG_INTERVAL_MS,
     (latest, suppressed) => {
@@ -272,6 +297,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
     },
     quotas: { store: quotaStore, rules: currentRules },
     rulesLoaded,
+    console: { node: nodeConsole, fleet: new FleetConsole({ node: nodeConsole, registry }) },
     version: PACKAGE_VERSION,
     maxInFlight: settings.maxInFlight,
     loggerInstance: log,

@@ -16,6 +16,8 @@ import {
 } from '../http/forward-auth.js';
 import type { DescriptorSpec } from '../http/forward-auth.js';
 import { RESPONSE_HEADER_MODES } from '../envoy/rate-limit-service.js';
+import { CONSOLE_KEY_MODES } from '../protocol/console.js';
+import type { ConsoleKeyMode } from '../protocol/console.js';
 import type { ResponseHeaderMode } from '../envoy/rate-limit-service.js';
 
 /** A setting that could not be accepted; `name` is how the operator wrote it (env var or flag). */
@@ -47,6 +49,8 @@ export interface Settings {
   failureMode: FailureMode;
   adminToken: string | undefined;
   apiToken: string | undefined;
+  consoleKeys: ConsoleKeyMode;
+  consoleKeySecret: string | undefined;
   keyPrefix: string;
   nodeId: string;
   logLevel: LogLevel;
@@ -251,6 +255,23 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'RATELIMITER_API_TOKEN',
     flag: '--api-token <token>',
     description: 'Bearer token the decision routes require (at least 16 characters); open when unset.',
+    parse: optionalToken,
+  },
+  {
+    name: 'consoleKeys',
+    env: 'RATELIMITER_CONSOLE_KEYS',
+    flag: '--console-keys <mode>',
+    description:
+      'How the operator console shows limited keys: hashed (a short HMAC, never the key) or plain (the keys themselves, which may be personal data).',
+    defaultText: 'hashed',
+    parse: withDefault('hashed', oneOf(CONSOLE_KEY_MODES)),
+  },
+  {
+    name: 'consoleKeySecret',
+    env: 'RATELIMITER_CONSOLE_KEY_SECRET',
+    flag: '--console-key-secret <secret>',
+    description:
+      "Secret of the console's key hashes (at least 16 characters, the same on every node); default: derived from the admin token.",
     parse: optionalToken,
   },
   {

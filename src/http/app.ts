@@ -28,6 +28,9 @@ import type { EnvoyRoutesOptions } from './routes/envoy.js';
 import { operationRoutes } from './routes/operations.js';
 import { quotaRoutes } from './routes/quotas.js';
 import type { QuotaRoutesOptions } from './routes/quotas.js';
+import { consoleRoutes } from './routes/console.js';
+import type { FleetConsole } from '../console/fleet.js';
+import type { NodeConsole } from '../console/node-report.js';
 
 export { BODY_LIMIT_BYTES } from '../protocol/limits.js';
 
@@ -59,6 +62,8 @@ export interface AppDeps {
   readiness?: ReadinessProbe;
   /** Timeouts and the connection bound of the Node server. Default DEFAULT_HTTP_LIMITS. */
   httpLimits?: HttpServerLimits;
+  /** The operator console (`/console`, `/v1/console/*`); absent, those routes are not served. */
+  console?: { node: NodeConsole; fleet: FleetConsole } | undefined;
 }
 
 const STRICT_BODY: AjvOptions = {
@@ -230,6 +235,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   if (deps.quotas) {
     await app.register(quotaRoutes, { ...deps.quotas, requireAdminToken: adminGuard(deps.adminToken) });
+  }
+  if (deps.console) {
+    await app.register(consoleRoutes, { ...deps.console, requireAdminToken: adminGuard(deps.adminToken) });
   }
   await app.register(operationRoutes, {
     limiter: deps.limiter,

@@ -1,5 +1,6 @@
 import { StoreUnavailableError } from '../core/errors.js';
 import type { Check, CounterRef, Decision } from '../core/types.js';
+import type { ConsoleRecorder } from '../console/recorder.js';
 import type { BatchDecision, Limiter } from '../limiter.js';
 import type { LimiterOperation, ServiceMetrics } from './metrics.js';
 import { DECISION_OPERATION } from './metrics.js';
@@ -16,6 +17,8 @@ export class MeteredLimiter implements Limiter {
     private readonly metrics: ServiceMetrics,
     /** Short name of the store for readiness and logs: "memory", "redis". */
     readonly storeKind: string,
+    /** The operator console's tallies and denied keys, fed with every decision counted here. */
+    private readonly recorder?: ConsoleRecorder,
   ) {}
 
   decide(check: Check): Promise<Decision> {
@@ -33,9 +36,9 @@ export class MeteredLimiter implements Limiter {
       this.failed('check', startedAt, error);
       throw error;
     }
-    if (!(decided instanceof Promise)) return this.decided(startedAt, decided);
+    if (!(decided instanceof Promise)) return this.decided(check, startedAt, decided);
     return decided.then(
-      (decision) => this.decided(startedAt, decision),
+      (decision) => this.decided(check, startedAt, decision),
       (error: unknown) => {
         this.failed('check', startedAt, error);
         throw error;
@@ -45,13 +48,13 @@ export class MeteredLimiter implements Limiter {
 
   async decideMany(checks: readonly Check[]): Promise<Decision[]> {
     const decisions = await this.measure('checks', () => this.limiter.decideMany(checks));
-    this.count(decisions);
+    this.count(checks, decisions);
     return decisions;
   }
 
   async decideAll(checks: readonly Check[]): Promise<BatchDecision> {
     const batch = await this.measure('checks', () => this.limiter.decideAll(checks));
-    this.count(batch.results);
+    this.count(checks, batch.results);
     return batch;
   }
 
@@ -78,9 +81,10 @@ export class MeteredLimiter implements Limiter {
   }
 
   /** One check decided: timed and counted as measure() and count() do, without a closure. */
-  private decided(startedAt: number, decision: Decision): Decision {
+  private decided(check: Check, startedAt: number, decision: Decision): Decision {
     this.metrics.decisionSeconds.observe('check', (performance.now() - startedAt) / 1000);
     this.metrics.decisions.inc(decision.algorithm, decision.allowed ? 'allowed' : 'denied');
+    this.recorder?.decided(Date.now(), check.key, check, decision.allowed, decision.degraded === true);
     if (decision.degraded === true) {
       this.metrics.degradedDecisions.inc(1);
       this.metrics.storeErrors.inc({ operation: DECISION_OPERATION });
@@ -100,11 +104,14 @@ export class MeteredLimiter implements Limiter {
     }
   }
 
-  private count(decisions: readonly Decision[]): void {
+  private count(checks: readonly Check[], decisions: readonly Decision[]): void {
     this.countDegraded(decisions);
-    for (const decision of decisions) {
+    const now = Date.now();
+    decisions.forEach((decision, index) => {
       this.metrics.decisions.inc(decision.algorithm, decision.allowed ? 'allowed' : 'denied');
-    }
+      const check = checks[index];
+      if (check) this.recorder?.decided(now, check.key, check, decision.allowed, decision.degraded === true);
+    });
   }
 
   /** One store failure per call, however many of its decisions it degraded. */

@@ -7,6 +7,10 @@ export const ROUTES = {
   counter: '/v1/counters/:key',
   nodes: '/v1/nodes',
   quotas: '/v1/quotas',
+  /** The operator console: its page, the deployment merged, and one node's own figures. */
+  consolePage: '/console',
+  consoleSnapshot: '/v1/console/snapshot',
+  consoleNode: '/v1/console/node',
   ratelimit: '/v1/ratelimit',
   forwardAuth: '/v1/forward-auth',
   healthz: '/healthz',
