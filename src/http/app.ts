@@ -179,6 +179,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onRefusal: (kind: HttpRefusal) => {
       deps.metrics.httpRefusals.inc({ kind });
     },
+    onIdleClosed: () => {
+      deps.metrics.httpIdleConnectionsClosed.inc();
+    },
   };
   const logger: { current?: FastifyBaseLogger } = {};
   const limited = serverOptions(httpLimits, guardHooks, () => logger.current);

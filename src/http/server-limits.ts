@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { ThrottledWarning } from '../logging/throttled-warning.js';
+import { ConnectionTable } from './connection-table.js';
 import { TOO_MANY_HEADERS, answerUnknownExpectation, clientErrorHandler } from './client-errors.js';
 import { MAX_HEADER_COUNT } from '../protocol/limits.js';
 import type { ParserRefusal } from './client-errors.js';
@@ -14,7 +15,10 @@ export interface HttpServerLimits {
   headersTimeoutMs: number;
   /** An idle keep-alive connection is closed after this. */
   keepAliveTimeoutMs: number;
-  /** Connections held at once; further ones are closed at once (and counted). */
+  /**
+   * Connections held at once; past it the oldest idle one is closed to admit a new one, and when
+   * none is idle the new one is closed at once (both counted).
+   */
   maxConnections: number;
 }
 
@@ -31,6 +35,8 @@ export type HttpRefusal = ParserRefusal['kind'] | 'connection_limit';
 export interface ServerGuardHooks {
   /** Counted for every refusal (ratelimiter_http_refusals_total). */
   onRefusal: (kind: HttpRefusal) => void;
+  /** Counted for every idle connection closed at the bound (ratelimiter_http_idle_connections_closed_total). */
+  onIdleClosed: () => void;
 }
 
 const WARNING_INTERVAL_MS = 10_000;
@@ -98,21 +104,29 @@ export function guardServer(
   inFlight: () => Iterable<ServerResponse>,
 ): void {
   const { server } = app;
-  server.maxConnections = limits.maxConnections;
   // Node's default, made explicit: the refusal in app.ts compares against the same bound.
   server.maxHeadersCount = MAX_HEADER_COUNT;
-  const dropped = new ThrottledWarning<number>(WARNING_INTERVAL_MS, (_, suppressed) => {
-    app.log.warn(
-      { maxConnections: limits.maxConnections, suppressed },
-      'http: connection limit reached (RATELIMITER_MAX_CONNECTIONS); new connections are closed',
-    );
-  });
-  server.on('drop', () => {
-    hooks.onRefusal('connection_limit');
-    dropped.note(1);
+  const atBound = (what: string) =>
+    new ThrottledWarning<number>(WARNING_INTERVAL_MS, (_, suppressed) => {
+      app.log.warn(
+        { maxConnections: limits.maxConnections, suppressed },
+        `http: connection limit reached (RATELIMITER_MAX_CONNECTIONS); ${what}`,
+      );
+    });
+  const idleClosed = atBound('closing the oldest idle connections to admit new ones');
+  const refused = atBound('every connection is busy: new connections are closed');
+  const connections = new ConnectionTable(server, limits.maxConnections, {
+    onIdleClosed: () => {
+      hooks.onIdleClosed();
+      idleClosed.note(1);
+    },
+    onRefused: () => {
+      hooks.onRefusal('connection_limit');
+      refused.note(1);
+    },
   });
   server.on('checkExpectation', answerUnknownExpectation);
-  closeSlowClientsOnClose(app, inFlight);
+  closeSlowClientsOnClose(app, inFlight, connections.sockets);
 }
 
 /**
@@ -123,16 +137,15 @@ export function guardServer(
  * tracked as they open; which request each one is on is read at close, from the responses in
  * flight, so a request costs nothing here.
  */
-function closeSlowClientsOnClose(app: FastifyInstance, inFlight: () => Iterable<ServerResponse>): void {
-  const connections = new Set<Socket>();
-  app.server.on('connection', (socket: Socket) => {
-    connections.add(socket);
-    socket.once('close', () => connections.delete(socket));
-  });
+function closeSlowClientsOnClose(
+  app: FastifyInstance,
+  inFlight: () => Iterable<ServerResponse>,
+  connections: ReadonlySet<Socket>,
+): void {
   app.addHook('preClose', () => {
     const requestOf = new Map<Socket, IncomingMessage>();
     for (const response of inFlight()) requestOf.set(response.req.socket, response.req);
-    for (const socket of connections) {
+    for (const socket of [...connections]) {
       const request = requestOf.get(socket);
       if (request === undefined || !request.complete) socket.destroy();
     }

@@ -65,6 +65,12 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly httpIdleConnectionsClosed = new Counter({
+    name: 'ratelimiter_http_idle_connections_closed_total',
+    help: 'Idle HTTP connections (keep-alive, or no whole request sent yet) closed, oldest first, to admit new ones at RATELIMITER_MAX_CONNECTIONS.',
+    registers: [this.registry],
+  });
+
   readonly logLinesDropped = new Counter({
     name: 'ratelimiter_log_lines_dropped_total',
     help: 'Log lines dropped because the log output could not take them (buffer full, or the write failed).',

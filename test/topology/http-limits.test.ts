@@ -54,6 +54,11 @@ describe('HTTP server limits', () => {
     );
   }
 
+  async function idleClosed(service: ServiceProcess): Promise<number> {
+    const text = await (await service.fetch('/metrics')).text();
+    return Number(/^ratelimiter_http_idle_connections_closed_total (\d+)$/m.exec(text)?.[1] ?? 0);
+  }
+
   it('answers 408 to a body that never arrives, and to a connection that never sends headers', async () => {
     const service = short;
     const port = portOf(service.url);
@@ -79,18 +84,48 @@ describe('HTTP server limits', () => {
     );
   });
 
-  it('closes connections past the bound at once, logs it, and serves again once idle ones time out', async () => {
+  it('at the bound, closes the oldest idle connection to admit a new one, logs it and counts it', async () => {
     const service = limited;
     const port = portOf(service.url);
-    const held = await Promise.all(Array.from({ length: 10 }, () => stalledConnection(port)));
-    // Over the bound: accepted by the kernel, closed by the server without a reply.
+    const before = await idleClosed(service);
+    // Ten connections that sent nothing (or whose keep-alive request was answered): all idle.
+    const held: Awaited<ReturnType<typeof stalledConnection>>[] = [];
+    for (let i = 0; i < 10; i++) {
+      held.push(await stalledConnection(port, i === 9 ? 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' : ''));
+      // Accepted by the server in this order.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const closedAt = held.map(() => false);
+    held.forEach((socket, i) => socket.once('close', () => (closedAt[i] = true)));
+    // Before: no reply, the new connection closed at once (status undefined); idle clients held every slot.
+    const extra = await rawRequest(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(extra.status).toBe(200);
+    await eventually(() => Promise.resolve(closedAt[0] === true), 'the oldest idle connection closed');
+    expect(closedAt.slice(1).every((closed) => !closed)).toBe(true);
+    expect(await idleClosed(service)).toBeGreaterThanOrEqual(before + 1);
+    await eventually(
+      () => Promise.resolve(service.logLines.some((line) => line.includes('closing the oldest idle'))),
+      'the idle-close warning',
+    );
+    for (const socket of held) socket.destroy();
+  });
+
+  it('closes connections past the bound at once when none is idle, logs it, and serves again once they time out', async () => {
+    const service = limited;
+    const port = portOf(service.url);
+    // Requests under way (a body that never comes): nothing to close, so the newcomer is refused.
+    // Let the server see the previous test's connections close, and then these headers arrive.
+    const serverSide = () => new Promise((resolve) => setTimeout(resolve, 150));
+    await serverSide();
+    const held = await Promise.all(Array.from({ length: 10 }, () => stalledConnection(port, SLOW_BODY)));
+    await serverSide();
     const extra = await rawRequest(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', { waitMs: 2000 });
     expect(extra).toMatchObject({ status: undefined, closed: true });
     await eventually(
       () => Promise.resolve(service.logLines.some((line) => line.includes('connection limit reached'))),
       'the connection limit warning',
     );
-    // The held connections never sent a request: the headers timeout frees their slots.
+    // The request timeout frees their slots.
     // (A client whose connection was dropped may wait on it: undici's fetch does, so bound each try.)
     const healthz = () => service.fetch('/healthz', { signal: AbortSignal.timeout(1000) });
     await eventually(async () => (await healthz()).status === 200, 'serving again', 5000);
