@@ -302,7 +302,8 @@ export class MemoryStore implements Store {
     if (counter) {
       // A log that grew past the bound makes room by dropping others; with nothing left to drop
       // it is refused rather than let grow without end (room made: the batch made it already).
-      if (!roomMade && this.bytes + GROWTH_BYTES > this.maxBytes) this.makeRoom(0, GROWTH_BYTES, new Set([counter]));
+      if (!roomMade && this.bytes + GROWTH_BYTES > this.maxBytes)
+        this.makeRoom(0, GROWTH_BYTES, new Set([counter]));
       this.store(counter, algorithm.record(counter.state, check, nowUs), algorithm, check);
       counter.usedAtUs = nowUs;
       counter.fill = fill;
