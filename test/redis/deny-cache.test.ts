@@ -103,6 +103,29 @@ describe('deny cache', () => {
     await eventually(async () => (await a.limiter.check(check)).allowed);
   });
 
+  it('forgets a denial when a node without the cache resets or refunds (a rolling enable, `reset --redis`)', async () => {
+    const a = limiterWithCache();
+    // Not in `opened`: it never subscribes, so allSubscribed() must not wait for it.
+    const plain = new RateLimiter({ store: new RedisStore({ url: server.url, timeoutMs: 2000 }) });
+    try {
+      const check = { key: `deny:plain:${Date.now()}`, limit: 1, window: '1h' };
+      await allSubscribed();
+      expect((await a.limiter.check(check)).allowed).toBe(true);
+      expect((await a.limiter.check(check)).allowed).toBe(false);
+      expect((await a.limiter.check(check)).allowed).toBe(false);
+      expect(a.store.stats().denyCacheHits).toBe(1);
+
+      await plain.reset(check);
+      await eventually(async () => (await a.limiter.check(check)).allowed);
+      expect((await a.limiter.check(check)).allowed).toBe(false);
+
+      await plain.refund({ ...check, cost: 1 });
+      await eventually(async () => (await a.limiter.check(check)).allowed);
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('keeps limits exact across nodes under a burst', async () => {
     const nodes = [limiterWithCache(), limiterWithCache()];
     await allSubscribed();

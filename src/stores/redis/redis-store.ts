@@ -234,11 +234,12 @@ export class RedisStore implements Store {
   /**
    * After a reset or a refund, a remembered denial of that counter may be wrong: drop it here and
    * tell every node. A node that misses the message (its subscription was down) clears all its
-   * denials when it subscribes again.
+   * denials when it subscribes again. Published whether or not this store has the cache: another
+   * node may (a rolling enable, `ratelimiter reset --redis`), and one PUBLISH per reset or refund
+   * costs nothing beside the script it follows.
    */
   private async invalidate(key: string): Promise<void> {
-    if (!this.denials) return;
-    this.denials.forget(key);
+    this.denials?.forget(key);
     // Best effort: the reset or refund itself is done, and failing it now would make its caller
     // retry and spend (or refund) twice. Other nodes' remembered denials then lapse on their own.
     try {
