@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError, OverloadedError, StoreUnavailableError } from '../../core/errors.js';
 import { DenialLedger, PeerCounter } from './peer-counter.js';
 import type { PeerStoreOptions } from './peer-counter.js';
 
@@ -82,7 +82,14 @@ export class HitStore {
   async decrement(key: string): Promise<void> {
     if (this.denials?.absorb(key) === true) return;
     const { limit, windowMs } = this.config();
-    await this.counter.giveBack(key, limit, windowMs);
+    try {
+      await this.counter.giveBack(key, limit, windowMs);
+    } catch (error) {
+      // The response is the handler's: a refund the store could not take is lost (the unit stays
+      // spent until the window passes), as a failure mode loses a check, and never becomes a 500.
+      if (error instanceof StoreUnavailableError || error instanceof OverloadedError) return;
+      throw error;
+    }
   }
 
   async resetKey(key: string): Promise<void> {
