@@ -17,12 +17,14 @@ let redis: RedisServer;
 let limiter: RateLimiter;
 let server: ServerType;
 let url: string;
+let peerStore: HonoRateLimiterStore;
 
 beforeAll(async () => {
   redis = await RedisServer.start();
   const store = new RedisStore({ url: redis.url, timeoutMs: 100 });
   await store.connection.connected();
   limiter = new RateLimiter({ store, failurePolicy: { mode: 'open' } });
+  peerStore = new HonoRateLimiterStore({ limiter });
   const app = new Hono();
   app.use(
     rateLimiter({
@@ -30,7 +32,7 @@ beforeAll(async () => {
       limit: 5,
       keyGenerator: () => 'one-client',
       skipFailedRequests: true,
-      store: new HonoRateLimiterStore({ limiter }),
+      store: peerStore,
     }),
   );
   app.get('/missing', (c) => {
@@ -59,5 +61,6 @@ describe('hono-rate-limiter store: a refund that fails', () => {
     redis.resume();
     expect(answer.status).toBe(404);
     expect(await answer.text()).toBe('not here');
+    expect(peerStore.lostRefunds).toBe(1);
   });
 });

@@ -39,6 +39,7 @@ export class HitStore {
   private windowMs: number | undefined;
   private limit: number | undefined;
   private denials: DenialLedger | undefined;
+  private refundsLost = 0;
 
   constructor(options: HitStoreOptions, defaultPrefix: string) {
     this.counter = new PeerCounter(options, defaultPrefix);
@@ -79,6 +80,11 @@ export class HitStore {
     return { totalHits: hit.totalHits, resetTime: new Date(Date.now() + hit.waitMs) };
   }
 
+  /** Decrements the store could not take (unreachable or overloaded): dropped, never thrown. */
+  get lostRefunds(): number {
+    return this.refundsLost;
+  }
+
   async decrement(key: string): Promise<void> {
     if (this.denials?.absorb(key) === true) return;
     const { limit, windowMs } = this.config();
@@ -87,7 +93,10 @@ export class HitStore {
     } catch (error) {
       // The response is the handler's: a refund the store could not take is lost (the unit stays
       // spent until the window passes), as a failure mode loses a check, and never becomes a 500.
-      if (error instanceof StoreUnavailableError || error instanceof OverloadedError) return;
+      if (error instanceof StoreUnavailableError || error instanceof OverloadedError) {
+        this.refundsLost++;
+        return;
+      }
       throw error;
     }
   }
