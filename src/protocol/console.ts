@@ -123,14 +123,6 @@ export interface WireConsoleSnapshot {
   };
   deniedKeys: WireDeniedKeys;
   rules: (WireRules & { nodeId: string })[];
-  store: {
-    latencyP50Ms: number | null;
-    latencyP99Ms: number | null;
-    calls: number;
-    errors: Record<string, number>;
-    denyCacheHits: number;
-    shed: number;
-    timeouts: number;
-    byNode: (WireStore & { nodeId: string })[];
-  };
+  /** The nodes' store figures summed (latency over their merged buckets), and each node's own. */
+  store: Omit<WireStore, 'kind' | 'latencyBuckets'> & { byNode: (WireStore & { nodeId: string })[] };
 }

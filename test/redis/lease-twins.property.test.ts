@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock, MemoryStore, RateLimiter, RedisStore } from '../../src/index.js';
-import { workerRedis } from '../support/worker-redis.js';
+import { describe, expect, it } from 'vitest';
+import type { RateLimiter } from '../../src/index.js';
+import { twinStores } from '../support/twin-stores.js';
 
 /**
  * The TypeScript and Lua twins of the lease set (src/core/lease-set.ts, lua/include/lease-set.lua)
@@ -9,20 +9,7 @@ import { workerRedis } from '../support/worker-redis.js';
  * read one manual clock; each twin makes its own lease ids, so the i-th lease of one is paired
  * with the i-th of the other.
  */
-const server = workerRedis();
-let redis: RedisStore;
-let memory: MemoryStore;
-const clock = new ManualClock();
-
-beforeAll(() => {
-  redis = new RedisStore({ url: server.url, clock, timeoutMs: 5000 });
-  memory = new MemoryStore({ clock, sweepIntervalMs: 0 });
-});
-
-afterAll(async () => {
-  await redis.close();
-  await memory.close();
-});
+const { clock, limiters } = twinStores();
 
 type Step =
   | { op: 'acquire'; advanceUs: number; limit: number; cost: number; ttlMs: number }
@@ -57,7 +44,7 @@ let run = 0;
 
 describe('lease twins agree', () => {
   it('gives the same answers from TypeScript and Lua on random sequences', async () => {
-    const twins = [new RateLimiter({ store: memory }), new RateLimiter({ store: redis })] as const;
+    const twins = limiters();
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 50 }), async (steps) => {
         run += 1;
@@ -93,7 +80,7 @@ describe('lease twins agree', () => {
   });
 
   it('agree when more expired leases are dropped in one call than the script reads at once', async () => {
-    const twins = [new RateLimiter({ store: memory }), new RateLimiter({ store: redis })] as const;
+    const twins = limiters();
     const key = `lease-twins:chunks:${process.pid}`;
     for (let i = 0; i < 1200; i++) {
       await Promise.all(twins.map((limiter) => limiter.acquire({ key, limit: 5000, ttl: '1s', cost: 2 })));

@@ -1,27 +1,14 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALGORITHM_NAMES, ManualClock, MemoryStore, RateLimiter, RedisStore } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { ALGORITHM_NAMES } from '../../src/index.js';
 import type { AlgorithmName } from '../../src/index.js';
-import { workerRedis } from '../support/worker-redis.js';
+import { twinStores } from '../support/twin-stores.js';
 
 /**
  * The TypeScript and Lua halves of each algorithm must decide alike on any sequence of events.
  * Both stores read one manual clock, so the script's time is driven explicitly.
  */
-const server = workerRedis();
-let redis: RedisStore;
-let memory: MemoryStore;
-const clock = new ManualClock();
-
-beforeAll(() => {
-  redis = new RedisStore({ url: server.url, clock, timeoutMs: 5000 });
-  memory = new MemoryStore({ clock, sweepIntervalMs: 0 });
-});
-
-afterAll(async () => {
-  await redis.close();
-  await memory.close();
-});
+const { clock, limiters } = twinStores();
 
 interface Step {
   advanceUs: number;
@@ -58,7 +45,7 @@ let run = 0;
 
 describe.each(ALGORITHM_NAMES)('twins agree: %s', (algorithm: AlgorithmName) => {
   it('gives the same decision from TypeScript and Lua on random sequences of checks and refunds', async () => {
-    const twins = [new RateLimiter({ store: memory }), new RateLimiter({ store: redis })] as const;
+    const twins = limiters();
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 12 }),
