@@ -56,18 +56,9 @@ describe('ratelimiter acquire, release, renew', () => {
     ['on Redis', onRedis],
   ])('renew extends a live lease (exit 0) and not a released one (exit 1), %s', async (_, target) => {
     const key = freshKey();
-    const first = await runCli([
-      'acquire',
-      key,
-      '--limit',
-      '2',
-      '--ttl',
-      '1s',
-      '--cost',
-      '2',
-      '--json',
-      ...target(),
-    ]);
+    // The ttl outlasts a CLI start on a loaded machine: the renewal must find the lease live.
+    const acquire = ['acquire', key, '--limit', '2', '--ttl', '20s', '--cost', '2', '--json'];
+    const first = await runCli([...acquire, ...target()]);
     const leaseId = acquired(first.stdout).leaseId as string;
     const renewed = await runCli(['renew', key, '--lease', leaseId, '--ttl', '1m', '--json', ...target()]);
     expect(renewed.code).toBe(0);
