@@ -67,7 +67,7 @@ export class QuotaSeries implements QuotaObserver {
       'The limit of each bucket of a quota, in requests per second (a "*" entry: per distinct value).',
       (instance) => {
         for (const [domain, ruleSet] of this.rules().domains) {
-          for (const rule of ruleSet.quotas ?? []) {
+          for (const rule of ruleSet.quotas) {
             const labels = this.labels(domain, rule.name);
             // The overflow series sums other series; a limit there would be one of many.
             if (labels.quota !== OVERFLOW_RULE) instance.set(labels, rule.requestsPerUnit / rule.unitSeconds);
@@ -79,21 +79,27 @@ export class QuotaSeries implements QuotaObserver {
       'ratelimiter_rlqs_quota_assigned_per_second',
       "What this node's streams are assigned together, in requests per second, over the quota's buckets.",
       (instance) => {
-        this.tally((labels, totals) => instance.set(labels, totals.perSecond));
+        this.tally((labels, totals) => {
+          instance.set(labels, totals.perSecond);
+        });
       },
     );
     gauge(
       'ratelimiter_rlqs_quota_streams',
       "This node's streams holding an assignment of the quota.",
       (instance) => {
-        this.tally((labels, totals) => instance.set(labels, totals.streams));
+        this.tally((labels, totals) => {
+          instance.set(labels, totals.streams);
+        });
       },
     );
     gauge(
       'ratelimiter_rlqs_quota_buckets',
       "Distinct buckets of the quota this node's streams hold (the limit applies to each).",
       (instance) => {
-        this.tally((labels, totals) => instance.set(labels, totals.buckets));
+        this.tally((labels, totals) => {
+          instance.set(labels, totals.buckets);
+        });
       },
     );
   }
