@@ -1,4 +1,4 @@
-import type { Limiter } from '../../limiter.js';
+import type { Limiter, RateLimiter } from '../../limiter.js';
 
 export type { RefundRequest } from '../../core/types.js';
 
@@ -10,3 +10,6 @@ export type AdapterLimiter = Pick<
   Limiter,
   'decide' | 'decideAll' | 'peekCheck' | 'resetCounter' | 'refundCheck'
 >;
+
+/** What the `concurrency` option needs besides: a RateLimiter's leases, parsed input in. */
+export type LeaseLimiter = Pick<RateLimiter, 'acquireLease' | 'releaseLease' | 'renewLease'>;
