@@ -24,6 +24,7 @@ import { BODY_LIMIT_BYTES } from '../protocol/limits.js';
 import { OPERATIONS_PROBES, ROUTES } from '../protocol/routes.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { envoyRoutes } from './routes/envoy.js';
+import { leaseRoutes } from './routes/leases.js';
 import type { EnvoyRoutesOptions } from './routes/envoy.js';
 import { operationRoutes } from './routes/operations.js';
 import { quotaRoutes } from './routes/quotas.js';
@@ -233,6 +234,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requireApiToken: apiGuard(deps.apiToken),
     requireAdminToken: adminGuard(deps.adminToken),
   });
+  await app.register(leaseRoutes, { limiter: deps.limiter, requireApiToken: apiGuard(deps.apiToken) });
   if (deps.envoy) {
     await app.register(envoyRoutes, { ...deps.envoy, requireApiToken: apiGuard(deps.apiToken) });
   }
