@@ -1,4 +1,3 @@
-import type { LeaseDecision } from '../core/leases.js';
 import type { Decision } from '../core/types.js';
 
 /**
@@ -51,33 +50,6 @@ export function policiesOf(decisions: readonly Decision[], names?: readonly stri
     windowMs: decision.windowMs,
     decision,
   }));
-}
-
-/** The draft's quota unit of a concurrency limit. */
-export const CONCURRENT_REQUESTS = 'concurrent-requests';
-
-/**
- * A lease decision as a policy (`"name";q=<limit>;qu="concurrent-requests"`, no window): what it
- * holds is not per time, so only a denial has a wait, the time until the earliest lease expires.
- */
-export function leasePolicy(
-  name: string,
-  decision: Pick<LeaseDecision, 'allowed' | 'limit' | 'remaining' | 'retryAfterMs' | 'degraded'>,
-): AppliedPolicy {
-  const { allowed, limit, remaining, retryAfterMs, degraded } = decision;
-  return {
-    name,
-    windowMs: undefined,
-    quotaUnit: CONCURRENT_REQUESTS,
-    decision: {
-      allowed,
-      limit,
-      remaining,
-      retryAfterMs,
-      resetAfterMs: allowed ? 0 : retryAfterMs,
-      ...(degraded === true ? { degraded } : {}),
-    },
-  };
 }
 
 /**
@@ -189,9 +161,10 @@ function retryAfterSeconds(waitMs: number): string {
   return String(Math.max(1, ceilSeconds(waitMs)));
 }
 
-/** The decision that binds first: the fewest units left, then the longest wait. */
+/** What the legacy headers read of a decision: a lease decision has them too. */
 type LegacyFields = Pick<Decision, 'limit' | 'remaining' | 'retryAfterMs' | 'resetAfterMs'>;
 
+/** The decision that binds first: the fewest units left, then the longest wait. */
 function tightest(decisions: readonly LegacyFields[]): LegacyFields | undefined {
   return [...decisions].sort(
     (a, b) => a.remaining - b.remaining || b.retryAfterMs - a.retryAfterMs || b.resetAfterMs - a.resetAfterMs,

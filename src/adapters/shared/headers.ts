@@ -1,10 +1,5 @@
-import {
-  leasePolicy,
-  legacyHeaders,
-  policiesOf,
-  rateLimitHeaders,
-  statusHeaders,
-} from '../../protocol/headers.js';
+import { legacyHeaders, policiesOf, rateLimitHeaders, statusHeaders } from '../../protocol/headers.js';
+import { leasePolicy } from '../../protocol/leases.js';
 import type { AppliedPolicy, HeaderPair } from '../../protocol/headers.js';
 import type { Admission } from './limits.js';
 
@@ -27,7 +22,7 @@ export function admissionPolicies(admission: Admission): AppliedPolicy[] {
     admission.rules.map((rule) => rule.name),
   );
   const { concurrency } = admission;
-  if (concurrency) policies.push(leasePolicy(concurrency.name, concurrency.decision));
+  if (concurrency) policies.push(leasePolicy(concurrency.decision, concurrency.name));
   return policies;
 }
 

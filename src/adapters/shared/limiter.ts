@@ -1,4 +1,4 @@
-import type { Limiter, RateLimiter } from '../../limiter.js';
+import type { Limiter } from '../../limiter.js';
 
 export type { RefundRequest } from '../../core/types.js';
 
@@ -11,5 +11,5 @@ export type AdapterLimiter = Pick<
   'decide' | 'decideAll' | 'peekCheck' | 'resetCounter' | 'refundCheck'
 >;
 
-/** What the `concurrency` option needs besides: a RateLimiter's leases, parsed input in. */
-export type LeaseLimiter = Pick<RateLimiter, 'acquireLease' | 'releaseLease' | 'renewLease'>;
+/** What the `concurrency` option needs besides: the limiter's leases, parsed input in. */
+export type LeaseLimiter = Pick<Limiter, 'acquireLease' | 'releaseLease' | 'renewLease'>;
