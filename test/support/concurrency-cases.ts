@@ -43,13 +43,13 @@ export interface LeaseSubject {
 
 let keys = 0;
 
-export function describeConcurrencyMiddleware(storeName: string, open: () => LeaseSubject): void {
+export function describeConcurrencyMiddleware(storeName: string, open: () => Promise<LeaseSubject>): void {
   afterEach(closeAll);
 
   describe.each(FRAMEWORKS)(`$name concurrency on the ${storeName} store`, (framework) => {
     /** A fresh key, limiter and app; the gate holds the handlers the test asks it to. */
     async function start(options: Partial<AnyOptions> & Pick<AnyOptions, 'concurrency'>) {
-      const subject = open();
+      const subject = await open();
       const key = `${framework.name}:${storeName}:${++keys}:${Date.now()}`;
       const gate = new Gate();
       const url = await framework.start({ limiter: subject.limiter, key: () => key, ...options }, gate.work);

@@ -9,7 +9,7 @@ import { ObservedLimiter, describeConcurrencyMiddleware } from '../../support/co
 
 describeConcurrencyMiddleware('memory', () => {
   const clock = new ManualClock();
-  return { limiter: new ObservedLimiter({ store: new MemoryStore({ clock }) }), clock };
+  return Promise.resolve({ limiter: new ObservedLimiter({ store: new MemoryStore({ clock }) }), clock });
 });
 
 describe('the concurrency option, validated when the middleware is built', () => {
