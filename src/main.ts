@@ -26,6 +26,7 @@ import type { QuotaStore } from './stores/quota-store.js';
 import { MemoryQuotaStore } from './stores/memory/memory-quota-store.js';
 import { RedisQuotaStore } from './stores/redis/redis-quota-store.js';
 import { QuotaService } from './envoy/quota-service.js';
+import { QuotaSeries } from './metrics/quota-metrics.js';
 import { RulesWatcher } from './rules/watcher.js';
 import { EMPTY_RULES } from './rules/types.js';
 import type { RuleSet } from './rules/types.js';
@@ -261,6 +262,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
     onStoreFailure: (error) => {
       storeWarning.note(error);
     },
+    observer: new QuotaSeries(metrics, currentRules),
   });
   // The heartbeat knows the node only once it listens; readiness needs its registry write before.
   const registration: { heartbeat?: NodeHeartbeat } = {};

@@ -12,7 +12,7 @@ import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { NodeRegistry } from '../registry/node-registry.js';
 import { DecisionReadiness, rulesLoadedCheck } from '../readiness.js';
 import type { ReadinessProbe } from '../readiness.js';
-import { adminGuard, apiGuard } from './auth.js';
+import { adminEnabledGuard, adminGuard, apiGuard } from './auth.js';
 import { handleError, handleNotFound } from './errors.js';
 import { useStrictJsonBodies } from './json-body.js';
 import { lazyRequestLogger } from './request-logger.js';
@@ -30,6 +30,8 @@ import { operationRoutes } from './routes/operations.js';
 import { quotaRoutes } from './routes/quotas.js';
 import type { QuotaRoutesOptions } from './routes/quotas.js';
 import { consoleRoutes } from './routes/console.js';
+import { consolePageRoutes } from './routes/console-page.js';
+import { loadConsolePage } from './console-assets.js';
 import type { FleetConsole } from '../console/fleet.js';
 import type { NodeConsole } from '../console/node-report.js';
 
@@ -243,6 +245,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   if (deps.console) {
     await app.register(consoleRoutes, { ...deps.console, requireAdminToken: adminGuard(deps.adminToken) });
+    await app.register(consolePageRoutes, {
+      page: loadConsolePage(ROUTES.consolePage),
+      requireAdminEnabled: adminEnabledGuard(deps.adminToken),
+    });
   }
   await app.register(operationRoutes, {
     limiter: deps.limiter,
