@@ -82,6 +82,12 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly grpcConnectionsRefused = new Counter({
+    name: 'ratelimiter_grpc_connections_refused_total',
+    help: 'gRPC connections closed at once because RATELIMITER_GRPC_MAX_CONNECTIONS were open.',
+    registers: [this.registry],
+  });
+
   readonly logLinesDropped = new Counter({
     name: 'ratelimiter_log_lines_dropped_total',
     help: 'Log lines dropped because the log output could not take them (buffer full, or the write failed).',
