@@ -21,7 +21,7 @@ const PINNED: Record<string, string> = {
   'leases/acquire.lua': '999ce544a96282828779452cea54cbeb1f6a19bb',
   'leases/release.lua': '8238d2c2b2dc066db995c57180f6d31ec845ea8a',
   'leases/renew.lua': '5c4eb571ecdb4265d7b120c5a04f0a13cd9997e5',
-  'quota-report.lua': '30e9ca76a9883c74d26dd2d3516c9ba440a948c9',
+  'quota-report.lua': 'ca65d34203bdd389058bc3963606c0b9d6e6c19e',
   'refund.lua': 'dd3419688f0fa36e6018b8a832379ecca82b4810',
 };
 
@@ -34,10 +34,11 @@ const KEY_SEGMENTS = {
 };
 
 const WHY =
-  'changed. If what it stores changed shape or meaning (a type, a field, a unit), bump the ' +
-  "algorithm's keySegment (src/core/algorithms/*.ts, and KEY_SEGMENTS here) so keys of the old " +
+  'changed. If what it stores changed shape or meaning (a type, a field, a unit), version its key: ' +
+  "a counter's by its algorithm's keySegment (src/core/algorithms/*.ts, and KEY_SEGMENTS here), " +
+  'any other by its name (src/stores/redis/keys.ts, redis-quota-store.ts), so keys of the old ' +
   'layout never meet the new script in a rolling upgrade (WRONGTYPE is a store failure, which ' +
-  '`open` admits for up to the window); then pin the new SHA1 here.';
+  '`open` admits for up to the window). Then pin the new SHA1 here.';
 
 function luaFiles(dir = '', found: string[] = []): string[] {
   for (const entry of readdirSync(new URL(dir, LUA_DIR), { withFileTypes: true })) {
