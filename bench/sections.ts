@@ -59,9 +59,11 @@ export const SECTIONS = {
     },
   },
   console: {
-    about: "the operator console's tallies and denied-keys sketch: CPU per decision with and without",
+    about:
+      "the operator console's recorder (CPU per decision with and without) and its 10-node snapshot time",
     run: async ({ knobs }) => {
       (await import('./console.js')).benchConsole(knobs);
+      await (await import('./console-snapshot.js')).benchConsoleSnapshot(knobs);
     },
   },
   middleware: {

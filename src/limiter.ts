@@ -68,6 +68,12 @@ export interface Limiter {
   refundCheck(check: Check): Promise<Decision>;
   /** Forget a counter. */
   resetCounter(counter: CounterRef): Promise<void>;
+  /** Hold a lease if the key's live leases leave room; being full is a decision, not an error. */
+  acquireLease(lease: LeaseAcquire): Promise<LeaseDecision>;
+  /** Free a live lease of the key; an unknown, expired or released one frees nothing. */
+  releaseLease(ref: LeaseRef): Promise<ReleaseResult>;
+  /** Extend a live lease; an expired one is not revived. */
+  renewLease(renewal: LeaseRenewal): Promise<RenewResult>;
   /** Resolves when the store can answer; throws StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

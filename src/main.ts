@@ -26,6 +26,7 @@ import type { QuotaStore } from './stores/quota-store.js';
 import { MemoryQuotaStore } from './stores/memory/memory-quota-store.js';
 import { RedisQuotaStore } from './stores/redis/redis-quota-store.js';
 import { QuotaService } from './envoy/quota-service.js';
+import { QuotaSeries } from './metrics/quota-metrics.js';
 import { RulesWatcher } from './rules/watcher.js';
 import { EMPTY_RULES } from './rules/types.js';
 import type { RuleSet } from './rules/types.js';
@@ -261,6 +262,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
     onStoreFailure: (error) => {
       storeWarning.note(error);
     },
+    observer: new QuotaSeries(metrics, currentRules),
   });
   // The heartbeat knows the node only once it listens; readiness needs its registry write before.
   const registration: { heartbeat?: NodeHeartbeat } = {};
@@ -314,6 +316,12 @@ export async function startService(settings: Settings): Promise<RunningService> 
   } else if (currentRules().domains.size === 0) {
     log.warn({ rules: settings.rulesPath }, 'the rules path holds no rules');
   }
+  const grpcRefusalWarning = new ThrottledWarning<number>(STORE_WARNING_INTERVAL_MS, (bound, suppressed) => {
+    log.warn(
+      { refusal: 'connection_limit', suppressed },
+      `grpc: ${bound} connections are open (RATELIMITER_GRPC_MAX_CONNECTIONS): a new one was closed`,
+    );
+  });
   let url: string;
   let grpc: RunningGrpcServer;
   let listening: 'port' | 'grpcPort' = 'port';
@@ -328,6 +336,17 @@ export async function startService(settings: Settings): Promise<RunningService> 
       healthy: async () => (await readiness.probe()).ready,
       logger: log,
       quotas: quotaService,
+      limits: {
+        maxConnections: settings.grpcMaxConnections,
+        maxConcurrentStreams: settings.grpcMaxStreams,
+        idleTimeoutMs: settings.grpcIdleTimeoutMs,
+        keepaliveMs: settings.grpcKeepaliveMs,
+        maxSessionMemoryMb: settings.grpcSessionMemoryMb,
+      },
+      onConnectionRefused: () => {
+        metrics.grpcConnectionsRefused.inc();
+        grpcRefusalWarning.note(settings.grpcMaxConnections);
+      },
     });
   } catch (error) {
     rulesWatcher?.close();

@@ -21,6 +21,15 @@ import { EnvoyTokenBucket } from './envoy-token-bucket.js';
  * (time_elapsed in whole seconds) every `reportIntervalMs`; a broken stream is reopened on the next
  * report tick, on the next address of the list.
  */
+/** One quota of 100 per second per tenant in domain `edge`, what the proxies here report into. */
+export const EDGE_QUOTA_RULES = `
+domain: edge
+quotas:
+  - bucket: { name: api, tenant: "*" }
+    requests_per_unit: 100
+    unit: second
+`;
+
 const PROTO_DIR = fileURLToPath(new URL('../proto', import.meta.url));
 const definition = loadPackageDefinition(
   loadSync(['envoy/service/rate_limit_quota/v3/rlqs.proto'], {

@@ -13,7 +13,7 @@ export const EXIT_ALLOWED = 0;
 export const EXIT_DENIED = 1;
 export const EXIT_ERROR = 2;
 
-interface TargetOptions {
+export interface TargetOptions {
   url?: string;
   redis?: string;
   keyPrefix: string;
@@ -34,7 +34,7 @@ interface CheckOptions extends CounterOptions {
 }
 
 /** The options every client command shares: where to send it and how to print the answer. */
-function withTargetOptions(command: Command): Command {
+export function withTargetOptions(command: Command): Command {
   return command
     .addOption(
       new Option('--url <url>', 'a running service, e.g. http://127.0.0.1:8080').env('RATELIMITER_URL'),
@@ -65,13 +65,13 @@ function withCounterOptions(command: Command): Command {
     .addOption(new Option('--algorithm <name>', 'counting algorithm').choices(ALGORITHM_NAMES));
 }
 
-function wholeNumber(text: string, flag: string): number {
+export function wholeNumber(text: string, flag: string): number {
   if (!/^\d+$/.test(text)) throw new CliError(`${flag} must be an integer >= 0, got "${text}"`);
   return Number(text);
 }
 
 /** "60" on a command line means 60 seconds, as a JSON number would. */
-function windowValue(text: string): number | string {
+export function windowValue(text: string): number | string {
   return /^\d+(\.\d+)?$/.test(text) ? Number(text) : text;
 }
 
@@ -101,7 +101,7 @@ function openBackend(options: TargetOptions): Backend {
 }
 
 /** Open the backend, run, close it whatever happens; the exit code comes from the action. */
-async function withBackend(
+export async function withBackend(
   options: TargetOptions,
   action: (backend: Backend) => Promise<number>,
 ): Promise<void> {
@@ -128,7 +128,7 @@ function describeNodes(nodes: readonly NodeEntry[]): string {
     .join('\n');
 }
 
-function print(options: TargetOptions, value: unknown, text: string): void {
+export function print(options: TargetOptions, value: unknown, text: string): void {
   process.stdout.write(`${options.json ? JSON.stringify(value) : text}\n`);
 }
 

@@ -7,10 +7,13 @@ import { redactSecrets } from '../logging/redact.js';
 import { RulesError } from '../rules/types.js';
 import { CliError } from './backends.js';
 import { EXIT_ERROR, clientCommands } from './client-commands.js';
+import { leaseCommands } from './lease-commands.js';
 import { serveCommand } from './serve-command.js';
 
 const program = new Command('ratelimiter')
-  .description('Distributed rate limiter: run the service, or check, peek, reset and list nodes')
+  .description(
+    'Distributed rate limiter: run the service, or check, peek, reset, list nodes, and acquire, release and renew leases',
+  )
   .version(PACKAGE_VERSION)
   .showHelpAfterError(false)
   .exitOverride();
@@ -21,7 +24,7 @@ program.addCommand(
     run.serving = true;
   }),
 );
-for (const command of clientCommands()) program.addCommand(command);
+for (const command of [...clientCommands(), ...leaseCommands()]) program.addCommand(command);
 // Subcommands inherit neither exitOverride nor its effect: set it on each so usage errors exit 2 too.
 for (const command of program.commands) command.exitOverride();
 

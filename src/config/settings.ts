@@ -1,7 +1,7 @@
 import type { BlockList } from 'node:net';
 import { hostname } from 'node:os';
 import { advertiseAddress } from './advertise.js';
-import { defaultMaxConnections } from './connection-limit.js';
+import { defaultGrpcMaxConnections, defaultMaxConnections } from './connection-limit.js';
 import { FAILURE_MODES } from '../failure-policy.js';
 import type { FailureMode } from '../failure-policy.js';
 import { defaultMaxBytes } from '../stores/memory/memory-store.js';
@@ -73,6 +73,11 @@ export interface Settings {
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
   maxConnections: number;
+  grpcMaxConnections: number;
+  grpcMaxStreams: number;
+  grpcIdleTimeoutMs: number;
+  grpcKeepaliveMs: number;
+  grpcSessionMemoryMb: number;
   /** RLQS: the blanket answer for a bucket no quota matches. */
   rlqsUnmatched: 'allow' | 'deny';
   /** RLQS: the longest assignment TTL handed out, in whole seconds. */
@@ -441,9 +446,52 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'RATELIMITER_MAX_CONNECTIONS',
     flag: '--max-connections <n>',
     description: 'HTTP connections held at once; further ones are closed at once, logged and counted.',
-    defaultText: 'open-file limit - 128, at most 10000',
+    defaultText: '(open-file limit - 128) x 7/8, at most 8750',
     parse: (text) =>
       text === undefined || text === '' ? defaultMaxConnections() : integer(1, 1_000_000)(text),
+  },
+  {
+    name: 'grpcMaxConnections',
+    env: 'RATELIMITER_GRPC_MAX_CONNECTIONS',
+    flag: '--grpc-max-connections <n>',
+    description: 'gRPC connections held at once; further ones are closed at once, logged and counted.',
+    defaultText: '(open-file limit - 128) / 8, at most 1250',
+    parse: (text) =>
+      text === undefined || text === '' ? defaultGrpcMaxConnections() : integer(1, 1_000_000)(text),
+  },
+  {
+    name: 'grpcMaxStreams',
+    env: 'RATELIMITER_GRPC_MAX_STREAMS',
+    flag: '--grpc-max-streams <n>',
+    description: 'gRPC calls one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).',
+    defaultText: '100',
+    parse: withDefault('100', integer(1, 1_000_000)),
+  },
+  {
+    name: 'grpcIdleTimeoutMs',
+    env: 'RATELIMITER_GRPC_IDLE_TIMEOUT_MS',
+    flag: '--grpc-idle-timeout-ms <ms>',
+    description: 'A gRPC connection with no call open (an RLQS stream is one) for this long is closed.',
+    defaultText: '300000',
+    parse: withDefault('300000', integer(100, 86_400_000)),
+  },
+  {
+    name: 'grpcKeepaliveMs',
+    env: 'RATELIMITER_GRPC_KEEPALIVE_MS',
+    flag: '--grpc-keepalive-ms <ms>',
+    description:
+      'A ping on every gRPC connection this often; one that does not answer within as long again is closed.',
+    defaultText: '5000',
+    parse: withDefault('5000', integer(100, 3_600_000)),
+  },
+  {
+    name: 'grpcSessionMemoryMb',
+    env: 'RATELIMITER_GRPC_SESSION_MEMORY_MB',
+    flag: '--grpc-session-memory-mb <mb>',
+    description:
+      'Memory one gRPC connection may hold (unsent replies included); past it its new calls are refused.',
+    defaultText: '10',
+    parse: withDefault('10', integer(1, 1024)),
   },
   {
     name: 'rlqsUnmatched',

@@ -37,9 +37,26 @@ export class QuotaLimitError extends Error {
   }
 }
 
-/** What metrics learn of each report of a matched bucket. */
+/** One answered report of a bucket a quota matched, as metrics learn it. */
+export interface QuotaReportEvent {
+  rule: QuotaRule;
+  domain: string;
+  stream: string;
+  /** The bucket in the store (quotaKeyOf): its domain and BucketId. */
+  bucket: string;
+  usage: UsageReport;
+  /** tokens_per_fill granted (0: none), per fill interval of `fillIntervalS` seconds. */
+  tokens: number;
+  fillIntervalS: number;
+  ttlS: number;
+  /** The stream held another assignment of the bucket before this one. */
+  changed: boolean;
+}
+
+/** What metrics learn of the streams: each answered report of a matched bucket, and each close. */
 export interface QuotaObserver {
-  reported(quota: QuotaRule, domain: string, usage: UsageReport, granted: number, changed: boolean): void;
+  reported(event: QuotaReportEvent): void;
+  closed(stream: string): void;
 }
 
 export interface QuotaServiceOptions {
@@ -183,10 +200,26 @@ export class QuotaStream {
       });
     }
     const shape = shapeOf(rule);
-    if (shape.capacity === 0) return this.assign(usage, state, ttlS, { kind: 'blanket', rule: 'DENY_ALL' });
+    const quotaKey = quotaKeyOf(domain, usage.bucketId);
+    const observe = (tokens: number, changed: boolean) => {
+      options.observer?.reported({
+        rule,
+        domain,
+        stream: this.id,
+        bucket: quotaKey,
+        usage,
+        tokens,
+        fillIntervalS: shape.fillIntervalS,
+        ttlS,
+        changed,
+      });
+    };
+    if (shape.capacity === 0) {
+      observe(0, false);
+      return this.assign(usage, state, ttlS, { kind: 'blanket', rule: 'DENY_ALL' });
+    }
     const requests = Math.min(MAX_REPORTED_REQUESTS, usage.allowed + usage.denied);
     const demand = demandTokens(requests, elapsedMs, shape);
-    const quotaKey = quotaKeyOf(domain, usage.bucketId);
     state.quotaKey = quotaKey;
     let granted;
     try {
@@ -209,7 +242,7 @@ export class QuotaStream {
     }
     const strategy = strategyFor(granted.tokens, shape);
     const changed = state.lastStrategy !== undefined && state.lastStrategy !== JSON.stringify(strategy);
-    options.observer?.reported(rule, domain, usage, granted.tokens, changed);
+    observe(granted.tokens, changed);
     // A proxy back on a new stream (time_elapsed > 0) still enforces its last assignment, which
     // the store counts under its old stream until that expires: better kept than replaced by a denial.
     if (granted.tokens === 0 && fresh && usage.timeElapsedS > 0) return undefined;
@@ -231,7 +264,8 @@ export class QuotaStream {
     if (this.closed) return;
     this.closed = true;
     this.onClosed();
-    const { store, onStoreFailure } = this.service.options;
+    const { store, onStoreFailure, observer } = this.service.options;
+    observer?.closed(this.id);
     await Promise.all(
       [...this.buckets.values()]
         .map(({ quotaKey }) => quotaKey)

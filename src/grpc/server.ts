@@ -1,4 +1,4 @@
-import { Metadata, Server, ServerCredentials, status } from '@grpc/grpc-js';
+import { Metadata, Server, status } from '@grpc/grpc-js';
 import type {
   ServerDuplexStream,
   ServerUnaryCall,
@@ -15,6 +15,8 @@ import type { QuotaService } from '../envoy/quota-service.js';
 import { quotaServiceDefinition, serveQuotaStream } from './rlqs-stream.js';
 import type { BucketAction } from '../envoy/quota-service.js';
 import { decodeRateLimitRequest, encodeRateLimitResponse } from './rls-codec.js';
+import { DEFAULT_GRPC_LIMITS, grpcLimitOptions, listenBounded } from './server-limits.js';
+import type { GrpcServerLimits } from './server-limits.js';
 
 /** The largest request accepted, as on HTTP: Envoy's requests are a few hundred bytes. */
 export const MAX_GRPC_MESSAGE_BYTES = 64 * 1024;
@@ -38,6 +40,9 @@ export interface GrpcServerOptions {
   logger: GrpcLogger;
   /** Envoy's Rate Limit Quota Service (RLQS) on the same port, when given. */
   quotas?: QuotaService;
+  limits?: GrpcServerLimits;
+  /** A connection was closed at once: RATELIMITER_GRPC_MAX_CONNECTIONS are open. */
+  onConnectionRefused?: () => void;
 }
 
 export interface RunningGrpcServer {
@@ -63,10 +68,12 @@ export function toServiceError(error: unknown): Partial<ServiceError> {
 /** Envoy's RateLimitService and grpc.health.v1.Health, on one port. */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const health = loadHealthService();
+  const limits = options.limits ?? DEFAULT_GRPC_LIMITS;
   const server = new Server({
     'grpc.max_receive_message_length': MAX_GRPC_MESSAGE_BYTES,
     'grpc.max_send_message_length': 4 * MAX_GRPC_MESSAGE_BYTES,
     'grpc.enable_channelz': 0,
+    ...grpcLimitOptions(limits),
   });
   let stopping = false;
   const watchers = new Set<ServerWritableStream<{ service?: string }, { status: string }>>();
@@ -156,22 +163,20 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     });
   }
   server.addService(health.service, healthService);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(
-      `${bracketed(options.host)}:${options.port}`,
-      ServerCredentials.createInsecure(),
-      (error, bound) => {
-        if (error) reject(error);
-        else resolve(bound);
-      },
-    );
-  });
+  const listener = await listenBounded(
+    server,
+    { host: options.host, port: options.port },
+    limits.maxConnections,
+    () => options.onConnectionRefused?.(),
+  );
+  const port = listener.port;
   options.logger.info({ grpcPort: port }, `gRPC listening at ${bracketed(options.host)}:${port}`);
 
   let stopped: Promise<void> | undefined;
   const stop = (timeoutMs: number) => {
     stopped ??= new Promise<void>((resolve) => {
       stopping = true;
+      listener.close();
       // A health watch never ends by itself: end them, or the drain would wait for them forever.
       for (const watcher of watchers) {
         watcher.write({ status: 'NOT_SERVING' });
@@ -181,6 +186,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       for (const end of quotaStreams) end();
       const deadline = setTimeout(() => {
         server.forceShutdown();
+        listener.destroyAll();
         resolve();
       }, timeoutMs);
       deadline.unref();

@@ -12,7 +12,7 @@ import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { NodeRegistry } from '../registry/node-registry.js';
 import { DecisionReadiness, rulesLoadedCheck } from '../readiness.js';
 import type { ReadinessProbe } from '../readiness.js';
-import { adminGuard, apiGuard } from './auth.js';
+import { adminEnabledGuard, adminGuard, apiGuard } from './auth.js';
 import { handleError, handleNotFound } from './errors.js';
 import { useStrictJsonBodies } from './json-body.js';
 import { lazyRequestLogger } from './request-logger.js';
@@ -24,11 +24,14 @@ import { BODY_LIMIT_BYTES } from '../protocol/limits.js';
 import { OPERATIONS_PROBES, ROUTES } from '../protocol/routes.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { envoyRoutes } from './routes/envoy.js';
+import { leaseRoutes } from './routes/leases.js';
 import type { EnvoyRoutesOptions } from './routes/envoy.js';
 import { operationRoutes } from './routes/operations.js';
 import { quotaRoutes } from './routes/quotas.js';
 import type { QuotaRoutesOptions } from './routes/quotas.js';
 import { consoleRoutes } from './routes/console.js';
+import { consolePageRoutes } from './routes/console-page.js';
+import { loadConsolePage } from './console-assets.js';
 import type { FleetConsole } from '../console/fleet.js';
 import type { NodeConsole } from '../console/node-report.js';
 
@@ -233,6 +236,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requireApiToken: apiGuard(deps.apiToken),
     requireAdminToken: adminGuard(deps.adminToken),
   });
+  await app.register(leaseRoutes, { limiter: deps.limiter, requireApiToken: apiGuard(deps.apiToken) });
   if (deps.envoy) {
     await app.register(envoyRoutes, { ...deps.envoy, requireApiToken: apiGuard(deps.apiToken) });
   }
@@ -241,6 +245,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   if (deps.console) {
     await app.register(consoleRoutes, { ...deps.console, requireAdminToken: adminGuard(deps.adminToken) });
+    await app.register(consolePageRoutes, {
+      page: loadConsolePage(ROUTES.consolePage),
+      requireAdminEnabled: adminEnabledGuard(deps.adminToken),
+    });
   }
   await app.register(operationRoutes, {
     limiter: deps.limiter,

@@ -56,18 +56,26 @@ export function apiGuard(apiToken: string | undefined): RequestGuard[] {
   return apiToken === undefined ? [] : [requireToken(new BearerToken(apiToken), 'API')];
 }
 
+const adminDisabled: RequestGuard = () =>
+  Promise.reject(
+    new HttpError(
+      403,
+      'admin_disabled',
+      'admin routes are disabled: start the service with RATELIMITER_ADMIN_TOKEN (or --admin-token) to enable them',
+      'authorization',
+    ),
+  );
+
 /** Guards admin routes; with no admin token configured they are disabled, not open. */
 export function adminGuard(adminToken: string | undefined): RequestGuard {
-  if (adminToken === undefined) {
-    return () =>
-      Promise.reject(
-        new HttpError(
-          403,
-          'admin_disabled',
-          'admin routes are disabled: start the service with RATELIMITER_ADMIN_TOKEN (or --admin-token) to enable them',
-          'authorization',
-        ),
-      );
-  }
+  if (adminToken === undefined) return adminDisabled;
   return requireToken(new BearerToken(adminToken), 'admin');
+}
+
+/**
+ * An admin surface that asks for the token itself (the console's page and its files): refused as
+ * the admin routes are when no admin token is configured, served without a token otherwise.
+ */
+export function adminEnabledGuard(adminToken: string | undefined): RequestGuard {
+  return adminToken === undefined ? adminDisabled : () => Promise.resolve();
 }

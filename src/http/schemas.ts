@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { Static, TSchema } from 'typebox';
 import { ALGORITHM_NAMES } from '../core/algorithms/index.js';
-import { MAX_BATCH_CHECKS, MAX_KEY_BYTES } from '../protocol/limits.js';
+import { MAX_BATCH_CHECKS, MAX_KEY_BYTES, MAX_LEASE_LIMIT } from '../protocol/limits.js';
 
 /*
  * The schemas state the shape (types, required and unknown fields); the limiter still validates
@@ -71,6 +71,48 @@ export const ChecksBody = Type.Object(
 
 export const CounterParams = Type.Object({ key: Key }, { additionalProperties: false });
 
+// Leases: the bounds (100ms .. 1h, limit <= 10^6, cost <= limit, the id's form) are checked by the
+// limiter, which names the field; the schemas give the shape.
+const Ttl = Type.Union(
+  [
+    Type.Number({ exclusiveMinimum: 0, description: 'Seconds.' }),
+    Type.String({ maxLength: 32, description: 'A duration: "500ms", "10s", "1m", "1h".' }),
+  ],
+  { description: 'How long the lease lives unless renewed: seconds (number) or a duration, 100ms .. 1h.' },
+);
+
+export const AcquireBody = Type.Object(
+  {
+    key: Key,
+    limit: Type.Integer({
+      minimum: 0,
+      description: `Units held at once by the key's live leases, <= ${MAX_LEASE_LIMIT}.`,
+    }),
+    ttl: Ttl,
+    cost: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'Units the lease holds (<= limit); 0 looks without holding. Default 1.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const LeaseParams = Type.Object(
+  {
+    leaseId: Type.String({
+      maxLength: 64,
+      description: 'The `leaseId` an acquire answered: 22 characters of base64url.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const RenewBody = Type.Object({ key: Key, ttl: Ttl }, { additionalProperties: false });
+
+export const ReleaseQuery = Type.Object({ key: Key }, { additionalProperties: false });
+
 /*
  * Query values stay text and must look like what they stand for: coercing them would read
  * `limit=%20` as 0 and `window=0x10` as 16 seconds. The routes convert them (windowFromQuery).
@@ -105,6 +147,52 @@ export const Decision = Type.Object(
     retryAfterMs: Type.Integer(),
     resetAfterMs: Type.Integer(),
     degraded: Type.Optional(Type.Literal(true)),
+  },
+  { additionalProperties: false },
+);
+
+export const LeaseDecision = Type.Object(
+  {
+    allowed: Type.Boolean({ description: 'The lease is held (or, with cost 0, would fit).' }),
+    leaseId: Type.Optional(
+      Type.String({ description: 'Present when a lease is held: release or renew it by this id.' }),
+    ),
+    limit: Type.Integer(),
+    inFlight: Type.Integer({ description: "Units held by the key's live leases after the decision." }),
+    remaining: Type.Integer(),
+    retryAfterMs: Type.Integer({
+      description:
+        '0 when allowed; else until the earliest live lease expires (a release may free units sooner).',
+    }),
+    expiresInMs: Type.Integer({
+      description: 'The lease expires this long from now unless renewed; 0 when none was taken.',
+    }),
+    degraded: Type.Optional(Type.Literal(true)),
+  },
+  { additionalProperties: false },
+);
+
+export const ReleaseReply = Type.Object(
+  {
+    released: Type.Boolean({
+      description: 'false for an unknown, expired or already released lease, or one of another key.',
+    }),
+    inFlight: Type.Integer(),
+    limit: Type.Integer({
+      description: "The limit of the key's latest admitted acquire; 0 when it held no lease.",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const RenewReply = Type.Object(
+  {
+    renewed: Type.Boolean({
+      description: 'false for a lease no longer live: an expired lease is not revived.',
+    }),
+    expiresInMs: Type.Integer(),
+    inFlight: Type.Integer(),
+    limit: Type.Integer(),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,13 @@
 import { StoreUnavailableError } from '../core/errors.js';
 import type { Check, CounterRef, Decision } from '../core/types.js';
+import type {
+  LeaseAcquire,
+  LeaseDecision,
+  LeaseRef,
+  LeaseRenewal,
+  ReleaseResult,
+  RenewResult,
+} from '../core/leases.js';
 import type { ConsoleRecorder } from '../console/recorder.js';
 import type { BatchDecision, Limiter } from '../limiter.js';
 import type { LimiterOperation, ServiceMetrics } from './metrics.js';
@@ -76,6 +84,25 @@ export class MeteredLimiter implements Limiter {
     await this.measure('ping', () => this.limiter.ping());
   }
 
+  async acquireLease(lease: LeaseAcquire): Promise<LeaseDecision> {
+    const decision = await this.measure('acquire', () => this.limiter.acquireLease(lease));
+    this.metrics.leaseCalls.inc('acquire', decision.allowed ? 'allowed' : 'denied');
+    this.countDegraded([decision]);
+    return decision;
+  }
+
+  async releaseLease(ref: LeaseRef): Promise<ReleaseResult> {
+    const result = await this.measure('release', () => this.limiter.releaseLease(ref));
+    this.metrics.leaseCalls.inc('release', result.released ? 'released' : 'not_released');
+    return result;
+  }
+
+  async renewLease(renewal: LeaseRenewal): Promise<RenewResult> {
+    const result = await this.measure('renew', () => this.limiter.renewLease(renewal));
+    this.metrics.leaseCalls.inc('renew', result.renewed ? 'renewed' : 'not_renewed');
+    return result;
+  }
+
   close(): Promise<void> {
     return this.limiter.close();
   }
@@ -100,7 +127,8 @@ export class MeteredLimiter implements Limiter {
 
   private countFailure(operation: LimiterOperation, error: unknown): void {
     if (error instanceof StoreUnavailableError) {
-      const guarded = operation === 'check' || operation === 'checks' || operation === 'peek';
+      const guarded =
+        operation === 'check' || operation === 'checks' || operation === 'peek' || operation === 'acquire';
       this.metrics.storeErrors.inc({ operation: guarded ? DECISION_OPERATION : operation });
     }
   }
@@ -116,7 +144,7 @@ export class MeteredLimiter implements Limiter {
   }
 
   /** One store failure per call, however many of its decisions it degraded. */
-  private countDegraded(decisions: readonly Decision[]): void {
+  private countDegraded(decisions: readonly Pick<Decision, 'degraded'>[]): void {
     const degraded = decisions.filter((decision) => decision.degraded === true).length;
     if (degraded === 0) return;
     this.metrics.degradedDecisions.inc(degraded);

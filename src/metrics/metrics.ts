@@ -11,7 +11,11 @@ function ruleCounter(registry: Registry, name: string, help: string) {
 export type DecisionOutcome = 'allowed' | 'denied';
 
 /** Every limiter operation a transport performs; a fixed, small set so label cardinality stays bounded. */
-export type LimiterOperation = 'check' | 'checks' | 'peek' | 'refund' | 'reset' | 'ping';
+export type LimiterOperation =
+  'check' | 'checks' | 'peek' | 'refund' | 'reset' | 'ping' | 'acquire' | 'release' | 'renew';
+
+/** What a lease call concluded: acquire allowed|denied, release released|not_released, renew renewed|not_renewed. */
+export type LeaseOutcome = 'allowed' | 'denied' | 'released' | 'not_released' | 'renewed' | 'not_renewed';
 
 /** Store failures met by decisions are reported by the failure policy, whatever its mode. */
 export const DECISION_OPERATION = 'decision';
@@ -37,6 +41,13 @@ export class ServiceMetrics {
     'operation',
     // Memory decisions take microseconds, Redis ones about a millisecond, timeouts 50 ms and up.
     [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+  );
+
+  readonly leaseCalls = new TalliedCounter(
+    this.registry,
+    'ratelimiter_lease_calls_total',
+    'Lease calls answered, by operation (acquire, release, renew) and outcome (allowed, denied, released, not_released, renewed, not_renewed).',
+    ['operation', 'outcome'],
   );
 
   readonly storeErrors = new Counter({
@@ -68,6 +79,12 @@ export class ServiceMetrics {
   readonly httpIdleConnectionsClosed = new Counter({
     name: 'ratelimiter_http_idle_connections_closed_total',
     help: 'Idle HTTP connections (keep-alive, or no whole request sent yet) closed, oldest first, to admit new ones at RATELIMITER_MAX_CONNECTIONS.',
+    registers: [this.registry],
+  });
+
+  readonly grpcConnectionsRefused = new Counter({
+    name: 'ratelimiter_grpc_connections_refused_total',
+    help: 'gRPC connections closed at once because RATELIMITER_GRPC_MAX_CONNECTIONS were open.',
     registers: [this.registry],
   });
 

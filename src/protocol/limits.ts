@@ -3,6 +3,8 @@
  * the service (ServiceStore, the CLI) stays inside them.
  */
 export { MAX_KEY_BYTES, MAX_UNITS } from '../core/validate.js';
+/** Leases: most units held at once per key, and the shortest and longest ttl. */
+export { MAX_LEASE_LIMIT, MAX_TTL_MS, MIN_TTL_MS } from '../core/leases.js';
 
 /** Most checks in one `POST /v1/checks`. */
 export const MAX_BATCH_CHECKS = 100;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer } from '../../support/redis-server.js';
-import { SimulatedEnvoy, openRlqsStream } from '../../support/rlqs-proxy.js';
+import { EDGE_QUOTA_RULES, SimulatedEnvoy, openRlqsStream } from '../../support/rlqs-proxy.js';
 import type { WireReports, WireResponse } from '../../support/rlqs-proxy.js';
 import { ServiceProcess, eventually } from '../../support/service-process.js';
 
@@ -13,13 +13,6 @@ import { ServiceProcess, eventually } from '../../support/service-process.js';
  * simulated Envoy proxies built from the repo's .proto files that enforce what they are assigned
  * as Envoy's filter does (support/rlqs-proxy.ts).
  */
-const RULES = `
-domain: edge
-quotas:
-  - bucket: { name: api, tenant: "*" }
-    requests_per_unit: 100
-    unit: second
-`;
 
 let redis: RedisServer;
 let nodes: ServiceProcess[];
@@ -37,7 +30,7 @@ function proxy(node: ServiceProcess, reportIntervalMs = 300): SimulatedEnvoy {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ratelimiter-rlqs-'));
-  writeFileSync(join(dir, 'rules.yaml'), RULES);
+  writeFileSync(join(dir, 'rules.yaml'), EDGE_QUOTA_RULES);
   redis = await RedisServer.start();
   const args = ['--redis', redis.url, '--rules', join(dir, 'rules.yaml'), '--store-timeout-ms', '2000'];
   nodes = await Promise.all([

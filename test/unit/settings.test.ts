@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defaultMaxConnections } from '../../src/config/connection-limit.js';
+import { defaultGrpcMaxConnections, defaultMaxConnections } from '../../src/config/connection-limit.js';
 import { SETTINGS, SettingError, resolveSettings } from '../../src/config/settings.js';
 import type { RawSetting, SettingSpec } from '../../src/config/settings.js';
 
@@ -28,6 +28,10 @@ describe('resolveSettings', () => {
       requestTimeoutMs: 10_000,
       headersTimeoutMs: 5_000,
       keepAliveTimeoutMs: 72_000,
+      grpcMaxStreams: 100,
+      grpcIdleTimeoutMs: 300_000,
+      grpcKeepaliveMs: 5_000,
+      grpcSessionMemoryMb: 10,
     });
     expect(settings.nodeId).toMatch(/-\d+$/);
     expect(settings.maxConnections).toBeGreaterThanOrEqual(16);
@@ -36,10 +40,14 @@ describe('resolveSettings', () => {
   it('keeps descriptors for Redis and logs below the open-file limit', () => {
     const limits = (soft: string) =>
       `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                 4096                 files\n`;
-    expect(defaultMaxConnections(limits('1024'))).toBe(896);
+    // HTTP and gRPC share the budget (7/8 and 1/8), so both full still leave the reserve.
+    expect(defaultMaxConnections(limits('1024'))).toBe(784);
+    expect(defaultGrpcMaxConnections(limits('1024'))).toBe(112);
     expect(defaultMaxConnections(limits('100'))).toBe(16);
-    expect(defaultMaxConnections(limits('1048576'))).toBe(10_000);
-    expect(defaultMaxConnections(undefined)).toBe(10_000);
+    expect(defaultGrpcMaxConnections(limits('100'))).toBe(16);
+    expect(defaultMaxConnections(limits('1048576'))).toBe(8_750);
+    expect(defaultGrpcMaxConnections(limits('1048576'))).toBe(1_250);
+    expect(defaultMaxConnections(undefined)).toBe(8_750);
   });
 
   it('refuses a headers timeout past the request timeout, and a wildcard advertise address', () => {

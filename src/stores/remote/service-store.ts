@@ -1,9 +1,23 @@
 import { StoreUnavailableError } from '../../core/errors.js';
 import type { Check, CounterRef, Outcome } from '../../core/types.js';
+import type {
+  AcquireOutcome,
+  LeaseAcquire,
+  LeaseRef,
+  LeaseRenewal,
+  ReleaseOutcome,
+  RenewOutcome,
+} from '../../core/leases.js';
 import { checkToWire, decisionFromWire } from '../../protocol/decision.js';
 import { errorFromReply } from '../../protocol/errors.js';
+import {
+  acquireToWire,
+  leaseDecisionFromWire,
+  releaseFromWire,
+  renewFromWire,
+} from '../../protocol/leases.js';
 import { MAX_BATCH_CHECKS } from '../../protocol/limits.js';
-import { ROUTES, counterPath } from '../../protocol/routes.js';
+import { ROUTES, counterPath, leasePath, leaseRenewalPath } from '../../protocol/routes.js';
 import { CheckCoalescer, DEFAULT_COALESCER_LIMITS } from '../check-coalescer.js';
 import type { CoalescerLimits } from '../check-coalescer.js';
 import type { Store, StoreStats } from '../store.js';
@@ -118,6 +132,37 @@ export class ServiceStore implements Store {
     await this.call('DELETE', `${counterPath(counter.key)}?${query.toString()}`, this.adminHeaders);
   }
 
+  /** `POST /v1/leases`: one call per acquire (not coalesced: each is one holder's). */
+  async acquire(lease: LeaseAcquire): Promise<AcquireOutcome> {
+    this.assertOpen();
+    const reply = await this.call('POST', ROUTES.leases, this.apiHeaders, acquireToWire(lease));
+    const decision = fromStore(leaseDecisionFromWire(reply));
+    return {
+      allowed: decision.allowed,
+      ...(decision.leaseId === undefined ? {} : { leaseId: decision.leaseId }),
+      inFlight: decision.inFlight,
+      retryAfterUs: decision.retryAfterMs * 1000,
+      expiresInUs: decision.expiresInMs * 1000,
+    };
+  }
+
+  async release(ref: LeaseRef): Promise<ReleaseOutcome> {
+    this.assertOpen();
+    const query = new URLSearchParams({ key: ref.key });
+    const reply = await this.call('DELETE', `${leasePath(ref.leaseId)}?${query.toString()}`, this.apiHeaders);
+    return fromStore(releaseFromWire(reply));
+  }
+
+  async renew(renewal: LeaseRenewal): Promise<RenewOutcome> {
+    this.assertOpen();
+    const reply = await this.call('POST', leaseRenewalPath(renewal.leaseId), this.apiHeaders, {
+      key: renewal.key,
+      ttl: `${renewal.ttlMs}ms`,
+    });
+    const { expiresInMs, ...renewed } = fromStore(renewFromWire(reply));
+    return { ...renewed, expiresInUs: expiresInMs * 1000 };
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
     await this.call('GET', ROUTES.readyz, {});
@@ -172,17 +217,22 @@ function bearer(token: string | undefined): Record<string, string> {
 }
 
 /**
- * A degraded decision was made without the service's store: to this process that store is
- * unavailable, and its own failure policy decides (as it would if it could not reach Redis).
+ * A reply the service made, as this store's answer. A degraded decision was made without the
+ * service's store: to this process that store is unavailable, and its own failure policy decides
+ * (as it would if it could not reach Redis).
  */
-function outcomeOf(value: unknown): Outcome {
-  const decision = decisionFromWire(value);
-  if (!decision) throw new StoreUnavailableError('the service sent an unexpected reply');
-  if (decision.degraded === true) {
+function fromStore<T extends object>(answer: T | undefined): T {
+  if (!answer) throw new StoreUnavailableError('the service sent an unexpected reply');
+  if ((answer as { degraded?: unknown }).degraded === true) {
     throw new StoreUnavailableError('the service decided without its store (degraded)', {
       reason: 'degraded',
     });
   }
+  return answer;
+}
+
+function outcomeOf(value: unknown): Outcome {
+  const decision = fromStore(decisionFromWire(value));
   return {
     allowed: decision.allowed,
     count: decision.count,

@@ -105,7 +105,17 @@ describe('the quota allocator', () => {
     );
   });
 
-  it('reaches the fair split within two rounds of reports once demand holds still', () => {
+  it('reaches the fair split within two rounds of reports once every demand is known to the store', () => {
+    // One round makes each stream's new demand known; two more reach the split. Two rounds from the
+    // shift are not enough when a stream's target falls because of a demand reported after it: it
+    // gives its tokens back only at its next report, after a grower that reported before it (the
+    // example below, found by a random seed on 2026-12-04). The seed is fixed so that a run is
+    // reproducible; the claim held on 210,000 random runs of small quotas, where it fails soonest.
+    const twoRoundsShort = [
+      { shape: quotaShape(14, 1) },
+      [{ stream: 2, demand: undefined }],
+      [0, 2.0000000000000004, 5.000000000000001, 5e-324, 1.0000000000000002],
+    ] as [{ shape: QuotaShape }, { stream: number; demand: number | undefined }[], number[]];
     fc.assert(
       fc.property(
         shapes,
@@ -114,7 +124,7 @@ describe('the quota allocator', () => {
         ({ shape }, history, demands) => {
           const rounds = demands.map((demand, stream) => ({ stream, demand }));
           const seeded = history.filter(({ stream }) => stream < demands.length);
-          const { held, want } = replay(shape, [...seeded, ...rounds, ...rounds]);
+          const { held, want } = replay(shape, [...seeded, ...rounds, ...rounds, ...rounds]);
           const targets = fairTargets(
             shape.assignable,
             [...want].map(([id, value]) => ({ stream: String(id), want: value })),
@@ -126,6 +136,7 @@ describe('the quota allocator', () => {
           }
         },
       ),
+      { seed: 20_261_204, examples: [twoRoundsShort] },
     );
   });
 

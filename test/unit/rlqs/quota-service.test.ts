@@ -3,9 +3,9 @@ import { ManualClock } from '../../../src/core/clock.js';
 import { InvalidArgumentError } from '../../../src/core/errors.js';
 import { QuotaLimitError, QuotaService } from '../../../src/envoy/quota-service.js';
 import type { QuotaServiceOptions, UsageReport } from '../../../src/envoy/quota-service.js';
-import { parseRulesFile } from '../../../src/rules/parse.js';
 import type { RuleSet } from '../../../src/rules/types.js';
 import { MemoryQuotaStore } from '../../../src/stores/memory/memory-quota-store.js';
+import { quotaRuleSet } from '../../support/quota-rules.js';
 
 const RULES = `domain: edge
 quotas:
@@ -17,15 +17,7 @@ quotas:
     unit: second
 `;
 
-function rules(): RuleSet {
-  const parsed = parseRulesFile('q.yaml', RULES);
-  return {
-    domains: new Map([
-      ['edge', { domain: 'edge', file: 'q.yaml', level: parsed.level, quotas: parsed.quotas }],
-    ]),
-    files: ['q.yaml'],
-  };
-}
+const rules = (): RuleSet => quotaRuleSet(RULES);
 
 function setup(overrides: Partial<QuotaServiceOptions> = {}) {
   const clock = new ManualClock();

@@ -7,21 +7,14 @@ import { MeteredLimiter } from '../../../src/metrics/metered-limiter.js';
 import { ServiceMetrics } from '../../../src/metrics/metrics.js';
 import { MemoryNodeRegistry } from '../../../src/registry/memory-registry.js';
 import { MemoryStore, RateLimiter } from '../../../src/index.js';
-import { parseRulesFile } from '../../../src/rules/parse.js';
 import type { RuleSet } from '../../../src/rules/types.js';
 import { MemoryQuotaStore } from '../../../src/stores/memory/memory-quota-store.js';
+import { quotaRuleSet } from '../../support/quota-rules.js';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
-const parsed = parseRulesFile(
-  'q.yaml',
+const rules: RuleSet = quotaRuleSet(
   'domain: edge\nquotas:\n  - { bucket: { name: api, tenant: "*" }, requests_per_unit: 100, unit: second }\n',
 );
-const rules: RuleSet = {
-  domains: new Map([
-    ['edge', { domain: 'edge', file: 'q.yaml', level: parsed.level, quotas: parsed.quotas }],
-  ]),
-  files: ['q.yaml'],
-};
 
 describe('GET /v1/quotas', () => {
   let app: FastifyInstance;
