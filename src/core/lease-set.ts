@@ -33,6 +33,16 @@ export class LeaseSet {
     return this.held.size === 0;
   }
 
+  /** Leases held (live or not yet trimmed), for a store's account of its memory. */
+  get leases(): number {
+    return this.held.size;
+  }
+
+  /** Expiries on the heap, stale ones included (a renewal leaves one until its time passes). */
+  get expiryEntries(): number {
+    return this.expiries.length;
+  }
+
   /** No lease can be live after this time. */
   get latestExpiryUs(): number {
     return this.latestUs;

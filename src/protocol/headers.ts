@@ -161,15 +161,18 @@ function retryAfterSeconds(waitMs: number): string {
   return String(Math.max(1, ceilSeconds(waitMs)));
 }
 
+/** What the legacy headers read of a decision: a lease decision has them too. */
+type LegacyFields = Pick<Decision, 'limit' | 'remaining' | 'retryAfterMs' | 'resetAfterMs'>;
+
 /** The decision that binds first: the fewest units left, then the longest wait. */
-function tightest(decisions: readonly Decision[]): Decision | undefined {
+function tightest(decisions: readonly LegacyFields[]): LegacyFields | undefined {
   return [...decisions].sort(
     (a, b) => a.remaining - b.remaining || b.retryAfterMs - a.retryAfterMs || b.resetAfterMs - a.resetAfterMs,
   )[0];
 }
 
 /** `X-RateLimit-Limit` / `-Remaining` / `-Reset` (Unix seconds) of the decision that binds first. */
-export function legacyHeaders(decisions: readonly Decision[], nowMs: number): HeaderPair[] {
+export function legacyHeaders(decisions: readonly LegacyFields[], nowMs: number): HeaderPair[] {
   const decision = tightest(decisions);
   if (!decision) return [];
   return [

@@ -3,12 +3,14 @@ import type { HeaderPair } from '../../protocol/headers.js';
 import { RateLimitCore } from '../shared/middleware.js';
 import type { MiddlewareOptions, Verdict } from '../shared/middleware.js';
 import type { Admission } from '../shared/limits.js';
+import { onResponseEnd } from '../shared/response-end.js';
 
 export { ExpressRateLimitStore } from './store.js';
 export type { ExpressRateLimitStoreOptions } from './store.js';
 export type { AdapterLimiter, RefundRequest } from '../shared/limiter.js';
 export type { LimitRule, Admission } from '../shared/limits.js';
 export type { HeaderMode } from '../shared/headers.js';
+export type { ConcurrencyOptions, LeaseAdmission } from '../shared/concurrency.js';
 
 export interface ExpressRateLimitOptions extends MiddlewareOptions<Request> {
   /**
@@ -34,22 +36,6 @@ declare module 'express-serve-static-core' {
 function setHeaders(response: Response, headers: readonly HeaderPair[]): void {
   if (response.headersSent) return;
   for (const [name, value] of headers) response.setHeader(name, value);
-}
-
-/** Report how the response ended: its status once finished, undefined if the client went away first. */
-function onResponseEnd(response: Response, settle: (statusCode: number | undefined) => void): void {
-  let settled = false;
-  const once = (statusCode: number | undefined) => {
-    if (settled) return;
-    settled = true;
-    settle(statusCode);
-  };
-  response.once('finish', () => {
-    once(response.statusCode);
-  });
-  response.once('close', () => {
-    once(response.writableFinished ? response.statusCode : undefined);
-  });
 }
 
 function answer(
@@ -79,17 +65,17 @@ function answer(
     else response.json(verdict.body);
     return;
   }
-  if (core.settles) {
-    const { admission } = verdict;
+  if (core.mustEnd(verdict)) {
     onResponseEnd(response, (statusCode) => {
-      core.settle(admission, statusCode);
+      core.end(verdict, statusCode);
     });
   }
   next();
 }
 
 /**
- * Express middleware (Express 4 and 5): `app.use(rateLimit({ limiter, limit: 100, window: '1m' }))`.
+ * Express middleware (Express 4 and 5): `app.use(rateLimit({ limiter, limit: 100, window: '1m' }))`,
+ * and/or `concurrency: { limit: 10, ttl: '30s' }`.
  * The default key is `req.ip`, which follows Express's `trust proxy` setting: with it unset (the
  * default) X-Forwarded-For is ignored; set it to your proxies, never to `true` blindly.
  */

@@ -4,17 +4,18 @@ import type {
   FastifyRequest,
   RouteOptions,
   onRequestAsyncHookHandler,
-  onResponseHookHandler,
 } from 'fastify';
 import { RateLimitCore } from '../shared/middleware.js';
 import type { MiddlewareOptions } from '../shared/middleware.js';
 import type { Admission } from '../shared/limits.js';
+import { onResponseEnd } from '../shared/response-end.js';
 
 export { FastifyRateLimitStore } from './store.js';
 export type { FastifyRateLimitStoreOptions, FastifyRateLimitRecord } from './store.js';
 export type { AdapterLimiter, RefundRequest } from '../shared/limiter.js';
 export type { LimitRule, Admission } from '../shared/limits.js';
 export type { HeaderMode } from '../shared/headers.js';
+export type { ConcurrencyOptions, LeaseAdmission } from '../shared/concurrency.js';
 
 export interface FastifyRateLimitOptions extends MiddlewareOptions<FastifyRequest> {
   /** Limit every route (default true); with false, only routes with `config.rateLimiter` are limited. */
@@ -42,14 +43,11 @@ declare module 'fastify' {
   }
 }
 
-/** The hooks of one route: check on request, settle refunds on response. */
-function routeHooks(options: FastifyRateLimitOptions): {
-  onRequest: onRequestAsyncHookHandler;
-  onResponse: onResponseHookHandler | undefined;
-} {
+/** The hook of one route: check on request; refunds and the lease's release when the response ends. */
+function routeHook(options: FastifyRateLimitOptions): onRequestAsyncHookHandler {
   // request.ip follows Fastify's `trustProxy` option: without it X-Forwarded-For is ignored.
   const core = new RateLimitCore<FastifyRequest>(options, (request) => request.ip);
-  const onRequest: onRequestAsyncHookHandler = async (request, reply) => {
+  return async (request, reply) => {
     const verdict = await core.evaluate(request);
     if (verdict.kind === 'skip') return;
     for (const [name, value] of verdict.headers) void reply.header(name, value);
@@ -63,18 +61,15 @@ function routeHooks(options: FastifyRateLimitOptions): {
       if (verdict.contentType !== undefined) void reply.type(verdict.contentType);
       return reply.code(verdict.statusCode).send(verdict.body);
     }
+    // The raw response's end, not onResponse: that waits for a reply, and a client that goes away
+    // mid-handler must free its lease at once.
+    if (core.mustEnd(verdict)) {
+      onResponseEnd(reply.raw, (statusCode) => {
+        core.end(verdict, statusCode);
+      });
+    }
     return undefined;
   };
-  const onResponse: onResponseHookHandler | undefined = core.settles
-    ? (request, reply, done) => {
-        const admission = request.rateLimit;
-        // A reply that never completed (the client went away) counts as failed.
-        if (admission?.allowed === true)
-          core.settle(admission, reply.raw.writableFinished ? reply.statusCode : undefined);
-        done();
-      }
-    : undefined;
-  return { onRequest, onResponse };
 }
 
 /**
@@ -103,7 +98,7 @@ function routeOptions(
   return merged;
 }
 
-function appendHook(route: RouteOptions, name: 'onRequest' | 'onResponse', hook: unknown): void {
+function appendHook(route: RouteOptions, name: 'onRequest', hook: unknown): void {
   const existing = route[name] as unknown;
   const list: unknown[] = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
   (route as unknown as Record<string, unknown[]>)[name] = [...list, hook];
@@ -117,14 +112,12 @@ function appendHook(route: RouteOptions, name: 'onRequest' | 'onResponse', hook:
 const rateLimit: FastifyPluginAsync<FastifyRateLimitOptions> = (fastify, options) => {
   const global = options.global ?? true;
   // Built now, so that bad options fail at register() rather than on the first request.
-  const globalHooks = global ? routeHooks(options) : undefined;
+  const globalHook = global ? routeHook(options) : undefined;
   fastify.addHook('onRoute', (route) => {
     const own = route.config?.rateLimiter;
     if (own === false) return;
-    const hooks = own === undefined ? globalHooks : routeHooks(routeOptions(options, own, route));
-    if (!hooks) return;
-    appendHook(route, 'onRequest', hooks.onRequest);
-    if (hooks.onResponse) appendHook(route, 'onResponse', hooks.onResponse);
+    const hook = own === undefined ? globalHook : routeHook(routeOptions(options, own, route));
+    if (hook) appendHook(route, 'onRequest', hook);
   });
   return Promise.resolve();
 };

@@ -1,4 +1,5 @@
 import { legacyHeaders, policiesOf, rateLimitHeaders, statusHeaders } from '../../protocol/headers.js';
+import { leasePolicy } from '../../protocol/leases.js';
 import type { AppliedPolicy, HeaderPair } from '../../protocol/headers.js';
 import type { Admission } from './limits.js';
 
@@ -16,18 +17,22 @@ export const HEADER_MODES: readonly HeaderMode[] = ['draft-11', 'draft-10', 'leg
 
 /** The admission's limits as the draft's policies, named as the middleware's options name them. */
 export function admissionPolicies(admission: Admission): AppliedPolicy[] {
-  return policiesOf(
+  const policies = policiesOf(
     admission.decisions,
     admission.rules.map((rule) => rule.name),
   );
+  const { concurrency } = admission;
+  if (concurrency) policies.push(leasePolicy(concurrency.decision, concurrency.name));
+  return policies;
 }
 
 export function admissionHeaders(mode: HeaderMode, admission: Admission, nowMs = Date.now()): HeaderPair[] {
   if (mode === false) return [];
-  const { decisions } = admission;
-  if (mode === 'draft-11' || mode === 'draft-10') return rateLimitHeaders(admissionPolicies(admission), mode);
+  const policies = admissionPolicies(admission);
+  if (mode === 'draft-11' || mode === 'draft-10') return rateLimitHeaders(policies, mode);
+  const decisions = policies.map((policy) => policy.decision);
   const legacy = [...legacyHeaders(decisions, nowMs), ...statusHeaders(decisions)];
   if (mode === 'legacy') return legacy;
-  const draft = rateLimitHeaders(admissionPolicies(admission));
+  const draft = rateLimitHeaders(policies);
   return [...draft.filter(([name]) => name === 'RateLimit-Policy' || name === 'RateLimit'), ...legacy];
 }

@@ -10,3 +10,6 @@ export type AdapterLimiter = Pick<
   Limiter,
   'decide' | 'decideAll' | 'peekCheck' | 'resetCounter' | 'refundCheck'
 >;
+
+/** What the `concurrency` option needs besides: the limiter's leases, parsed input in. */
+export type LeaseLimiter = Pick<Limiter, 'acquireLease' | 'releaseLease' | 'renewLease'>;

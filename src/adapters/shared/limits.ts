@@ -3,6 +3,7 @@ import { parseWindow } from '../../core/duration.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { Check, Decision } from '../../core/types.js';
 import { unaffordable, validateAlgorithm, validateLimit } from '../../core/validate.js';
+import type { LeaseAdmission } from './concurrency.js';
 import type { AdapterLimiter } from './limiter.js';
 
 /** One limit of a middleware: `limit` units per `window`, counted by `algorithm`. */
@@ -30,6 +31,8 @@ export interface Admission {
   cost: number;
   rules: readonly ResolvedRule[];
   decisions: readonly Decision[];
+  /** What the `concurrency` option decided, when it has one and the rate limits admitted. */
+  concurrency?: LeaseAdmission;
 }
 
 export interface RuleOptions {
@@ -41,6 +44,14 @@ export interface RuleOptions {
 }
 
 const POLICY_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** A policy's name, as the RateLimit headers carry it (a quoted string: no quotes, no escapes). */
+export function validatePolicyName(name: unknown, field: string): string {
+  if (typeof name !== 'string' || !POLICY_NAME.test(name)) {
+    throw new InvalidArgumentError(field, `${field} must be 1..64 of A-Z a-z 0-9 _ . : -`);
+  }
+  return name;
+}
 
 /** `limit` / `window` / `algorithm`, or `limits: [...]`: validated once, when the middleware is built. */
 export function resolveRules(options: RuleOptions): ResolvedRule[] {
@@ -58,10 +69,10 @@ export function resolveRules(options: RuleOptions): ResolvedRule[] {
     const algorithm = validateAlgorithm(rule.algorithm ?? options.algorithm, at('algorithm'));
     if (rule.window === undefined)
       throw new InvalidArgumentError(at('window'), `${at('window')} is required`);
-    const name = (rule as LimitRule).name ?? (given.length === 1 ? 'default' : `limit-${index}`);
-    if (!POLICY_NAME.test(name)) {
-      throw new InvalidArgumentError(at('name'), `${at('name')} must be 1..64 of A-Z a-z 0-9 _ . : -`);
-    }
+    const name = validatePolicyName(
+      (rule as LimitRule).name ?? (given.length === 1 ? 'default' : `limit-${index}`),
+      at('name'),
+    );
     return {
       limit: validateLimit(rule.limit, at('limit')),
       windowMs: parseWindow(rule.window, at('window')),

@@ -7,7 +7,9 @@ import { failureResponse } from './errors.js';
 import type { FailureResponse } from './errors.js';
 import { HEADER_MODES, admissionHeaders, admissionPolicies } from './headers.js';
 import type { HeaderMode } from './headers.js';
-import type { AdapterLimiter } from './limiter.js';
+import { HeldLease, resolveConcurrency } from './concurrency.js';
+import type { ConcurrencyOptions, ConcurrencyRule } from './concurrency.js';
+import type { AdapterLimiter, LeaseLimiter } from './limiter.js';
 import { admit, refund, resolveRules } from './limits.js';
 import type { Admission, ResolvedRule, RuleOptions } from './limits.js';
 
@@ -15,8 +17,14 @@ type MaybePromise<T> = T | Promise<T>;
 
 /** The options every framework's middleware shares; `Req` is that framework's request (or context). */
 export interface MiddlewareOptions<Req> extends RuleOptions {
-  /** A RateLimiter (or MeteredLimiter) over any store. */
-  limiter: AdapterLimiter;
+  /** A RateLimiter (or MeteredLimiter) over any store; `concurrency` needs a RateLimiter. */
+  limiter: AdapterLimiter & Partial<LeaseLimiter>;
+  /**
+   * At most `limit` requests of a key in flight at once, held by a lease from before the handler
+   * until the response ends or the client goes away. Alone, or beside rate limits: those are
+   * checked first, and a request they refuse takes no lease.
+   */
+  concurrency?: ConcurrencyOptions<Req>;
   /** The counter's key. Default: the client address as the framework resolves it (its trust-proxy setting). */
   key?: (request: Req) => MaybePromise<string>;
   /**
@@ -60,7 +68,7 @@ export interface MiddlewareOptions<Req> extends RuleOptions {
 /** What the middleware does with one request. */
 export type Verdict =
   | { kind: 'skip' }
-  | { kind: 'pass'; admission: Admission; headers: HeaderPair[] }
+  | PassVerdict
   | {
       kind: 'limited';
       admission: Admission;
@@ -72,13 +80,24 @@ export type Verdict =
     }
   | ({ kind: 'failed' } & FailureResponse);
 
+/** An admitted request, with the lease it holds when the middleware has a concurrency limit. */
+export interface PassVerdict {
+  kind: 'pass';
+  admission: Admission;
+  headers: HeaderPair[];
+  lease?: HeldLease;
+}
+
 const PROBLEM_JSON = 'application/problem+json';
 
 /** The default body of a limited request: the product's one error shape. */
 export function limitedBody(admission: Admission): { error: { code: string; message: string } } {
-  const waitMs = Math.max(0, ...admission.decisions.filter((d) => !d.allowed).map((d) => d.retryAfterMs));
+  const lease = admission.concurrency?.decision;
+  const decisions = lease ? [...admission.decisions, lease] : admission.decisions;
+  const waitMs = Math.max(0, ...decisions.filter((d) => !d.allowed).map((d) => d.retryAfterMs));
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  return { error: { code: 'rate_limited', message: `too many requests: retry in ${seconds} s` } };
+  const what = lease?.allowed === false ? 'too many requests in flight' : 'too many requests';
+  return { error: { code: 'rate_limited', message: `${what}: retry in ${seconds} s` } };
 }
 
 function statusOption(value: number | undefined, fallback: number, field: string): number {
@@ -97,6 +116,7 @@ function statusOption(value: number | undefined, fallback: number, field: string
 export class RateLimitCore<Req> {
   readonly rules: readonly ResolvedRule[];
   private readonly limiter: AdapterLimiter;
+  private readonly concurrency: ConcurrencyRule<Req> | undefined;
   private readonly headerMode: HeaderMode;
   private readonly statusCode: number;
   private readonly unavailableStatus: number;
@@ -111,7 +131,13 @@ export class RateLimitCore<Req> {
       throw new InvalidArgumentError('limiter', 'limiter must be a RateLimiter');
     }
     this.limiter = options.limiter;
-    this.rules = resolveRules(options);
+    this.concurrency =
+      options.concurrency === undefined
+        ? undefined
+        : resolveConcurrency(options.concurrency, options.limiter);
+    const noRates =
+      options.limits === undefined && options.limit === undefined && options.window === undefined;
+    this.rules = this.concurrency && noRates ? [] : resolveRules(options);
     this.headerMode = options.headers ?? 'draft-11';
     if (!HEADER_MODES.includes(this.headerMode)) {
       throw new InvalidArgumentError(
@@ -139,14 +165,14 @@ export class RateLimitCore<Req> {
   async evaluate(request: Req): Promise<Verdict> {
     if ((await this.options.skip?.(request)) === true) return { kind: 'skip' };
     try {
-      const key = await this.keyOf(request);
-      const cost = (await this.options.cost?.(request)) ?? 1;
-      if (!Number.isInteger(cost) || cost < 0) {
-        throw new InvalidArgumentError('cost', 'cost must be an integer >= 0');
-      }
-      const admission = await admit(this.limiter, this.rules, key, cost);
+      const key = this.rules.length > 0 || !this.concurrency?.key ? await this.keyOf(request) : '';
+      const leaseKey = this.concurrency && (await this.leaseKeyOf(request, key));
+      let admission = await this.admitRates(request, key);
+      let lease: HeldLease | undefined;
+      if (admission.allowed && leaseKey !== undefined)
+        ({ admission, lease } = await this.hold(admission, leaseKey));
       const headers = admissionHeaders(this.headerMode, admission);
-      if (admission.allowed) return { kind: 'pass', admission, headers };
+      if (admission.allowed) return { kind: 'pass', admission, headers, ...(lease ? { lease } : {}) };
       const { statusCode } = this;
       if (this.options.message !== undefined) {
         return { kind: 'limited', admission, headers, statusCode, body: this.options.message };
@@ -163,6 +189,17 @@ export class RateLimitCore<Req> {
     }
   }
 
+  /** True when the adapter must report how a passed request's response ended (`end`). */
+  mustEnd(verdict: PassVerdict): boolean {
+    return this.settles || verdict.lease !== undefined;
+  }
+
+  /** A passed request's response is over (see settle): give back what its outcome says, free its lease. */
+  end(verdict: PassVerdict, statusCode: number | undefined): void {
+    verdict.lease?.release();
+    this.settle(verdict.admission, statusCode);
+  }
+
   /**
    * The response is over: `statusCode`, or undefined when it never completed (the client went
    * away, the handler threw). Refunds run in the background; they never fail the request.
@@ -174,6 +211,55 @@ export class RateLimitCore<Req> {
       ? this.options.skipSuccessfulRequests === true
       : this.options.skipFailedRequests === true;
     if (!giveBack) return;
+    refund(this.limiter, admission).catch((error: unknown) => {
+      this.options.onRefundError?.(error);
+    });
+  }
+
+  /** The rate limits' decision; with none (a concurrency limit alone), an admission of nothing. */
+  private async admitRates(request: Req, key: string): Promise<Admission> {
+    if (this.rules.length === 0) return { allowed: true, key, cost: 0, rules: [], decisions: [] };
+    const cost = (await this.options.cost?.(request)) ?? 1;
+    if (!Number.isInteger(cost) || cost < 0) {
+      throw new InvalidArgumentError('cost', 'cost must be an integer >= 0');
+    }
+    return admit(this.limiter, this.rules, key, cost);
+  }
+
+  private async leaseKeyOf(request: Req, rateKey: string): Promise<string> {
+    const own = this.concurrency?.key;
+    if (!own) return rateKey;
+    return validateKey(`${this.options.prefix ?? ''}${await own(request)}`, 'concurrency.key');
+  }
+
+  /**
+   * One unit of the concurrency limit for a request the rate limits admitted. Refused, or failed,
+   * the request is not served: what the rate limits charged it is given back, so that a client
+   * waiting for a free slot does not spend its rate quota meanwhile.
+   */
+  private async hold(
+    admission: Admission,
+    key: string,
+  ): Promise<{ admission: Admission; lease?: HeldLease }> {
+    const rule = this.concurrency as ConcurrencyRule<Req>;
+    const { leases } = rule;
+    let decision;
+    try {
+      decision = await leases.acquireLease({ key, limit: rule.limit, ttlMs: rule.ttlMs, cost: 1 });
+    } catch (error) {
+      this.giveBack(admission);
+      throw error;
+    }
+    if (!decision.allowed) this.giveBack(admission);
+    const held = { ...admission, allowed: decision.allowed, concurrency: { name: rule.name, key, decision } };
+    // Without an id (the open failure mode admitted it without the store), there is nothing to free.
+    if (decision.leaseId === undefined) return { admission: held };
+    const ref = { key, leaseId: decision.leaseId };
+    return { admission: held, lease: new HeldLease(leases, ref, rule.ttlMs, rule.onLeaseError) };
+  }
+
+  private giveBack(admission: Admission): void {
+    if (admission.rules.length === 0) return;
     refund(this.limiter, admission).catch((error: unknown) => {
       this.options.onRefundError?.(error);
     });

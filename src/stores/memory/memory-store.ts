@@ -14,6 +14,7 @@ import type {
   ReleaseOutcome,
   RenewOutcome,
 } from '../../core/leases.js';
+import { keyBytes } from './heap-bytes.js';
 import { LeaseTable } from './lease-table.js';
 
 /** What the store does when it is full and a check needs room: see MemoryStoreOptions.whenFull. */
@@ -22,7 +23,7 @@ export type WhenFull = 'evict' | 'refuse';
 export interface MemoryStoreOptions {
   /** Time source; defaults to the process clock. */
   clock?: Clock;
-  /** Most bytes of counter state kept (what the counters hold, as measured per layout). Default: defaultMaxBytes(). */
+  /** Most bytes of counters and leases kept (as measured per layout). Default: defaultMaxBytes(). */
   maxBytes?: number;
   /** Most counters kept at once. Default 10,000,000. */
   maxKeys?: number;
@@ -42,8 +43,10 @@ export interface MemoryStoreOptions {
 export interface MemoryStoreStats {
   /** Counters held. */
   counters: number;
-  /** Estimated bytes they hold (measured per layout: within a few tenths of what the heap holds). */
+  /** Estimated bytes the counters and leases hold (measured per layout: within a few tenths of the heap). */
   bytes: number;
+  /** Of which leases (concurrency limits): they count against the bound but are never evicted. */
+  leaseBytes: number;
   /** The bound on `bytes`. */
   maxBytes: number;
   /** Counters dropped to stay within the bound before their window passed. */
@@ -99,7 +102,7 @@ export class MemoryStore implements Store {
   private readonly onPressure: (event: 'evicted' | 'refused') => void;
   private readonly counters = new Map<string, Counter>();
   private readonly sweepTimer: NodeJS.Timeout | undefined;
-  /** Leases (concurrency limits) live apart from the counters and their bounds. */
+  /** Leases (concurrency limits) live apart from the counters; their bytes count against the bound. */
   private readonly leases: LeaseTable;
   /** Where the sweep and the eviction sample go on from: a clock hand over the counters. */
   private hand: Iterator<Counter> | undefined;
@@ -191,7 +194,21 @@ export class MemoryStore implements Store {
   }
 
   acquire(lease: LeaseAcquire): Promise<AcquireOutcome> {
-    return this.answer(() => this.leases.acquire(lease, this.now()));
+    return this.answer(() => {
+      const nowUs = this.now();
+      const outcome = this.leases.acquire(lease, nowUs);
+      if (outcome.leaseId === undefined || this.used() <= this.maxBytes) return outcome;
+      // Past the bound: room is made by dropping expired lease sets, then counters. A live lease
+      // is never evicted (that would over-admit); with no room, this one is given up at once.
+      try {
+        this.leases.sweep(EVICTION_SAMPLE);
+        if (this.used() > this.maxBytes) this.makeRoom(0, 0, NOTHING);
+      } catch (error) {
+        this.leases.release({ key: lease.key, leaseId: outcome.leaseId }, nowUs);
+        throw error;
+      }
+      return outcome;
+    });
   }
 
   release(ref: LeaseRef): Promise<ReleaseOutcome> {
@@ -236,7 +253,8 @@ export class MemoryStore implements Store {
   stats(): MemoryStoreStats {
     return {
       counters: this.count,
-      bytes: this.bytes,
+      bytes: this.used(),
+      leaseBytes: this.leases.bytes,
       maxBytes: this.maxBytes,
       evictions: this.evictions,
       shed: this.shed,
@@ -250,6 +268,11 @@ export class MemoryStore implements Store {
     } catch (error) {
       return Promise.reject(asError(error));
     }
+  }
+
+  /** Bytes held against the bound: counters and leases. */
+  private used(): number {
+    return this.bytes + this.leases.bytes;
   }
 
   private now(): number {
@@ -302,7 +325,7 @@ export class MemoryStore implements Store {
     if (counter) {
       // A log that grew past the bound makes room by dropping others; with nothing left to drop
       // it is refused rather than let grow without end (room made: the batch made it already).
-      if (!roomMade && this.bytes + GROWTH_BYTES > this.maxBytes)
+      if (!roomMade && this.used() + GROWTH_BYTES > this.maxBytes)
         this.makeRoom(0, GROWTH_BYTES, new Set([counter]));
       this.store(counter, algorithm.record(counter.state, check, nowUs), algorithm, check);
       counter.usedAtUs = nowUs;
@@ -370,7 +393,7 @@ export class MemoryStore implements Store {
    */
   private makeRoom(adding: number, addingBytes: number, keep: ReadonlySet<Counter>): void {
     const nowUs = this.clock.nowUs();
-    while (this.count + adding > this.maxKeys || this.bytes + addingBytes > this.maxBytes) {
+    while (this.count + adding > this.maxKeys || this.used() + addingBytes > this.maxBytes) {
       let victim: Counter | undefined;
       for (let looked = 0; looked < EVICTION_SAMPLE && looked < this.count; looked++) {
         const candidate = this.nextOnHand();
@@ -385,7 +408,7 @@ export class MemoryStore implements Store {
       if (!victim || (!harmless && this.whenFull === 'refuse')) {
         this.shed++;
         this.onPressure('refused');
-        throw new OverloadedError('the memory store is full of counters that still count', 1000);
+        throw new OverloadedError('the memory store is full of counters and leases that still count', 1000);
       }
       this.remove(victim);
       if (!harmless) {
@@ -453,15 +476,6 @@ export function defaultMaxBytes(): number {
 /** What a new counter will hold, about: its object, its key, and a small state. */
 function newCounterBytes(check: Check): number {
   return COUNTER_BYTES + keyBytes(check.key) + 64;
-}
-
-/**
- * A key as the heap holds it: a flat string (16-byte header, characters in 8-byte words; two
- * bytes a character outside Latin-1, charged always as the cheaper bound would undercount), and
- * for keys built by concatenation the cons string that names it.
- */
-function keyBytes(key: string): number {
-  return 48 + 2 * key.length;
 }
 
 /** Evicting the fuller, more recently used counter hands back more. */

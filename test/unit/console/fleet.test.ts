@@ -12,6 +12,11 @@ import { ROUTES } from '../../../src/protocol/routes.js';
 
 const SECRET = 'fleet-test-secret-0123456789';
 const AUTHORIZATION = 'Bearer fleet-test-admin-token-0123';
+/**
+ * The peers run in this test's own process, so on a loaded machine they can miss the 40 ms the
+ * product waits: the test gives them a second, which still cuts the hanging peer off.
+ */
+const TEST_PEER_TIMEOUT_MS = 1000;
 const CHECK = { algorithm: 'sliding-window-log', limit: 10, windowMs: 1000 };
 
 function nodeConsole(id: string, mode: 'hashed' | 'plain' = 'hashed'): NodeConsole {
@@ -95,15 +100,14 @@ describe('FleetConsole: the node asked merges its peers', () => {
   });
 
   it('cuts off a hanging peer at its timeout with 10 nodes, and says which did not answer', async () => {
-    const fleet = new FleetConsole({ node: asked, registry });
+    const fleet = new FleetConsole({ node: asked, registry, peerTimeoutMs: TEST_PEER_TIMEOUT_MS });
     await fleet.snapshot(AUTHORIZATION, now); // warm the connections, as the page's refresh does
     // node-8 never answers: without the cut-off the snapshot would wait for it forever. The 50 ms
-    // the issue asks for is a figure of `npm run bench console` (a loaded CI machine delays any
-    // timer by more than the 10 ms between PEER_TIMEOUT_MS and 50), so the bound here is loose.
+    // the issue asks for (PEER_TIMEOUT_MS in the product) is a figure of `npm run bench console`.
     expect(PEER_TIMEOUT_MS).toBeLessThan(50);
     const startedAt = performance.now();
     const snapshot = await fleet.snapshot(AUTHORIZATION, now);
-    expect(performance.now() - startedAt).toBeLessThan(PEER_TIMEOUT_MS + 2000);
+    expect(performance.now() - startedAt).toBeLessThan(TEST_PEER_TIMEOUT_MS + 2000);
     expect(snapshot.nodes).toHaveLength(10);
     const problems = Object.fromEntries(
       snapshot.nodes.map(({ id, reachable, problem }) => [id, reachable ? 'ok' : problem]),
@@ -124,7 +128,11 @@ describe('FleetConsole: the node asked merges its peers', () => {
   });
 
   it("merges decisions and denied keys over the nodes that answered, hashing a plain peer's keys", async () => {
-    const snapshot = await new FleetConsole({ node: asked, registry }).snapshot(AUTHORIZATION, now);
+    const snapshot = await new FleetConsole({
+      node: asked,
+      registry,
+      peerTimeoutMs: TEST_PEER_TIMEOUT_MS,
+    }).snapshot(AUTHORIZATION, now);
     const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
     // node-1..7 deny 10+i "hot" and one cold key each; node-0 denies "hot" once.
     const hot = 1 + [1, 2, 3, 4, 5, 6, 7].reduce((total, i) => total + 10 + i, 0);
@@ -142,7 +150,11 @@ describe('FleetConsole: the node asked merges its peers', () => {
   it('still answers with itself when the registry cannot be read', async () => {
     const broken = new MemoryNodeRegistry();
     broken.list = () => Promise.reject(new Error('down'));
-    const snapshot = await new FleetConsole({ node: asked, registry: broken }).snapshot(AUTHORIZATION, now);
+    const snapshot = await new FleetConsole({
+      node: asked,
+      registry: broken,
+      peerTimeoutMs: TEST_PEER_TIMEOUT_MS,
+    }).snapshot(AUTHORIZATION, now);
     expect(snapshot.nodes).toEqual([
       expect.objectContaining({ id: 'node-0', reachable: true, problem: 'registry_unreachable' }),
     ]);
