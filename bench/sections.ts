@@ -70,6 +70,10 @@ export const SECTIONS = {
     about: 'Express and Fastify apps with our middleware vs the peer libraries',
     run: () => import('./middleware.js'),
   },
+  leases: {
+    about: 'acquire+release of a lease over HTTP vs POST /v1/check (service on Redis and memory)',
+    run: async ({ knobs, targets }) => (await import('./leases.js')).benchLeases(knobs, targets),
+  },
   'service-client': {
     about: 'ServiceStore against a running service: transports and batching',
     run: () => import('./service-client.js'),
@@ -77,6 +81,11 @@ export const SECTIONS = {
   faults: {
     about: 'answer times while Redis is killed or hung, per failure mode',
     run: () => import('./faults.js'),
+  },
+  rlqs: {
+    about:
+      'RLQS: 8 simulated Envoys on 2 nodes, one quota: over-admission, utilisation, fairness, CPU vs ShouldRateLimit',
+    run: async ({ knobs, targets }) => (await import('./rlqs.js')).benchRlqs(knobs, targets),
   },
   soak: {
     about: '3 services on one Redis, 200 clients, SOAK_DURATION_MS (60 s)',
