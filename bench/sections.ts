@@ -70,6 +70,10 @@ export const SECTIONS = {
     about: 'Express and Fastify apps with our middleware vs the peer libraries',
     run: () => import('./middleware.js'),
   },
+  leases: {
+    about: 'acquire+release of a lease over HTTP vs POST /v1/check (service on Redis and memory)',
+    run: async ({ knobs, targets }) => (await import('./leases.js')).benchLeases(knobs, targets),
+  },
   'service-client': {
     about: 'ServiceStore against a running service: transports and batching',
     run: () => import('./service-client.js'),
