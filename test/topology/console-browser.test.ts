@@ -1,9 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer } from '../../support/redis-server.js';
+import { EDGE_QUOTA_RULES, SimulatedEnvoy } from '../../support/rlqs-proxy.js';
 import { ServiceProcess, eventually } from '../../support/service-process.js';
 
 /**
@@ -31,6 +33,11 @@ describe('operator console in Chromium', () => {
   const fetched: string[] = [];
 
   const started: ServiceProcess[] = [];
+  /** Both nodes load one RLQS quota (100/s per tenant in domain `edge`), for the Quotas section. */
+  const rulesDir = mkdtempSync(join(tmpdir(), 'ratelimiter-console-rules-'));
+  const rulesPath = join(rulesDir, 'rules.yaml');
+  writeFileSync(rulesPath, EDGE_QUOTA_RULES);
+  let envoy: SimulatedEnvoy | undefined;
 
   async function startNode(
     redisUrl: string,
@@ -39,7 +46,7 @@ describe('operator console in Chromium', () => {
   ): Promise<ServiceProcess> {
     const node = await ServiceProcess.start(
       [
-        ...['--redis', redisUrl, '--node-id', id, '--admin-token', ADMIN_TOKEN],
+        ...['--redis', redisUrl, '--node-id', id, '--admin-token', ADMIN_TOKEN, '--rules', rulesPath],
         ...['--heartbeat-ms', HEARTBEAT_MS, '--store-timeout-ms', '2000'],
       ],
       env,
@@ -86,9 +93,11 @@ describe('operator console in Chromium', () => {
   });
 
   afterAll(async () => {
+    envoy?.stop();
     await browser?.close();
     await Promise.all(started.map((node) => node.stop()));
     await redis?.stop();
+    rmSync(rulesDir, { recursive: true, force: true });
   });
 
   it('answers 401 on the JSON routes without a token or with a wrong one', async () => {
@@ -166,6 +175,32 @@ describe('operator console in Chromium', () => {
     expect(await page.content()).not.toContain(SECRET_KEY);
     expect(fetched.length).toBeGreaterThan(0);
     for (const body of fetched) expect(body).not.toContain(SECRET_KEY);
+  });
+
+  it("shows an RLQS bucket in Quotas: the quota's limit and the sum assigned to the proxies", async () => {
+    envoy = new SimulatedEnvoy({
+      addresses: [`127.0.0.1:${nodeA.grpcPort}`],
+      domain: 'edge',
+      reportIntervalMs: 300,
+    });
+    envoy.start();
+    const bucket = { name: 'api', tenant: 'acme' };
+    envoy.request(bucket); // a bucket's first request is reported at once
+    await eventually(() => Promise.resolve(typeof envoy?.assignment(bucket) === 'number'), 'an assignment');
+    const row = page
+      .getByRole('table', { name: 'Quotas', exact: true })
+      .getByRole('row', { name: /tenant=acme/ });
+    await row.waitFor();
+    const [bucketCell, quota, limit, assigned, proxies] = await row.getByRole('cell').allTextContents();
+    expect([bucketCell, quota, limit, proxies]).toEqual([
+      'name=api, tenant=acme',
+      '{name=api, tenant=*}',
+      '100 per 1s',
+      '1',
+    ]);
+    // What the proxy holds moves with its demand; the page shows a share of the 100.
+    expect(Number(assigned)).toBeGreaterThan(0);
+    expect(Number(assigned)).toBeLessThanOrEqual(100);
   });
 
   it('shows keys as sent on a node set to RATELIMITER_CONSOLE_KEYS=plain; saves a screenshot', async () => {
