@@ -11,6 +11,19 @@ const API_TOKEN = 'api-token-for-lease-tests-0123';
 const auth = { authorization: `Bearer ${API_TOKEN}` };
 const START_US = 1_700_000_000_000_000;
 
+/** The service's app over `limiter`, metered as the service meters it. */
+function leaseApp(limiter: RateLimiter, apiToken?: string): Promise<FastifyInstance> {
+  const metrics = new ServiceMetrics();
+  return buildApp({
+    limiter: new MeteredLimiter(limiter, metrics, 'memory'),
+    storeKind: 'memory',
+    registry: new MemoryNodeRegistry(),
+    metrics,
+    apiToken,
+    version: 'test',
+  });
+}
+
 describe('lease routes (inject, memory store on a manual clock)', () => {
   let app: FastifyInstance;
   const clock = new ManualClock(START_US);
@@ -30,17 +43,7 @@ describe('lease routes (inject, memory store on a manual clock)', () => {
     });
 
   beforeAll(async () => {
-    const metrics = new ServiceMetrics();
-    const store = new MemoryStore({ clock });
-    const limiter = new MeteredLimiter(new RateLimiter({ store }), metrics, 'memory');
-    app = await buildApp({
-      limiter,
-      storeKind: 'memory',
-      registry: new MemoryNodeRegistry(),
-      metrics,
-      apiToken: API_TOKEN,
-      version: 'test',
-    });
+    app = await leaseApp(new RateLimiter({ store: new MemoryStore({ clock }) }), API_TOKEN);
   });
 
   beforeEach(() => {
@@ -172,13 +175,7 @@ describe('lease routes when the store cannot answer (a closed memory store)', ()
   async function appIn(mode: FailureMode): Promise<FastifyInstance> {
     const store = new MemoryStore();
     await store.close();
-    const app = await buildApp({
-      limiter: new RateLimiter({ store, failurePolicy: { mode } }),
-      storeKind: 'memory',
-      registry: new MemoryNodeRegistry(),
-      metrics: new ServiceMetrics(),
-      version: 'test',
-    });
+    const app = await leaseApp(new RateLimiter({ store, failurePolicy: { mode } }));
     apps.push(app);
     return app;
   }
