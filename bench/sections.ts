@@ -58,6 +58,10 @@ export const SECTIONS = {
       (await import('./accuracy.js')).printAccuracy();
     },
   },
+  leases: {
+    about: 'acquire+release of a lease vs a rate check of the same key, on memory and Redis',
+    run: async ({ knobs, targets }) => (await import('./leases.js')).benchLeases(knobs, targets),
+  },
   console: {
     about:
       "the operator console's recorder (CPU per decision with and without) and its 10-node snapshot time",
