@@ -1,7 +1,7 @@
 // The Decisions chart: allowed, denied and degraded per second over the last 15 minutes, in SVG.
 // Shapes only (colours come from console.css by class), and an accessible name saying what a
 // sighted reader takes from it: the current figures and the peak.
-import { rate } from './tables.js';
+import { count, rate } from './tables.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 export const OUTCOMES = ['allowed', 'denied', 'degraded'];
@@ -33,6 +33,9 @@ function roundUp(value) {
   for (const step of [1, 2, 5, 10]) if (value <= step * power) return step * power;
   return 10 * power;
 }
+
+/** 0.5 on a scale to 1, 25 on a scale to 50. */
+const axisLabel = (value) => (Number.isInteger(value) ? count(value) : rate(value));
 
 const FULL = { width: 720, height: 200, left: 44, right: 8, top: 10, bottom: 22, bucket: 5 };
 const SPARK = { width: 180, height: 32, left: 1, right: 1, top: 2, bottom: 2, bucket: 15 };
@@ -71,7 +74,7 @@ export function decisionsChart(series, label, current, compact = false, width = 
         svg(
           'text',
           { class: 'axis', x: box.left - 6, y: level + 4, 'text-anchor': 'end' },
-          rate(top * fraction),
+          axisLabel(top * fraction),
         ),
       );
     }

@@ -4,6 +4,9 @@ import { count, el, fill, instant, ms, num, rate, seconds, td, th, windowOf } fr
 
 const byId = (id) => document.getElementById(id);
 
+/** Rows in a stable order whatever order the registry lists the nodes in. */
+const byNodeId = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
 function renderNodes(snapshot) {
   const rows = snapshot.nodes.map((node) => {
     const state = node.reachable ? 'answering' : `not answering: ${node.problem ?? 'unknown'}`;
@@ -135,6 +138,9 @@ function renderStore(snapshot) {
 }
 
 export function renderSnapshot(snapshot) {
+  snapshot.nodes.sort((a, b) => byNodeId(a.id, b.id));
+  snapshot.rules.sort((a, b) => byNodeId(a.nodeId, b.nodeId));
+  snapshot.store.byNode.sort((a, b) => byNodeId(a.nodeId, b.nodeId));
   renderNodes(snapshot);
   renderDecisions(snapshot);
   renderKeys(snapshot);
