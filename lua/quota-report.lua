@@ -1,6 +1,7 @@
 --[[ quota-report: one RLQS report of one (quota bucket, stream), decided atomically with every other
-stream of the bucket. The twin of src/core/quota-allocator.ts (fairTargets, largestFit, grantFor);
-the stores' conformance suite runs the same sequences against both. docs/rlqs.md states the bound.
+stream of the bucket. The twin of src/core/quota-allocator.ts (fairTargets, shortfallOfOthers,
+largestFit, grantFor); the stores' conformance suite runs the same sequences against both.
+docs/rlqs.md states the bound.
 
 KEYS[1]  the bucket's hash: field = stream, value = "want:tokens:burst:expires_ms:demand"
 ARGV     stream, want, demand (text, shown only), capacity, budget, k (fills per bound window),
@@ -34,6 +35,7 @@ local function cost(tokens) return tokens * k + burst_for(tokens) end
 -- The live streams; expired ones are dropped (their proxies no longer enforce them).
 local entries = redis.call('HGETALL', key)
 local others = {}
+local held_by = {}
 local others_tokens, others_cost, held, latest = 0, 0, 0, now
 local expired = {}
 for i = 1, #entries, 2 do
@@ -46,6 +48,7 @@ for i = 1, #entries, 2 do
     held = t
   else
     others[#others + 1] = { id, w }
+    held_by[id] = t
     others_tokens = others_tokens + t
     others_cost = others_cost + t * k + b
     if e > latest then latest = e end
@@ -60,39 +63,49 @@ table.sort(ordered, function(a, b)
   if a[2] ~= b[2] then return a[2] < b[2] end
   return a[1] < b[1]
 end)
+-- shortfallOfOthers: what the others short of their targets by more than the band would take.
 local target = 0
+local short_tokens, short_cost = 0, 0
+local function place(id, t)
+  if id == stream then
+    target = t
+  elseif t - held_by[id] > band then
+    short_tokens = short_tokens + t - held_by[id]
+    short_cost = short_cost + cost(t) - cost(held_by[id])
+  end
+end
 local remaining = math.max(0, assignable)
 for index = 1, #ordered do
   local left = #ordered - index + 1
   local share = math.floor(remaining / left)
   local w = ordered[index][2]
   if w <= share then
-    if ordered[index][1] == stream then target = w end
+    place(ordered[index][1], w)
     remaining = remaining - w
   else
     local odd = remaining - share * left
     for rest = index, #ordered do
-      if ordered[rest][1] == stream then
-        target = share
-        if rest - index < odd then target = share + 1 end
-      end
+      local t = share
+      if rest - index < odd then t = share + 1 end
+      place(ordered[rest][1], t)
     end
     break
   end
 end
 
 -- largestFit and grantFor: only out of what the other live streams do not hold.
-local function largest_fit(wanted)
-  local room = budget - others_cost
-  local tokens = math.min(wanted, capacity - others_tokens, math.floor(room / (k + burst_fraction)))
+local function largest_fit(wanted, extra_tokens, extra_cost)
+  local room = budget - others_cost - extra_cost
+  local tokens = math.min(wanted, capacity - others_tokens - extra_tokens, math.floor(room / (k + burst_fraction)))
   while tokens > 0 and cost(tokens) > room do tokens = tokens - 1 end
   return math.max(0, tokens)
 end
 local grant
-if held > 0 and math.abs(target - held) <= band and largest_fit(held) == held then
+if held > 0 and math.abs(target - held) <= band and largest_fit(held, 0, 0) == held
+  and (held <= target or largest_fit(held, short_tokens, short_cost) == held) then
   grant = held
 else
-  grant = largest_fit(target)
+  grant = largest_fit(target, 0, 0)
 end
 local burst = burst_for(grant)
 

@@ -111,6 +111,14 @@ interface ProxyBucket {
   expiresAtMs: number;
 }
 
+/** A token bucket the proxy started (full), for the bound: each adds its max_tokens once. */
+export interface BucketStart {
+  atMs: number;
+  bucket: string;
+  maxTokens: number;
+  tokensPerFill: number;
+}
+
 /** What the proxy has done so far, in total. */
 export interface ProxyTotals {
   allowed: number;
@@ -130,6 +138,8 @@ export class SimulatedEnvoy {
   readonly totals: ProxyTotals = { allowed: 0, denied: 0, assignments: 0, reconnects: 0, streamErrors: [] };
   /** Every response received, newest last (for tests). */
   readonly responses: WireResponse[] = [];
+  /** Every token bucket started, oldest first. */
+  readonly bucketStarts: BucketStart[] = [];
 
   constructor(private readonly options: ProxyOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -258,6 +268,12 @@ export class SimulatedEnvoy {
             tb.fill_interval?.seconds ?? 0,
             now,
           );
+          this.bucketStarts.push({
+            atMs: now,
+            bucket: key,
+            maxTokens: bucket.tokens.maxTokens,
+            tokensPerFill: bucket.tokens.tokensPerFill,
+          });
         }
         bucket.blanket = undefined;
       } else {
@@ -273,6 +289,12 @@ export class SimulatedEnvoy {
     const bucket = this.buckets.get(JSON.stringify(Object.entries(id).sort()));
     if (!bucket || bucket.strategy === undefined) return undefined;
     return bucket.tokens ? bucket.tokens.tokensPerFill : bucket.blanket;
+  }
+
+  /** Stop reporting but keep the stream open: a proxy gone silent (its share comes back at its TTL). */
+  silence(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   /** Close the stream (the server gives the share back) and stop reporting. */

@@ -153,17 +153,53 @@ export function largestFit(wanted: number, others: HeldByOthers, shape: QuotaSha
 }
 
 /**
+ * How far the other streams are below their fair targets, counting only those short by more than
+ * the hysteresis band (the others are served as they are): tokens and costs (assignmentCost) they
+ * would take to reach them.
+ */
+export function shortfallOfOthers(
+  targets: ReadonlyMap<string, number>,
+  holdings: ReadonlyMap<string, number>,
+  stream: string,
+  shape: QuotaShape,
+): HeldByOthers {
+  const band = hysteresisBand(shape);
+  const k = shape.boundWindowFills;
+  const short = { tokens: 0, cost: 0 };
+  for (const [id, target] of targets) {
+    const held = holdings.get(id) ?? 0;
+    if (id === stream || target - held <= band) continue;
+    short.tokens += target - held;
+    short.cost += assignmentCost(target, k) - assignmentCost(held, k);
+  }
+  return short;
+}
+
+/**
  * What a stream is granted now: its fair target, but only out of what the other live streams do
  * not hold, since they enforce their assignments until they next hear from us. So the live
  * assignments never exceed the capacity nor their costs the budget. A target within the
  * hysteresis band of what the stream holds keeps what it holds (a changed assignment is a new,
- * full bucket in Envoy).
+ * full bucket in Envoy), but a holding above the target only while it leaves room for the others
+ * short of theirs (`shortfall`): kept, it would otherwise starve them for good.
  */
-export function grantFor(target: number, held: number, others: HeldByOthers, shape: QuotaShape): number {
+export function grantFor(
+  target: number,
+  held: number,
+  others: HeldByOthers,
+  shape: QuotaShape,
+  shortfall: HeldByOthers,
+): number {
   if (
     held > 0 &&
     Math.abs(target - held) <= hysteresisBand(shape) &&
-    largestFit(held, others, shape) === held
+    largestFit(held, others, shape) === held &&
+    (held <= target ||
+      largestFit(
+        held,
+        { tokens: others.tokens + shortfall.tokens, cost: others.cost + shortfall.cost },
+        shape,
+      ) === held)
   ) {
     return held;
   }

@@ -1,4 +1,4 @@
-import { burstFor, fairTargets, grantFor } from '../../core/quota-allocator.js';
+import { burstFor, fairTargets, grantFor, shortfallOfOthers } from '../../core/quota-allocator.js';
 import { systemClock } from '../../core/clock.js';
 import type { Clock } from '../../core/clock.js';
 import type { QuotaGrant, QuotaHolding, QuotaReport, QuotaStore } from '../quota-store.js';
@@ -51,8 +51,19 @@ export class MemoryQuotaStore implements QuotaStore {
       others.cost += holding.tokens * shape.boundWindowFills + holding.burst;
       wants.push({ stream: id, want: holding.want });
     }
-    const target = fairTargets(shape.assignable, wants).get(stream) ?? 0;
-    const tokens = grantFor(target, holdings.get(stream)?.tokens ?? 0, others, shape);
+    const targets = fairTargets(shape.assignable, wants);
+    const tokens = grantFor(
+      targets.get(stream) ?? 0,
+      holdings.get(stream)?.tokens ?? 0,
+      others,
+      shape,
+      shortfallOfOthers(
+        targets,
+        new Map([...holdings].map(([id, { tokens }]) => [id, tokens])),
+        stream,
+        shape,
+      ),
+    );
     const burst = burstFor(tokens);
     holdings.set(stream, {
       want: report.want,

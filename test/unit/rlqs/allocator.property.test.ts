@@ -8,6 +8,7 @@ import {
   hysteresisBand,
   quotaShape,
   strategyFor,
+  shortfallOfOthers,
   wantFor,
 } from '../../../src/core/quota-allocator.js';
 import type { QuotaShape } from '../../../src/core/quota-allocator.js';
@@ -42,7 +43,18 @@ function replay(shape: QuotaShape, reports: readonly { stream: number; demand: n
     }
     held.set(
       stream,
-      grantFor(targets.get(String(stream)) ?? 0, held.get(stream) ?? 0, { tokens, cost }, shape),
+      grantFor(
+        targets.get(String(stream)) ?? 0,
+        held.get(stream) ?? 0,
+        { tokens, cost },
+        shape,
+        shortfallOfOthers(
+          targets,
+          new Map([...held].map(([id, share]) => [String(id), share])),
+          String(stream),
+          shape,
+        ),
+      ),
     );
   }
   return { held, want };
@@ -138,6 +150,19 @@ describe('the quota allocator', () => {
       ),
       { seed: 20_261_204, examples: [twoRoundsShort] },
     );
+  });
+
+  it('keeps a holding above its target only while it leaves room for the others short of theirs', () => {
+    // Found by the fleet test: light proxies that kept an equal share, being within the band of their
+    // lower target, left one heavy proxy short of the other for good.
+    const shape = quotaShape(1000, 1);
+    const demands = [1200, 1200, 100, 100, 100, 100, 100, 100];
+    const rounds = demands.map((demand, stream) => ({ stream, demand }));
+    // First all equal (121 tokens each), then the shift: the light ones' targets fall to 111.
+    const equal = demands.map((_, stream) => ({ stream, demand: 110 }));
+    const { held } = replay(shape, [...equal, ...equal, ...rounds, ...rounds, ...rounds]);
+    expect([...held.values()].slice(2)).toEqual([111, 111, 111, 111, 111, 111]);
+    expect(Math.abs((held.get(0) ?? 0) - (held.get(1) ?? 0))).toBeLessThanOrEqual(hysteresisBand(shape));
   });
 
   it('gives a light proxy its demand with headroom, and a new one (unknown demand) at most an equal share', () => {
