@@ -43,6 +43,41 @@ interface Entry {
   info: HitterInfo;
 }
 
+/** Exact counts of distinct items, added at once (src/console/denied-tally.ts). */
+export interface CountBatch {
+  readonly size: number;
+  item(at: number): string;
+  count(at: number): number;
+  info(at: number): HitterInfo;
+}
+
+/**
+ * The `rank`-th largest (0 = the largest) of values[0..n), by quickselect: O(n), no allocation.
+ * Reorders those values.
+ */
+function nthLargest(values: Float64Array, n: number, rank: number): number {
+  let low = 0;
+  let high = n - 1;
+  while (low < high) {
+    const pivot = values[(low + high) >> 1] ?? 0;
+    let i = low;
+    let j = high;
+    while (i <= j) {
+      while ((values[i] ?? 0) > pivot) i++;
+      while ((values[j] ?? 0) < pivot) j--;
+      if (i <= j) {
+        const swap = values[i] ?? 0;
+        values[i++] = values[j] ?? 0;
+        values[j--] = swap;
+      }
+    }
+    if (rank <= j) high = j;
+    else if (rank >= i) low = i;
+    else return values[rank] ?? 0;
+  }
+  return values[rank] ?? 0;
+}
+
 export class HeavyHitters {
   private readonly entries = new Map<string, Entry>();
   /** Units subtracted so far: the most any count here is short of the truth. */
@@ -65,6 +100,37 @@ export class HeavyHitters {
     }
     this.entries.set(item, { count: units, info });
     if (this.entries.size > 2 * this.k) this.reduce();
+  }
+
+  /**
+   * Exact counts of distinct items at once, as a merge of an exact summary: summed in, then one
+   * reduction for the whole batch if the table would pass 2k, so the bound is the one of add().
+   */
+  addBatch(batch: CountBatch): void {
+    const pending: number[] = [];
+    for (let at = 0; at < batch.size; at++) {
+      const units = batch.count(at);
+      this.total += units;
+      const entry = this.entries.get(batch.item(at));
+      if (entry) {
+        entry.count += units;
+        entry.info = batch.info(at);
+      } else pending.push(at);
+    }
+    const held = this.entries.size + pending.length;
+    let cut = 0;
+    if (held > 2 * this.k) {
+      const counts = this.scratchOf(held);
+      let i = 0;
+      for (const entry of this.entries.values()) counts[i++] = entry.count;
+      for (const at of pending) counts[i++] = batch.count(at);
+      cut = nthLargest(counts, held, this.k);
+      this.subtract(cut);
+    }
+    for (const at of pending) {
+      const count = batch.count(at) - cut;
+      if (count > 0) this.entries.set(batch.item(at), { count, info: batch.info(at) });
+    }
   }
 
   /** Another summary's items counted here too: the bound then covers both totals. */
@@ -114,17 +180,24 @@ export class HeavyHitters {
   private kPlusFirstCount(): number {
     const held = this.entries.size;
     if (held <= this.k) return 0;
-    // A typed array sorts numbers without comparing callbacks or allocating: reduce() runs on the hot path.
-    if (this.scratch.length < held) this.scratch = new Float64Array(held);
+    const counts = this.scratchOf(held);
     let i = 0;
-    for (const entry of this.entries.values()) this.scratch[i++] = entry.count;
-    const counts = this.scratch.subarray(0, held).sort();
-    return counts[held - 1 - this.k] ?? 0;
+    for (const entry of this.entries.values()) counts[i++] = entry.count;
+    return nthLargest(counts, held, this.k);
+  }
+
+  private scratchOf(length: number): Float64Array {
+    if (this.scratch.length < length)
+      this.scratch = new Float64Array(Math.max(length, 2 * this.scratch.length));
+    return this.scratch;
   }
 
   /** Subtract the (k+1)-th largest count from every entry; keep those still above 0. */
   private reduce(): void {
-    const cut = this.kPlusFirstCount();
+    this.subtract(this.kPlusFirstCount());
+  }
+
+  private subtract(cut: number): void {
     if (cut === 0) return;
     this.subtracted += cut;
     for (const [item, entry] of this.entries) {

@@ -1,6 +1,7 @@
 import type { HitterInfo } from './heavy-hitters.js';
 import { HeavyHitters } from './heavy-hitters.js';
 import { DecisionRing } from './decision-ring.js';
+import { DeniedTally } from './denied-tally.js';
 import { LatencyHistogram } from './latency.js';
 import { MinuteWindow } from './minute-window.js';
 
@@ -14,20 +15,42 @@ export const DENIED_KEYS_K = 64;
 /**
  * What the console shows of this node, counted as decisions are made: per-second tallies,
  * denied keys, store latency and failures. Fed by MeteredLimiter (decisions) and the store's and
- * the failure policy's hooks; costs a comparison and an increment per decision, a map update per
- * denial. Keys are held here as they are (this process decides on them anyway) and hashed only
- * when they leave it (src/console/report.ts).
+ * the failure policy's hooks; costs a comparison and an increment per decision, and per denial
+ * a map update of the second's tally (src/console/denied-tally.ts), folded into the sketch once a
+ * second. Keys are held here as they are (this process decides on them anyway) and
+ * hashed only when they leave it (src/console/node-report.ts).
  */
 export class ConsoleRecorder {
   readonly decisions = new DecisionRing();
   readonly deniedKeys = new MinuteWindow(() => new HeavyHitters(DENIED_KEYS_K));
   readonly storeLatency = new MinuteWindow(() => new LatencyHistogram());
   readonly storeErrors = new MinuteWindow(() => new Map<string, number>());
+  private readonly denials = new DeniedTally((second, batch) => {
+    this.deniedKeys.at(second * 1000).addBatch(batch);
+  });
+  /** Unix ms less performance.now(), re-read once a second: a decision costs no Date.now(). */
+  private wallOffsetMs = 0;
+  private resyncAtMs = -Infinity;
 
   /** One decision at `nowMs` (Unix ms); a denial also counts its key. `check` gives what limited it. */
   decided(nowMs: number, key: string, check: HitterInfo, allowed: boolean, degraded: boolean): void {
     this.decisions.count(nowMs, allowed, degraded);
-    if (!allowed) this.deniedKeys.at(nowMs).add(key, check);
+    if (!allowed) this.denials.add(nowMs, key, check);
+  }
+
+  /** decided() at a time read from performance.now() (which the caller has read anyway). */
+  decidedAt(
+    performanceMs: number,
+    key: string,
+    check: HitterInfo,
+    allowed: boolean,
+    degraded: boolean,
+  ): void {
+    if (performanceMs >= this.resyncAtMs) {
+      this.wallOffsetMs = Date.now() - performance.now();
+      this.resyncAtMs = performanceMs + 1000;
+    }
+    this.decided(performanceMs + this.wallOffsetMs, key, check, allowed, degraded);
   }
 
   storeCall(nowMs: number, seconds: number): void {
@@ -41,6 +64,7 @@ export class ConsoleRecorder {
 
   /** The denied keys of the last minute, merged over its slices. */
   deniedKeysOfMinute(nowMs: number): HeavyHitters {
+    this.denials.fold();
     const minute = new HeavyHitters(DENIED_KEYS_K);
     for (const slice of this.deniedKeys.minute(nowMs)) minute.merge(slice.summary());
     return minute;

@@ -109,9 +109,10 @@ export class MeteredLimiter implements Limiter {
 
   /** One check decided: timed and counted as measure() and count() do, without a closure. */
   private decided(check: Check, startedAt: number, decision: Decision): Decision {
-    this.metrics.decisionSeconds.observe('check', (performance.now() - startedAt) / 1000);
+    const endedAt = performance.now();
+    this.metrics.decisionSeconds.observe('check', (endedAt - startedAt) / 1000);
     this.metrics.decisions.inc(decision.algorithm, decision.allowed ? 'allowed' : 'denied');
-    this.recorder?.decided(Date.now(), check.key, check, decision.allowed, decision.degraded === true);
+    this.recorder?.decidedAt(endedAt, check.key, check, decision.allowed, decision.degraded === true);
     if (decision.degraded === true) {
       this.metrics.degradedDecisions.inc(1);
       this.metrics.storeErrors.inc({ operation: DECISION_OPERATION });

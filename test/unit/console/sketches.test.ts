@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DecisionRing, RING_SECONDS, mergeSeries, secondOf } from '../../../src/console/decision-ring.js';
+import { DeniedTally } from '../../../src/console/denied-tally.js';
 import { HeavyHitters } from '../../../src/console/heavy-hitters.js';
 import { LatencyHistogram } from '../../../src/console/latency.js';
 import { MinuteWindow, SLICE_MS } from '../../../src/console/minute-window.js';
@@ -68,6 +69,29 @@ describe('HeavyHitters (Misra-Gries)', () => {
         },
       ),
       { numRuns: 100 },
+    );
+  });
+
+  it('keeps the bound when the stream arrives as per-second batches of exact counts (DeniedTally)', () => {
+    fc.assert(
+      fc.property(
+        streams,
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 500 }),
+        (stream, k, perSecond) => {
+          const sketch = new HeavyHitters(k);
+          const tally = new DeniedTally((_, batch) => {
+            sketch.addBatch(batch);
+          });
+          stream.forEach((item, i) => {
+            tally.add(1_700_000_000_000 + Math.floor(i / perSecond) * 1000, item, INFO);
+          });
+          tally.fold();
+          expect(sketch.counted).toBe(stream.length);
+          expectWithinBound(sketch, stream);
+        },
+      ),
+      { numRuns: 150 },
     );
   });
 
