@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs';
+import { isUtf8 } from 'node:buffer';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { QuotaStrategy } from '../core/quota-allocator.js';
@@ -37,6 +38,56 @@ interface WireUsage {
   num_requests_denied?: number;
 }
 
+const LENGTH_DELIMITED = 2;
+
+/** Each length-delimited field of the message in bytes[start, end): its number and its bytes' span. */
+function eachLengthDelimited(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  visit: (field: number, from: number, to: number) => void,
+): void {
+  const reader = protobuf.Reader.create(bytes.subarray(start, end));
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if ((tag & 7) !== LENGTH_DELIMITED) {
+      reader.skipType(tag & 7);
+      continue;
+    }
+    const length = reader.uint32();
+    visit(tag >>> 3, start + reader.pos, start + reader.pos + length);
+    reader.skip(length);
+  }
+}
+
+function requireUtf8(bytes: Buffer, from: number, to: number, field: string): void {
+  if (!isUtf8(bytes.subarray(from, to)))
+    throw new InvalidArgumentError(field, `${field} must be valid UTF-8 text`);
+}
+
+/**
+ * The message's text fields must be UTF-8, as on the RLS path (rls-codec.ts): protobuf.js decodes
+ * bad bytes to U+FFFD, which would make distinct bucket ids one. Reports (1 domain, 2 usages) →
+ * BucketQuotaUsage (1 bucket_id) → BucketId (1 map entry) → entry (1 key, 2 value).
+ */
+function requireUtf8Text(bytes: Buffer): void {
+  let usage = 0;
+  eachLengthDelimited(bytes, 0, bytes.length, (field, from, to) => {
+    if (field === 1) requireUtf8(bytes, from, to, 'domain');
+    if (field !== 2) return;
+    const name = `bucket_quota_usages[${usage++}].bucket_id`;
+    eachLengthDelimited(bytes, from, to, (usageField, idFrom, idTo) => {
+      if (usageField !== 1) return;
+      eachLengthDelimited(bytes, idFrom, idTo, (idField, entryFrom, entryTo) => {
+        if (idField !== 1) return;
+        eachLengthDelimited(bytes, entryFrom, entryTo, (entryField, textFrom, textTo) => {
+          if (entryField === 1 || entryField === 2) requireUtf8(bytes, textFrom, textTo, name);
+        });
+      });
+    });
+  });
+}
+
 /** One message of the stream; bytes that are no RateLimitQuotaUsageReports are the caller's error. */
 export function decodeUsageReports(bytes: Buffer): UsageReports {
   let message: { domain?: string; bucket_quota_usages?: WireUsage[] };
@@ -45,6 +96,8 @@ export function decodeUsageReports(bytes: Buffer): UsageReports {
   } catch {
     throw new InvalidArgumentError('reports', 'the message is not a valid RateLimitQuotaUsageReports');
   }
+  // Only once it decodes: the walk then meets no malformed length.
+  requireUtf8Text(bytes);
   return {
     domain: message.domain ?? '',
     usages: (message.bucket_quota_usages ?? []).map((usage) => ({

@@ -33,15 +33,15 @@ async function withLimiter<T>(
 }
 
 describe('RedisStore key layout and expiry', () => {
-  it('writes the contract layout: <prefix>{<key>}:swl:<window ms>, one entry per check', async () => {
+  it('writes the contract layout: <prefix>{<key>}:swl2:<window ms>, one entry per check', async () => {
     await withLimiter({}, async (limiter) => {
       const before = Date.now() * 1000;
       await limiter.check({ key: 'user:42', limit: 1e9, window: 60, cost: 250_000_000 });
       await limiter.check({ key: 'user:42', limit: 1e9, window: 60, cost: 7 });
-      expect(await allKeys('ratelimit:{user:42}*')).toEqual(['ratelimit:{user:42}:swl:60000']);
+      expect(await allKeys('ratelimit:{user:42}*')).toEqual(['ratelimit:{user:42}:swl2:60000']);
       // A list, oldest first, 20 bytes an entry: big-endian doubles <time µs (Redis TIME)> and
       // <units before>, uint32 <cost>.
-      const entries = await admin.lrangeBuffer('ratelimit:{user:42}:swl:60000', 0, -1);
+      const entries = await admin.lrangeBuffer('ratelimit:{user:42}:swl2:60000', 0, -1);
       const decode = (entry: Buffer) => [entry.length, entry.readDoubleBE(8), entry.readUInt32BE(16)];
       expect(entries.map(decode)).toEqual([
         [20, 0, 250_000_000],
@@ -56,10 +56,36 @@ describe('RedisStore key layout and expiry', () => {
     });
   });
 
+  it("never meets a key of 0.1.0's layouts, which sit under the names 0.1.0 gave them", async () => {
+    // A rolling upgrade: an old node keeps writing these while new nodes run. Under one name, the
+    // new scripts answered WRONGTYPE (a store failure, admitted by `open` for up to the window) or
+    // read a window start (µs) as a window index.
+    const nowUs = Date.now() * 1000;
+    const old = {
+      'sliding-window-log': 'upgrade-test:{k}:swl:60000',
+      'sliding-window-counter': 'upgrade-test:{k}:swc:60000',
+      'fixed-window': 'upgrade-test:{k}:fw:60000',
+      'token-bucket': 'upgrade-test:{k}:tb:60000',
+    } as const;
+    await admin.zadd(old['sliding-window-log'], nowUs, `${nowUs}:1`);
+    await admin.hset(old['sliding-window-counter'], { s: nowUs, c: 3, p: 2 });
+    await admin.hset(old['fixed-window'], { s: nowUs, c: 3 });
+    await admin.hset(old['token-bucket'], { tat: nowUs });
+    const before = await Promise.all(Object.values(old).map((key) => admin.dump(key)));
+    await withLimiter({ keyPrefix: 'upgrade-test:' }, async (limiter) => {
+      for (const algorithm of ALGORITHM_NAMES) {
+        const decision = await limiter.check({ key: 'k', limit: 5, window: 60, algorithm });
+        expect(decision, algorithm).toMatchObject({ allowed: true, count: 1 });
+        expect(decision.degraded, algorithm).toBeUndefined();
+      }
+    });
+    expect(await Promise.all(Object.values(old).map((key) => admin.dump(key)))).toEqual(before);
+  });
+
   it('honours a custom prefix and escapes braces so one key keeps one hash tag', async () => {
     await withLimiter({ keyPrefix: 'rl-test:' }, async (limiter) => {
       await limiter.check({ key: '}odd%key}', limit: 10, window: 1 });
-      expect(await allKeys('rl-test:*')).toEqual(['rl-test:{%7Dodd%25key%7D}:swl:1000']);
+      expect(await allKeys('rl-test:*')).toEqual(['rl-test:{%7Dodd%25key%7D}:swl2:1000']);
     });
     expect(() => new RedisStore({ url: server.url, keyPrefix: 'bad{' })).toThrow(/prefix/);
   });
@@ -71,8 +97,8 @@ describe('RedisStore key layout and expiry', () => {
         'a',
         'a}',
         '{a}',
-        'a}:swl:60000',
-        'a:swl:60000',
+        'a}:swl2:60000',
+        'a:swl2:60000',
         'a\n',
         'a\u0000',
         'a%7D',
@@ -104,7 +130,7 @@ describe('RedisStore key layout and expiry', () => {
       expect(keys).toHaveLength(ALGORITHM_NAMES.length * 3);
       for (const key of keys) {
         const ttl = await admin.pttl(key);
-        const [, algorithm, windowMs] = /:(swl|swc|fw|tb):(\d+)/.exec(key) ?? [];
+        const [, algorithm, windowMs] = /:(swl|swc|fw|tb)2:(\d+)/.exec(key) ?? [];
         // The counter's previous window still weighs for one more window.
         const lifetime = (algorithm === 'swc' ? 2 : 1) * Number(windowMs) + 1000;
         expect(ttl, key).toBeGreaterThan(0);
@@ -128,7 +154,7 @@ describe('RedisStore key layout and expiry', () => {
       await limiter.refund({ ...check, cost: 1 });
       await limiter.check({ ...check, cost: 10 });
       // The state weighs until the end of the window after this one: more than one window away.
-      expect(await admin.pttl('swc-refund:{rolled}:swc:300')).toBeGreaterThan(windowMs);
+      expect(await admin.pttl('swc-refund:{rolled}:swc2:300')).toBeGreaterThan(windowMs);
     });
   });
 

@@ -163,7 +163,7 @@ describe('one client cannot starve the others', () => {
       expect(decisions.filter((d) => d.allowed)).toHaveLength(10);
       expect(decisions.filter((d) => d.degraded)).toHaveLength(0);
       // One entry per check, whatever its cost: the log's Redis work does not grow with cost.
-      expect(await admin.llen('ratelimit:{bomb:0:0}:swl:2000')).toBe(1);
+      expect(await admin.llen('ratelimit:{bomb:0:0}:swl2:2000')).toBe(1);
     } finally {
       admin.disconnect();
       await Promise.all([attacker.close(), victim.close()]);

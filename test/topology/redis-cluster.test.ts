@@ -106,8 +106,8 @@ describe('RedisStore on a Redis Cluster', () => {
     const all = stored.flat();
     expect(all).toHaveLength(keys.length * 2);
     for (const onMaster of stored) {
-      for (const log of onMaster.filter((k) => k.endsWith(':swl:60000'))) {
-        expect(onMaster).toContain(log.replace(':swl:', ':tb:'));
+      for (const log of onMaster.filter((k) => k.endsWith(':swl2:60000'))) {
+        expect(onMaster).toContain(log.replace(':swl2:', ':tb2:'));
       }
     }
   });

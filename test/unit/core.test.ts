@@ -54,7 +54,7 @@ describe('Redis keys', () => {
 
   it('maps distinct counters to distinct keys', () => {
     const keys = new Set<string>();
-    for (const key of ['a', 'a}', 'a%7D', 'a%', 'a%25', '}a', 'a}:swl:1000', 'a:swl:1000']) {
+    for (const key of ['a', 'a}', 'a%7D', 'a%', 'a%25', '}a', 'a}:swl2:1000', 'a:swl2:1000']) {
       for (const windowMs of [1000, 10_000]) {
         const name = counterKey('ratelimit:', { key, windowMs, algorithm: 'sliding-window-log' });
         expect(keys.has(name), name).toBe(false);

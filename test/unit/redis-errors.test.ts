@@ -20,7 +20,7 @@ function errno(message: string, code: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-const KEY = 'ratelimit:{alice@example.com}:swl:10000';
+const KEY = 'ratelimit:{alice@example.com}:swl2:10000';
 const OFFLINE = new Error("Stream isn't writeable and enableOfflineQueue options is false");
 
 describe('classifyRedisError', () => {

@@ -32,8 +32,15 @@ export interface Evaluation {
  */
 export interface Algorithm<State> {
   readonly name: string;
-  /** Used in Redis keys (`<prefix>{<key>}:<shortName>:<window ms>`) and to pick the Lua half. */
+  /** Picks the Lua half (lua/algorithms/<shortName>.lua). */
   readonly shortName: string;
+  /**
+   * The counter's segment in its Redis key (`<prefix>{<key>}:<keySegment>:<window ms>`): the short
+   * name and the version of the value's layout. A script that stores another shape or meaning
+   * bumps it, so a node of one version never reads a key the other wrote (a WRONGTYPE there is a
+   * store failure, which `open` admits for up to the window, during a whole rolling upgrade).
+   */
+  readonly keySegment: string;
   evaluate(state: State | undefined, check: Check, nowUs: number): Evaluation;
   record(state: State | undefined, check: Check, nowUs: number): State;
   refund(state: State | undefined, check: Check, nowUs: number): State | undefined;

@@ -13,6 +13,8 @@ export interface FixedWindowState {
 export const fixedWindow: Algorithm<FixedWindowState> = {
   name: 'fixed-window',
   shortName: 'fw',
+  // 2: 0.2.0's layout (0.1.0 wrote the same names; docs/redis-store.md#upgrading-from-010).
+  keySegment: 'fw2',
 
   evaluate(state, check, nowUs) {
     const { startUs, endUs } = alignedWindow(nowUs, check.windowMs * 1000);

@@ -52,6 +52,8 @@ function tally(
 export const slidingWindowCounter: Algorithm<SlidingCounterState> = {
   name: 'sliding-window-counter',
   shortName: 'swc',
+  // 2: 0.2.0's layout (0.1.0 wrote the same names; docs/redis-store.md#upgrading-from-010).
+  keySegment: 'swc2',
 
   evaluate(state, check, nowUs) {
     const windowUs = check.windowMs * 1000;

@@ -64,6 +64,8 @@ function entryReaching(state: SlidingLogState, unit: number): number {
 export const slidingWindowLog: Algorithm<SlidingLogState> = {
   name: 'sliding-window-log',
   shortName: 'swl',
+  // 2: 0.2.0's layout (0.1.0 wrote the same names; docs/redis-store.md#upgrading-from-010).
+  keySegment: 'swl2',
   // Memory grows with the checks admitted per window (one entry each), never with their cost.
 
   evaluate(state, check, nowUs) {

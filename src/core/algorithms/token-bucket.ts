@@ -39,6 +39,8 @@ function debtAt(state: TokenBucketState | undefined, nowUs: number): number {
 export const tokenBucket: Algorithm<TokenBucketState> = {
   name: 'token-bucket',
   shortName: 'tb',
+  // 2: 0.2.0's layout (0.1.0 wrote the same names; docs/redis-store.md#upgrading-from-010).
+  keySegment: 'tb2',
 
   evaluate(state, check, nowUs) {
     const windowUs = check.windowMs * 1000;

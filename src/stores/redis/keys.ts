@@ -16,16 +16,17 @@ export function hashTagOf(key: string): string {
 }
 
 /**
- * `<prefix>{<key>}:<algorithm>:<window ms>`. The braces are the Cluster hash tag, so every counter
- * of one key lives in one slot and one script may touch them all.
+ * `<prefix>{<key>}:<algorithm and layout version>:<window ms>`, as `ratelimit:{user:42}:swl2:60000`.
+ * The braces are the Cluster hash tag, so every counter of one key lives in one slot and one
+ * script may touch them all.
  */
 export function counterKey(prefix: string, counter: CounterRef): string {
   return `${prefix}{${hashTagOf(counter.key)}${counterSuffix(counter.algorithm, counter.windowMs)}`;
 }
 
-/** What follows the hash tag in a counter's key: `}:<algorithm>:<window ms>`. */
+/** What follows the hash tag in a counter's key: `}:<key segment>:<window ms>`. */
 export function counterSuffix(algorithm: CounterRef['algorithm'], windowMs: number): string {
-  return `}:${algorithmFor(algorithm).shortName}:${windowMs}`;
+  return `}:${algorithmFor(algorithm).keySegment}:${windowMs}`;
 }
 
 export function validateKeyPrefix(prefix: string): string {
