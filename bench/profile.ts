@@ -2,7 +2,8 @@
  * `npm run bench:profile -- <case...>`: a CPU profile of the load phase of one bench case, then a
  * summary of it (top frames by self time, time by area, inclusive time of the frames that matter).
  * Cases: http-memory, http-redis, http-constant (the constant Fastify route), grpc-memory,
- * grpc-redis, library-redis (in this process: the library on Redis, then the raw script driver).
+ * grpc-redis, library-redis (in this process: the library on Redis, then the raw script driver),
+ * library-memory (in this process: the library on a MemoryStore, 100k random keys, then RateLimiterMemory).
  * The server is its own process, profiled from SIGUSR2 to SIGUSR2 by bench/profile-hook.js, so
  * start-up and warm-up are not in the profile. BENCH_PROFILE_MS sets the load time (default 10 s);
  * BENCH_PROFILE_KEEP=dir keeps the `.cpuprofile` files (for a flame graph viewer).
@@ -12,7 +13,7 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RateLimiter, RedisStore } from '../src/index.js';
+import { MemoryStore, RateLimiter, RedisStore } from '../src/index.js';
 import type { AlgorithmName } from '../src/index.js';
 import { parseCheck } from '../src/core/validate.js';
 import { Redis } from 'ioredis';
@@ -23,6 +24,8 @@ import { startChildServer } from './child-server.js';
 import { printProfile, summariseProfile } from './cpu-profile.js';
 import { shouldRateLimit, writeBenchRules } from './envoy-load.js';
 import { answering, closedLoop } from './harness.js';
+import type { Operation } from './harness.js';
+import { peerInMemory } from './peer.js';
 import { autocannonTurn } from './http-load.js';
 import { describeMachine, loadAverage } from './machine.js';
 import { rawCheckScript } from './raw-scripts.js';
@@ -34,6 +37,7 @@ const CASES = [
   'grpc-memory',
   'grpc-redis',
   'library-redis',
+  'library-memory',
 ] as const;
 type Case = (typeof CASES)[number];
 
@@ -174,13 +178,53 @@ async function service(args: string[], env: Record<string, string>) {
   return { started, pid: started.pid, stop: () => started.stop('SIGTERM') };
 }
 
+interface InProcessSubject {
+  label: string;
+  op: Operation;
+  inFlight: number;
+  perCall: number;
+}
+
+/** Subjects of this process profiled one after the other, each after a 1 s warm-up of its own. */
+async function profileInProcess(
+  name: Case,
+  dir: string,
+  subjects: readonly InProcessSubject[],
+): Promise<void> {
+  const session = new Session();
+  session.connect();
+  try {
+    for (const subject of subjects) {
+      await closedLoop(subject.op, { inFlight: subject.inFlight, durationMs: 1000 });
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 500 });
+      await session.post('Profiler.start');
+      const result = await closedLoop(subject.op, { inFlight: subject.inFlight, durationMs: LOAD_MS });
+      const { profile } = await session.post('Profiler.stop');
+      const file = `${name}-${subject.label.replaceAll(' ', '-')}.cpuprofile`;
+      const out = join(dir, file);
+      writeFileSync(out, JSON.stringify(profile));
+      if (KEEP !== undefined) {
+        mkdirSync(KEEP, { recursive: true });
+        copyFileSync(out, join(KEEP, file));
+      }
+      printProfile(
+        `${name}: ${subject.label}`,
+        summariseProfile(out, INCLUSIVE.library),
+        result.answered * subject.perCall,
+      );
+    }
+  } finally {
+    session.disconnect();
+  }
+}
+
+const randomKey = () => `bench:key:${Math.floor(Math.random() * 100_000)}`;
+
 async function profileLibrary(name: Case, dir: string, redisUrl: string): Promise<void> {
   const store = new RedisStore({ url: redisUrl });
   const limiter = new RateLimiter({ store });
   const raw = new Redis(redisUrl);
-  const session = new Session();
-  session.connect();
-  const randomKey = () => `bench:key:${Math.floor(Math.random() * 100_000)}`;
   try {
     for (const algorithm of ['sliding-window-log', 'fixed-window'] as AlgorithmName[]) {
       const library = answering(() => limiter.check({ key: randomKey(), limit: 100, window: 60, algorithm }));
@@ -188,34 +232,34 @@ async function profileLibrary(name: Case, dir: string, redisUrl: string): Promis
         parseCheck({ key: randomKey(), limit: 100, window: 60, algorithm }),
       );
       const ceiling = await rawCheckScript(raw, store, 'raw', pool, { checksPerCall: 100, callsInFlight: 2 });
-      const subjects = [
+      await profileInProcess(name, dir, [
         { label: `library ${algorithm}`, op: library, inFlight: 200, perCall: 1 },
         { label: `raw script ${algorithm}`, op: ceiling.op, inFlight: 2, perCall: 100 },
-      ];
-      for (const subject of subjects) {
-        await closedLoop(subject.op, { inFlight: subject.inFlight, durationMs: 1000 });
-        await session.post('Profiler.enable');
-        await session.post('Profiler.setSamplingInterval', { interval: 500 });
-        await session.post('Profiler.start');
-        const result = await closedLoop(subject.op, { inFlight: subject.inFlight, durationMs: LOAD_MS });
-        const { profile } = await session.post('Profiler.stop');
-        const out = join(dir, `${name}-${subject.label.replaceAll(' ', '-')}.cpuprofile`);
-        writeFileSync(out, JSON.stringify(profile));
-        if (KEEP !== undefined) {
-          mkdirSync(KEEP, { recursive: true });
-          copyFileSync(out, join(KEEP, `${name}-${subject.label.replaceAll(' ', '-')}.cpuprofile`));
-        }
-        printProfile(
-          `${name}: ${subject.label}`,
-          summariseProfile(out, INCLUSIVE.library),
-          result.answered * subject.perCall,
-        );
-      }
+      ]);
     }
   } finally {
-    session.disconnect();
     raw.disconnect();
     await limiter.close();
+  }
+}
+
+/** The memory section's random-key case: the library on a MemoryStore per algorithm, then the peer. */
+async function profileMemory(name: Case, dir: string): Promise<void> {
+  const limiters: RateLimiter[] = [];
+  const subjects: InProcessSubject[] = (['sliding-window-log', 'fixed-window'] as AlgorithmName[]).map(
+    (algorithm) => {
+      const limiter = new RateLimiter({ store: new MemoryStore() });
+      limiters.push(limiter);
+      const op = answering(() => limiter.check({ key: randomKey(), limit: 100, window: 60, algorithm }));
+      return { label: `library ${algorithm}`, op, inFlight: 200, perCall: 1 };
+    },
+  );
+  const peer = peerInMemory({ limit: 100, windowS: 60 }, randomKey);
+  subjects.push({ label: 'RateLimiterMemory', op: peer.op, inFlight: 200, perCall: 1 });
+  try {
+    await profileInProcess(name, dir, subjects);
+  } finally {
+    await Promise.all(limiters.map((limiter) => limiter.close()));
   }
 }
 
@@ -280,6 +324,9 @@ async function runCase(name: Case, dir: string, redisUrl: string, rulesFile: str
     }
     case 'library-redis':
       await profileLibrary(name, dir, redisUrl);
+      return;
+    case 'library-memory':
+      await profileMemory(name, dir);
       return;
   }
 }

@@ -28,7 +28,8 @@ export interface Evaluation {
  * `State` is owned by the store that keeps it: `evaluate` may drop expired parts of it (which
  * never changes a decision) but records nothing; `record` spends the check's cost and is only
  * called for an admitted check with cost > 0; `refund` gives back up to `check.cost` units that
- * still count (never below zero) and may return the state it was given, changed in place.
+ * still count (never below zero). Both may return the state they were given, changed in place
+ * (a store keeps one state object per counter, not one per check).
  */
 export interface Algorithm<State> {
   readonly name: string;

@@ -27,8 +27,11 @@ export const fixedWindow: Algorithm<FixedWindowState> = {
 
   record(state, check, nowUs) {
     const { startUs } = alignedWindow(nowUs, check.windowMs * 1000);
-    const count = state?.windowStartUs === startUs ? state.count : 0;
-    return { windowStartUs: startUs, count: count + check.cost };
+    if (state === undefined) return { windowStartUs: startUs, count: check.cost };
+    // In place: a state the store already holds stays where it is (no new object per check).
+    state.count = state.windowStartUs === startUs ? state.count + check.cost : check.cost;
+    state.windowStartUs = startUs;
+    return state;
   },
 
   refund(state, check, nowUs) {

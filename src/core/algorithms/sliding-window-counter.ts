@@ -70,7 +70,12 @@ export const slidingWindowCounter: Algorithm<SlidingCounterState> = {
 
   record(state, check, nowUs) {
     const { previous, current, startUs } = countsAt(state, nowUs, check.windowMs * 1000);
-    return { windowStartUs: startUs, previous, current: current + check.cost };
+    if (state === undefined) return { windowStartUs: startUs, previous, current: current + check.cost };
+    // In place: a state the store already holds stays where it is (no new object per check).
+    state.windowStartUs = startUs;
+    state.previous = previous;
+    state.current = current + check.cost;
+    return state;
   },
 
   refund(state, check, nowUs) {

@@ -59,7 +59,12 @@ export const tokenBucket: Algorithm<TokenBucketState> = {
 
   record(state, check, nowUs) {
     const windowUs = check.windowMs * 1000;
-    return { atUs: nowUs, debtUs: debtAt(state, nowUs) + (check.cost * windowUs) / check.limit };
+    const debtUs = debtAt(state, nowUs) + (check.cost * windowUs) / check.limit;
+    if (state === undefined) return { atUs: nowUs, debtUs };
+    // In place: a state the store already holds stays where it is (no new object per check).
+    state.atUs = nowUs;
+    state.debtUs = debtUs;
+    return state;
   },
 
   refund(state, check, nowUs) {
