@@ -58,10 +58,6 @@ export const SECTIONS = {
       (await import('./accuracy.js')).printAccuracy();
     },
   },
-  leases: {
-    about: 'acquire+release of a lease vs a rate check of the same key, on memory and Redis',
-    run: async ({ knobs, targets }) => (await import('./leases.js')).benchLeases(knobs, targets),
-  },
   console: {
     about:
       "the operator console's recorder (CPU per decision with and without) and its 10-node snapshot time",
@@ -73,6 +69,11 @@ export const SECTIONS = {
   middleware: {
     about: 'Express and Fastify apps with our middleware vs the peer libraries',
     run: () => import('./middleware.js'),
+  },
+  leases: {
+    about:
+      'acquire+release of a lease vs a check: over HTTP (service on Redis, memory), and the library on memory and Redis',
+    run: async ({ knobs, targets }) => (await import('./leases.js')).benchLeases(knobs, targets),
   },
   'service-client': {
     about: 'ServiceStore against a running service: transports and batching',

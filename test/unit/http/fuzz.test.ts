@@ -46,7 +46,55 @@ const checkish = fc.oneof(
   fc.jsonValue(),
 );
 
+/** Lease ids: ours in form, near misses, and anything. */
+const leaseIdish = fc.oneof(
+  fc.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+  fc.string({ maxLength: 80 }),
+  fc.constantFrom('', '..', '%2F', 'AAAAAAAAAAAAAAAAAAAAAA/renew'),
+);
+
+const leaseish = fc.oneof(
+  fc.record(
+    {
+      key: fc.oneof(fc.string(), fc.string({ unit: 'grapheme', maxLength: 600 }), fc.jsonValue()),
+      limit: fc.oneof(fc.integer(), fc.double(), fc.constantFrom(1_000_000, 1_000_001), fc.jsonValue()),
+      ttl: fc.oneof(fc.string(), fc.double(), fc.constantFrom('99ms', '100ms', '1h', '61m', '1e3s')),
+      cost: fc.oneof(fc.integer(), fc.double(), fc.jsonValue()),
+    },
+    { requiredKeys: [] },
+  ),
+  fc.jsonValue(),
+);
+
+/** The lease routes: acquire, renew by id, release by id with (or without) the key. */
+const leaseRequest = fc.oneof(
+  fc.record({
+    method: fc.constant('POST'),
+    path: fc.constant('/v1/leases'),
+    body: leaseish.map((v) => JSON.stringify(v)),
+    contentType: fc.constant('application/json'),
+  }),
+  fc.record({
+    method: fc.constant('POST'),
+    path: leaseIdish.map((id) => `/v1/leases/${encodeURIComponent(id)}/renew`),
+    body: leaseish.map((v) => JSON.stringify(v)),
+    contentType: fc.constant('application/json'),
+  }),
+  fc.record({
+    method: fc.constantFrom('DELETE', 'GET', 'PUT'),
+    path: fc
+      .tuple(leaseIdish, fc.option(fc.string({ maxLength: 600 })))
+      .map(
+        ([id, key]) =>
+          `/v1/leases/${encodeURIComponent(id)}${key === null ? '' : `?key=${encodeURIComponent(key)}`}`,
+      ),
+    body: fc.constant(''),
+    contentType: fc.constant(''),
+  }),
+);
+
 const request = fc.oneof(
+  leaseRequest,
   fc.record({
     method: fc.constant('POST'),
     path: fc.constant('/v1/check'),
