@@ -32,18 +32,20 @@ interface Subject {
 interface Turn {
   callsPerSecond: number;
   serverCpuUsPerCall: number;
+  /** This process's CPU: the client side (ServiceStore, or the library and ioredis). */
+  clientCpuUsPerCall: number;
   errors: number;
 }
 
 function subjects(limiter: RateLimiter): Subject[] {
   return [
     {
-      name: 'check (over HTTP: POST /v1/check)',
+      name: 'check',
       op: async (i) =>
         (await limiter.check({ key: `bench:${i % KEYS}`, limit: 1_000_000, window: '1m' })).allowed ? 1 : 0,
     },
     {
-      name: 'acquire + release (over HTTP: POST /v1/leases, DELETE /v1/leases/{id})',
+      name: 'acquire + release',
       op: async (i) => {
         const key = `bench:${i % KEYS}`;
         const lease = await limiter.acquire({ key, limit: 1_000_000, ttl: '1m' });
@@ -61,6 +63,7 @@ async function turn(subject: Subject, serverCpuUs: () => Promise<number>, durati
   return {
     callsPerSecond: load.answered / (load.elapsedMs / 1000),
     serverCpuUsPerCall: used / Math.max(1, load.answered),
+    clientCpuUsPerCall: load.cpuUs / Math.max(1, load.answered),
     errors: errorCount(load),
   };
 }
@@ -93,6 +96,7 @@ async function compare(
       { title: 'HTTP requests/s', align: 'right' },
       { title: 'x check', align: 'right' },
       { title: 'server CPU µs/call', align: 'right' },
+      { title: 'client CPU µs/call', align: 'right' },
       { title: 'errors', align: 'right' },
     ],
     list.map((subject, index) => {
@@ -103,6 +107,7 @@ async function compare(
         formatNumber(spread(rate(each)).median * (requestsPerCall[index] ?? 1)),
         formatSpread(spread(pairedRatios(rate(each), rate(checks)))),
         formatSpread(spread(cpu(each)), 1),
+        formatNumber(spread(each.map((t) => t.clientCpuUsPerCall)).median, 1),
         formatNumber(each.reduce((n, t) => n + t.errors, 0)),
       ];
     }),
@@ -124,7 +129,7 @@ async function overHttp(storeName: string, args: string[], redisAdmin: Redis | u
   });
   try {
     return await compare(
-      `Service on ${storeName}, over HTTP (ServiceStore, one request per call, keep-alive)`,
+      `Service on ${storeName}, over HTTP (POST /v1/check; POST /v1/leases then DELETE /v1/leases/{id}; ServiceStore, one request per call, keep-alive)`,
       limiter,
       async () => processCpuUs(service.pid) + (redisAdmin ? await redisCpuUs(redisAdmin) : 0),
       knobs,

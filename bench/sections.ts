@@ -83,6 +83,11 @@ export const SECTIONS = {
     about: 'answer times while Redis is killed or hung, per failure mode',
     run: () => import('./faults.js'),
   },
+  rlqs: {
+    about:
+      'RLQS: 8 simulated Envoys on 2 nodes, one quota: over-admission, utilisation, fairness, CPU vs ShouldRateLimit',
+    run: async ({ knobs, targets }) => (await import('./rlqs.js')).benchRlqs(knobs, targets),
+  },
   soak: {
     about: '3 services on one Redis, 200 clients, SOAK_DURATION_MS (60 s)',
     run: () => import('./soak.js'),

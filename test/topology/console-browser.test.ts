@@ -1,9 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer } from '../../support/redis-server.js';
+import { EDGE_QUOTA_RULES, SimulatedEnvoy } from '../../support/rlqs-proxy.js';
 import { ServiceProcess, eventually } from '../../support/service-process.js';
 
 /**
@@ -19,6 +21,8 @@ const SCREENSHOT = process.env.RATELIMITER_CONSOLE_SCREENSHOT ?? join(tmpdir(), 
 /** Short heartbeats: a stopped node leaves the registry three of them (750 ms) after its last. */
 const HEARTBEAT_MS = '250';
 
+const QUOTA_BUCKET = { name: 'api', tenant: 'acme' };
+
 const SECTIONS = ['Nodes', 'Decisions', 'Top limited keys', 'Rules', 'Store', 'Quotas'];
 
 describe('operator console in Chromium', () => {
@@ -31,6 +35,11 @@ describe('operator console in Chromium', () => {
   const fetched: string[] = [];
 
   const started: ServiceProcess[] = [];
+  /** Both nodes load one RLQS quota (100/s per tenant in domain `edge`), for the Quotas section. */
+  const rulesDir = mkdtempSync(join(tmpdir(), 'ratelimiter-console-rules-'));
+  const rulesPath = join(rulesDir, 'rules.yaml');
+  writeFileSync(rulesPath, EDGE_QUOTA_RULES);
+  let envoy: SimulatedEnvoy | undefined;
 
   async function startNode(
     redisUrl: string,
@@ -39,7 +48,7 @@ describe('operator console in Chromium', () => {
   ): Promise<ServiceProcess> {
     const node = await ServiceProcess.start(
       [
-        ...['--redis', redisUrl, '--node-id', id, '--admin-token', ADMIN_TOKEN],
+        ...['--redis', redisUrl, '--node-id', id, '--admin-token', ADMIN_TOKEN, '--rules', rulesPath],
         ...['--heartbeat-ms', HEARTBEAT_MS, '--store-timeout-ms', '2000'],
       ],
       env,
@@ -82,13 +91,23 @@ describe('operator console in Chromium', () => {
           () => undefined,
         );
     });
+    // A proxy holding a quota bucket on node A, from before the page's first refresh.
+    envoy = new SimulatedEnvoy({
+      addresses: [`127.0.0.1:${nodeA.grpcPort}`],
+      domain: 'edge',
+      reportIntervalMs: 300,
+    });
+    envoy.start();
+    envoy.request(QUOTA_BUCKET); // a bucket's first request is reported at once
     await Promise.all([overLimit(nodeA, 4), overLimit(nodeB, 3)]);
   });
 
   afterAll(async () => {
+    envoy?.stop();
     await browser?.close();
     await Promise.all(started.map((node) => node.stop()));
     await redis?.stop();
+    rmSync(rulesDir, { recursive: true, force: true });
   });
 
   it('answers 401 on the JSON routes without a token or with a wrong one', async () => {
@@ -134,18 +153,13 @@ describe('operator console in Chromium', () => {
     const nodes = page.getByRole('table', { name: 'Nodes', exact: true });
     await nodes.getByRole('row', { name: /console-b/ }).waitFor();
     await nodes.getByRole('row', { name: /console-a \(this node\)/ }).waitFor();
-    // The chart leaves out the second under way: the decisions of beforeAll show from the next refresh.
-    const chart = page.getByRole('img', { name: /^Decisions of the whole deployment/ });
-    const peak = async () =>
-      Number(/peak (\d+\.\d) per second/.exec((await chart.getAttribute('aria-label')) ?? '')?.[1]);
-    await eventually(async () => (await peak()) > 0, 'the chart to show the decisions');
     await page
       .getByRole('table', { name: /^Decisions per second/ })
       .getByRole('row', { name: /console-a/ })
       .waitFor();
   });
 
-  it('lists the key denied most as a hash, never as sent, in the page or in what it fetched', async () => {
+  it('lists the key denied most as a hash, never as sent, in the page or in what it fetched; the figures move', async () => {
     const keys = page.getByRole('table', { name: 'Top limited keys', exact: true });
     const first = keys.getByRole('rowheader').first();
     await first.waitFor();
@@ -163,9 +177,34 @@ describe('operator console in Chromium', () => {
       async () => (await deniedOf()) >= before + 3,
       'the new denials to be counted on the page',
     );
+    // A refresh after beforeAll's decisions: the chart (which leaves out the second under way) has them.
+    const chart = page.getByRole('img', { name: /^Decisions of the whole deployment/ });
+    const peak = /peak (\d+\.\d) per second/.exec((await chart.getAttribute('aria-label')) ?? '')?.[1];
+    expect(Number(peak)).toBeGreaterThan(0);
     expect(await page.content()).not.toContain(SECRET_KEY);
     expect(fetched.length).toBeGreaterThan(0);
     for (const body of fetched) expect(body).not.toContain(SECRET_KEY);
+  });
+
+  it("shows an RLQS bucket in Quotas: the quota's limit and the sum assigned to the proxies", async () => {
+    await eventually(
+      () => Promise.resolve(typeof envoy?.assignment(QUOTA_BUCKET) === 'number'),
+      'an assignment',
+    );
+    const row = page
+      .getByRole('table', { name: 'Quotas', exact: true })
+      .getByRole('row', { name: /tenant=acme/ });
+    await row.waitFor();
+    const [bucketCell, quota, limit, assigned, proxies] = await row.getByRole('cell').allTextContents();
+    expect([bucketCell, quota, limit, proxies]).toEqual([
+      'name=api, tenant=acme',
+      '{name=api, tenant=*}',
+      '100 per 1s',
+      '1',
+    ]);
+    // What the proxy holds moves with its demand; the page shows a share of the 100.
+    expect(Number(assigned)).toBeGreaterThan(0);
+    expect(Number(assigned)).toBeLessThanOrEqual(100);
   });
 
   it('shows keys as sent on a node set to RATELIMITER_CONSOLE_KEYS=plain; saves a screenshot', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_ASSET_FILES } from '../../../src/http/console-assets.js';
 import { InProcessService } from '../../support/in-process-service.js';
@@ -77,6 +78,13 @@ describe('console page (GET /console)', () => {
       expect(response.status, url).toBe(404);
       expect(await response.json()).toMatchObject({ error: { code: 'not_found' } });
     }
+  });
+
+  it('ships the page in the package: web/ is in package.json "files"', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      files: string[];
+    };
+    expect(manifest.files).toContain('web');
   });
 
   it('sends the admin token only as a header: no script puts it in a URL', async () => {

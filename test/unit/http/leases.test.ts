@@ -4,11 +4,25 @@ import { buildApp } from '../../../src/http/app.js';
 import { MeteredLimiter } from '../../../src/metrics/metered-limiter.js';
 import { ServiceMetrics } from '../../../src/metrics/metrics.js';
 import { MemoryNodeRegistry } from '../../../src/registry/memory-registry.js';
-import { ManualClock, MemoryStore, RateLimiter } from '../../../src/index.js';
+import { ManualClock, MemoryStore, RateLimiter, ServiceStore } from '../../../src/index.js';
+import type { FailureMode } from '../../../src/index.js';
 
 const API_TOKEN = 'api-token-for-lease-tests-0123';
 const auth = { authorization: `Bearer ${API_TOKEN}` };
 const START_US = 1_700_000_000_000_000;
+
+/** The service's app over `limiter`, metered as the service meters it. */
+function leaseApp(limiter: RateLimiter, apiToken?: string): Promise<FastifyInstance> {
+  const metrics = new ServiceMetrics();
+  return buildApp({
+    limiter: new MeteredLimiter(limiter, metrics, 'memory'),
+    storeKind: 'memory',
+    registry: new MemoryNodeRegistry(),
+    metrics,
+    apiToken,
+    version: 'test',
+  });
+}
 
 describe('lease routes (inject, memory store on a manual clock)', () => {
   let app: FastifyInstance;
@@ -29,17 +43,7 @@ describe('lease routes (inject, memory store on a manual clock)', () => {
     });
 
   beforeAll(async () => {
-    const metrics = new ServiceMetrics();
-    const store = new MemoryStore({ clock });
-    const limiter = new MeteredLimiter(new RateLimiter({ store }), metrics, 'memory');
-    app = await buildApp({
-      limiter,
-      storeKind: 'memory',
-      registry: new MemoryNodeRegistry(),
-      metrics,
-      apiToken: API_TOKEN,
-      version: 'test',
-    });
+    app = await leaseApp(new RateLimiter({ store: new MemoryStore({ clock }) }), API_TOKEN);
   });
 
   beforeEach(() => {
@@ -162,5 +166,72 @@ describe('lease routes (inject, memory store on a manual clock)', () => {
     expect(metrics).toContain(
       'ratelimiter_decision_duration_seconds_bucket{le="0.0001",operation="acquire"}',
     );
+  });
+});
+
+describe('lease routes when the store cannot answer (a closed memory store)', () => {
+  const apps: FastifyInstance[] = [];
+
+  async function appIn(mode: FailureMode): Promise<FastifyInstance> {
+    const store = new MemoryStore();
+    await store.close();
+    const app = await leaseApp(new RateLimiter({ store, failurePolicy: { mode } }));
+    apps.push(app);
+    return app;
+  }
+
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+  });
+
+  const payload = { key: 'lease-route:down', limit: 3, ttl: '10s' };
+
+  it('open: admitted without a lease, marked degraded; a release is a 503', async () => {
+    const app = await appIn('open');
+    const admitted = await app.inject({ method: 'POST', url: '/v1/leases', payload });
+    expect(admitted.statusCode).toBe(200);
+    expect(admitted.json()).toEqual({
+      allowed: true,
+      limit: 3,
+      inFlight: 0,
+      remaining: 3,
+      retryAfterMs: 0,
+      expiresInMs: 0,
+      degraded: true,
+    });
+    expect(admitted.headers['ratelimiter-degraded']).toBe('true');
+    const release = await app.inject({
+      method: 'DELETE',
+      url: '/v1/leases/AAAAAAAAAAAAAAAAAAAAAA?key=lease-route:down',
+    });
+    expect(release.statusCode).toBe(503);
+    expect(release.json()).toMatchObject({ error: { code: 'store_unavailable' } });
+  });
+
+  it('closed: a 503, nothing admitted', async () => {
+    const app = await appIn('closed');
+    const refused = await app.inject({ method: 'POST', url: '/v1/leases', payload });
+    expect(refused.statusCode).toBe(503);
+    expect(refused.json()).toMatchObject({ error: { code: 'store_unavailable' } });
+  });
+
+  it('to a ServiceStore client a degraded reply is a store failure: its own policy decides', async () => {
+    const url = await (await appIn('open')).listen({ host: '127.0.0.1', port: 0 });
+    const client = (mode: FailureMode) =>
+      new RateLimiter({ store: new ServiceStore({ url, timeoutMs: 5000 }), failurePolicy: { mode } });
+    const [closed, local] = [client('closed'), client('local')];
+    try {
+      await expect(closed.acquire(payload)).rejects.toMatchObject({
+        code: 'store_unavailable',
+        reason: 'degraded',
+      });
+      const held = await local.acquire(payload);
+      expect(held).toMatchObject({ allowed: true, inFlight: 1, degraded: true });
+      // Held in the client's own memory: released there.
+      const leaseId = held.leaseId as string;
+      expect(await local.release({ key: payload.key, leaseId })).toMatchObject({ released: true });
+    } finally {
+      await Promise.all([closed.close(), local.close()]);
+    }
   });
 });
