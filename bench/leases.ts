@@ -3,8 +3,9 @@
  * service process (built CLI) on a throwaway redis-server and on the memory store, the library over
  * ServiceStore (one request per call, keep-alive) runs `POST /v1/check` and `POST /v1/leases` then
  * `DELETE /v1/leases/{id}` in interleaved rounds; ratios are taken round by round. Then the library
- * on a MemoryStore and a RedisStore (bench/lease-library.ts), the issue's own target. The server side's CPU (the service
- * process and redis-server) per call is the steadier figure on a shared machine.
+ * on a MemoryStore and a RedisStore (bench/lease-library.ts), the issue's own target. The server
+ * side's CPU (the service process and redis-server) per call is the steadier figure on a shared
+ * machine.
  */
 import { Redis } from 'ioredis';
 import { RateLimiter, ServiceStore } from '../src/index.js';
