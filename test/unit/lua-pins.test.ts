@@ -21,7 +21,7 @@ const PINNED: Record<string, string> = {
   'leases/acquire.lua': '999ce544a96282828779452cea54cbeb1f6a19bb',
   'leases/release.lua': '8238d2c2b2dc066db995c57180f6d31ec845ea8a',
   'leases/renew.lua': '5c4eb571ecdb4265d7b120c5a04f0a13cd9997e5',
-  'quota-report.lua': 'ca65d34203bdd389058bc3963606c0b9d6e6c19e',
+  'quota-report.lua': 'd5fd2db386ca8833e80f53eaacad78a0dc91e674',
   'refund.lua': 'dd3419688f0fa36e6018b8a832379ecca82b4810',
 };
 
