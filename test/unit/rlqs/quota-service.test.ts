@@ -181,3 +181,27 @@ describe('the RLQS service', () => {
     expect(failures).toHaveLength(1);
   });
 });
+
+describe('RLQS pushes between reports', () => {
+  it('sends a stream a lower share when a new one comes, and a higher one when one leaves', async () => {
+    const { service } = setup();
+    const [a, b] = [service.open(), service.open()];
+    const pushedToA: unknown[] = [];
+    a.onPush = (actions) => pushedToA.push(...actions);
+    b.onPush = () => undefined;
+    const share = (actions: readonly { strategy?: unknown }[]) =>
+      (actions.at(-1)?.strategy as { tokensPerFill?: number } | undefined)?.tokensPerFill;
+    expect(share(await a.receive({ domain: 'edge', usages: [api('t')] }))).toBe(97);
+    // b holds nothing yet (a holds everything), but a is told at once to make room.
+    expect((await b.receive({ domain: 'edge', usages: [api('t')] }))[0]).toMatchObject({
+      strategy: { kind: 'blanket', rule: 'DENY_ALL' },
+    });
+    await service.pushed();
+    expect(share(pushedToA as { strategy?: unknown }[])).toBe(49);
+    // So b's next report finds its share free, without waiting for a's.
+    expect(share(await b.receive({ domain: 'edge', usages: [api('t')] }))).toBe(48);
+    await b.close();
+    await service.pushed();
+    expect(share(pushedToA as { strategy?: unknown }[])).toBe(97);
+  });
+});
