@@ -2,17 +2,19 @@
  * `npm run bench leases`: a lease's round trip over HTTP beside a rate check. Against the real
  * service process (built CLI) on a throwaway redis-server and on the memory store, the library over
  * ServiceStore (one request per call, keep-alive) runs `POST /v1/check` and `POST /v1/leases` then
- * `DELETE /v1/leases/{id}` in interleaved rounds; ratios are taken round by round. Then the same two
- * on the library over a RedisStore, the issue's own target. The server side's CPU (the service
- * process and redis-server) per call is the steadier figure on a shared machine.
+ * `DELETE /v1/leases/{id}` in interleaved rounds; ratios are taken round by round. Then the library
+ * on a MemoryStore and a RedisStore (bench/lease-library.ts), the issue's own target. The server
+ * side's CPU (the service process and redis-server) per call is the steadier figure on a shared
+ * machine.
  */
 import { Redis } from 'ioredis';
-import { RateLimiter, RedisStore, ServiceStore } from '../src/index.js';
+import { RateLimiter, ServiceStore } from '../src/index.js';
 import { RedisServer } from '../support/redis-server.js';
 import { ServiceProcess } from '../support/service-process.js';
 import { closedLoop, errorCount } from './harness.js';
 import type { Operation } from './harness.js';
 import type { Knobs } from './knobs.js';
+import { benchLeaseLibrary } from './lease-library.js';
 import { processCpuUs } from './machine.js';
 import { parseServerCpuUs } from './redis-stats.js';
 import { formatNumber, formatSpread, pairedRatios, printTable, spread } from './stats.js';
@@ -146,14 +148,7 @@ export async function benchLeases(knobs: Knobs, targets: Targets): Promise<void>
     const onRedis = await overHttp('Redis', ['--redis', redis.url], redisAdmin, knobs);
     const inMemory = await overHttp('the memory store', [], undefined, knobs);
     // The issue's target is the library's: a lease's two script calls beside a (coalesced) check.
-    const library = new RateLimiter({ store: new RedisStore({ url: redis.url, timeoutMs: 5000 }) });
-    const direct = await compare(
-      'The library on a RedisStore (no HTTP; server CPU = redis-server)',
-      library,
-      () => redisCpuUs(redisAdmin),
-      knobs,
-      [Number.NaN, Number.NaN],
-    ).finally(() => library.close());
+    await benchLeaseLibrary(knobs, targets, redis.url);
     // A lease's round trip is two requests: half a check's rate is the natural bound.
     targets.atLeast('HTTP acquire+release x check (Redis)', 0.4, {
       throughput: spread(onRedis.throughput),
@@ -162,10 +157,6 @@ export async function benchLeases(knobs: Knobs, targets: Targets): Promise<void>
     targets.atLeast('HTTP acquire+release x check (memory)', 0.4, {
       throughput: spread(inMemory.throughput),
       cpu: spread(inMemory.cpu),
-    });
-    targets.atLeast('Redis acquire+release x check (library, issue 16)', 0.8, {
-      throughput: spread(direct.throughput),
-      cpu: spread(direct.cpu),
     });
   } finally {
     redisAdmin.disconnect();

@@ -74,7 +74,10 @@ const medianOf = (samples: readonly Sample[], pick: (sample: Sample) => number) 
   spread(samples.map(pick)).median;
 
 /** Round by round: how many times the throughput of `own` is that of `other`, and by CPU per check. */
-function ratios(own: readonly Sample[], other: readonly Sample[]): { throughput: Spread; cpu: Spread } {
+export function ratios(
+  own: readonly Sample[],
+  other: readonly Sample[],
+): { throughput: Spread; cpu: Spread } {
   return {
     throughput: spread(pairedRatios(throughput(own), throughput(other))),
     // Inverted: a check that costs less CPU is worth more.

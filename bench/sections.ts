@@ -71,7 +71,8 @@ export const SECTIONS = {
     run: () => import('./middleware.js'),
   },
   leases: {
-    about: 'acquire+release of a lease over HTTP vs POST /v1/check (service on Redis and memory)',
+    about:
+      'acquire+release of a lease vs a check: over HTTP (service on Redis, memory), and the library on memory and Redis',
     run: async ({ knobs, targets }) => (await import('./leases.js')).benchLeases(knobs, targets),
   },
   'service-client': {

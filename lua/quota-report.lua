@@ -5,7 +5,8 @@ docs/rlqs.md states the bound.
 
 KEYS[1]  the bucket's hash: field = stream, value = "want:tokens:burst:expires_ms:demand"
 ARGV     stream, want, demand (text, shown only), capacity, budget, k (fills per bound window),
-         assignable, band (hysteresis), burst_fraction, hold_ms, now_ms ('' = Redis TIME)
+         assignable, band (hysteresis), burst_fraction, hold_ms, now_ms ('' = Redis TIME),
+         live_grant (what the stream holds live at its proxy, '' for none: grantAfterLoss)
 Reply    {tokens granted, burst (max_tokens), live streams, tokens held by all, expires_ms} ]]
 
 local key = KEYS[1]
@@ -20,6 +21,7 @@ local band = tonumber(ARGV[8])
 local burst_fraction = tonumber(ARGV[9])
 local hold_ms = tonumber(ARGV[10])
 local now = tonumber(ARGV[11])
+local live_grant = tonumber(ARGV[12])
 if now == nil then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -37,6 +39,7 @@ local entries = redis.call('HGETALL', key)
 local others = {}
 local held_by = {}
 local others_tokens, others_cost, held, latest = 0, 0, 0, now
+local recorded = false
 local expired = {}
 for i = 1, #entries, 2 do
   local id = entries[i]
@@ -46,6 +49,7 @@ for i = 1, #entries, 2 do
     expired[#expired + 1] = id
   elseif id == stream then
     held = t
+    recorded = true
   else
     others[#others + 1] = { id, w }
     held_by[id] = t
@@ -107,6 +111,8 @@ if held > 0 and math.abs(target - held) <= band and largest_fit(held, 0, 0) == h
 else
   grant = largest_fit(target, 0, 0)
 end
+-- grantAfterLoss: a live assignment the store has no record of was lost with the state.
+if not recorded and live_grant ~= nil and grant > live_grant then grant = live_grant end
 local burst = burst_for(grant)
 
 local expires = now + hold_ms

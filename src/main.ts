@@ -28,6 +28,8 @@ import { RedisQuotaStore } from './stores/redis/redis-quota-store.js';
 import { QuotaService } from './envoy/quota-service.js';
 import { QuotaSeries } from './metrics/quota-metrics.js';
 import { RulesWatcher } from './rules/watcher.js';
+import { RulesParser } from './rules/rules-parser.js';
+import type { RulesSnapshot } from './rules/load.js';
 import { EMPTY_RULES } from './rules/types.js';
 import type { RuleSet } from './rules/types.js';
 import { RateLimitService } from './envoy/rate-limit-service.js';
@@ -150,11 +152,14 @@ export async function startService(settings: Settings): Promise<RunningService> 
   });
   const log = createServiceLogger(settings.logLevel, settings.nodeId, logDestination);
   // A bad rules file stops the start here, before anything is opened: file, line and reason.
+  // Reloads parse on a worker thread (started now, reused), so decisions keep flowing meanwhile.
+  const rulesParser = settings.rulesPath === undefined ? undefined : new RulesParser();
   const rulesStart =
     settings.rulesPath === undefined
       ? undefined
       : await RulesWatcher.start({
           path: settings.rulesPath,
+          ...(rulesParser ? { parse: (snapshot: RulesSnapshot) => rulesParser.build(snapshot) } : {}),
           onReload: (rules, warnings) => {
             metrics.rulesReloads.inc({ result: 'success' });
             rulesStatus.loaded(rules);
@@ -350,6 +355,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
     });
   } catch (error) {
     rulesWatcher?.close();
+    void rulesParser?.close();
     await app.close();
     await rateLimiter.close();
     throw listenError(error, settings, listening);
@@ -394,6 +400,7 @@ export async function startService(settings: Settings): Promise<RunningService> 
   const stop = () => {
     stopping ??= (async () => {
       rulesWatcher?.close();
+      void rulesParser?.close();
       await Promise.all([app.close(), grpc.stop(settings.shutdownTimeoutMs)]);
       await heartbeat.stop();
       await registry.close();

@@ -167,3 +167,25 @@ export function windowChecks(
   }
   return checks;
 }
+
+/** The most the proxies' assignments in force summed to at any moment of [fromMs, toMs), in tokens per fill. */
+export function maxAssignedSum(fleet: ProxyFleet, fromMs: number, toMs: number): number {
+  const changes = fleet.proxies
+    .flatMap((proxy, index) =>
+      proxy.envoy.bucketStarts.map((entry) => ({
+        index,
+        atMs: entry.atMs - fleet.startMs,
+        tokens: entry.tokensPerFill,
+      })),
+    )
+    .sort((a, b) => a.atMs - b.atMs);
+  const current = new Map<number, number>();
+  const sum = () => [...current.values()].reduce((total, tokens) => total + tokens, 0);
+  let most = 0;
+  for (const change of changes) {
+    if (change.atMs >= toMs) break;
+    current.set(change.index, change.tokens);
+    if (change.atMs >= fromMs) most = Math.max(most, sum());
+  }
+  return Math.max(most, sum());
+}

@@ -111,7 +111,7 @@ interface ProxyBucket {
   expiresAtMs: number;
 }
 
-/** A token bucket the proxy started (full), for the bound: each adds its max_tokens once. */
+/** A token bucket the proxy started (full), for the bound: each adds its max_tokens once; a blanket rule is one of 0 tokens. */
 export interface BucketStart {
   atMs: number;
   bucket: string;
@@ -277,6 +277,8 @@ export class SimulatedEnvoy {
         }
         bucket.blanket = undefined;
       } else {
+        if (text !== bucket.strategy)
+          this.bucketStarts.push({ atMs: now, bucket: key, maxTokens: 0, tokensPerFill: 0 });
         bucket.tokens = undefined;
         bucket.blanket = strategy.blanket_rule === 'DENY_ALL' ? 'deny' : 'allow';
       }

@@ -206,6 +206,11 @@ export function grantFor(
   return largestFit(target, others, shape);
 }
 
+/** A grant for a stream whose record the store lost while its assignment is live: no more than it held. */
+export function grantAfterLoss(grant: number, liveGrant: number | undefined, recorded: boolean): number {
+  return recorded || liveGrant === undefined ? grant : Math.min(grant, liveGrant);
+}
+
 /** Envoy's token bucket for a share, or a blanket denial for none (a bucket needs tokens_per_fill > 0). */
 export type QuotaStrategy =
   | { kind: 'token-bucket'; maxTokens: number; tokensPerFill: number; fillIntervalS: number }

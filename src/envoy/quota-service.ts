@@ -89,6 +89,8 @@ interface BucketState {
   intervalMs: number | undefined;
   quotaKey: string | undefined;
   lastStrategy: string | undefined;
+  /** Tokens last granted, and until when (our clock) the proxy enforces them. */
+  liveGrant: { tokens: number; untilMs: number } | undefined;
 }
 
 const shapes = new WeakMap<QuotaRule, QuotaShape>();
@@ -182,7 +184,13 @@ export class QuotaStream {
           `a stream may report at most ${options.maxBucketsPerStream} buckets`,
         );
       }
-      state = { lastMs: nowMs, intervalMs: undefined, quotaKey: undefined, lastStrategy: undefined };
+      state = {
+        lastMs: nowMs,
+        intervalMs: undefined,
+        quotaKey: undefined,
+        lastStrategy: undefined,
+        liveGrant: undefined,
+      };
       this.buckets.set(identity, state);
     }
     // Our own receive times; Envoy's whole-second time_elapsed only for a bucket new to this stream.
@@ -230,6 +238,7 @@ export class QuotaStream {
         demandPerSecond: demand === undefined ? undefined : demand / shape.fillIntervalS,
         shape,
         holdMs: ttlS * 1000 + HOLD_MARGIN_MS,
+        ...(state.liveGrant && state.liveGrant.untilMs > nowMs ? { liveGrant: state.liveGrant.tokens } : {}),
       });
     } catch (error) {
       // Unanswered, the proxy keeps its assignment until its TTL: never more than it was granted.
@@ -243,6 +252,7 @@ export class QuotaStream {
     const strategy = strategyFor(granted.tokens, shape);
     const changed = state.lastStrategy !== undefined && state.lastStrategy !== JSON.stringify(strategy);
     observe(granted.tokens, changed);
+    state.liveGrant = { tokens: granted.tokens, untilMs: nowMs + ttlS * 1000 };
     // A proxy back on a new stream (time_elapsed > 0) still enforces its last assignment, which
     // the store counts under its old stream until that expires: better kept than replaced by a denial.
     if (granted.tokens === 0 && fresh && usage.timeElapsedS > 0) return undefined;

@@ -3,6 +3,7 @@ import type { FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { buildRules, readRules } from './load.js';
+import type { LoadedRules, RulesSnapshot } from './load.js';
 import { RulesError } from './types.js';
 import type { RuleSet } from './types.js';
 
@@ -17,6 +18,11 @@ export interface RulesWatcherOptions {
   onError: (error: RulesError) => void;
   /** The poll that catches what fs.watch misses (network filesystems, symlink swaps). Default 1000 ms. */
   pollIntervalMs?: number;
+  /**
+   * How a reload parses a changed snapshot; the service passes a RulesParser's (a worker thread,
+   * so decisions keep flowing while a big file parses). Default: here, on the event loop.
+   */
+  parse?: (snapshot: RulesSnapshot) => Promise<LoadedRules>;
 }
 
 /**
@@ -99,7 +105,8 @@ export class RulesWatcher {
             'the rules directory holds no rules files any more: the previous rules stay until files return',
           );
         }
-        const { rules, warnings } = buildRules(snapshot);
+        const { rules, warnings } = await (this.options.parse?.(snapshot) ?? buildRules(snapshot));
+        if (this.closed) return;
         this.rules = rules;
         this.fingerprint = snapshot.fingerprint;
         this.lastFailed = undefined;

@@ -18,6 +18,12 @@ export interface QuotaReport {
   shape: QuotaShape;
   /** How long the store counts the grant: the assignment's TTL plus a margin (docs/rlqs.md). */
   holdMs: number;
+  /**
+   * Tokens the stream was last granted while that assignment is still live at the proxy. A store
+   * that has no record of the stream then lost it (a Redis restart): the stream is granted at most
+   * this, since the others it lost still enforce theirs unseen (docs/rlqs.md).
+   */
+  liveGrant?: number;
 }
 
 export interface QuotaGrant {

@@ -81,6 +81,20 @@ export function describeQuotaConformance(name: string, subject: QuotaStoreSubjec
       expect(await report('c', 300)).toEqual({ tokens: 97, burst: 49, streams: 1, heldTokens: 97 });
     });
 
+    it('grants a stream it has no record of at most what it holds live: the state was lost', async () => {
+      const ask = {
+        quotaKey: KEY,
+        want: wantFor(300, SHAPE),
+        demandPerSecond: 300,
+        shape: SHAPE,
+        holdMs: HOLD_MS,
+      };
+      // No record of a, which says it enforces 40 tokens: the others it lost still enforce theirs.
+      expect((await store.report({ ...ask, stream: 'a', liveGrant: 40 })).tokens).toBe(40);
+      // Recorded now: its fair share again.
+      expect((await store.report({ ...ask, stream: 'a', liveGrant: 40 })).tokens).toBe(97);
+    });
+
     it('keeps a holding within the hysteresis band (Envoy keeps its bucket)', async () => {
       await report('a', 40);
       await report('b', 300);

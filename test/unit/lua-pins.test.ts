@@ -21,7 +21,7 @@ const PINNED: Record<string, string> = {
   'leases/acquire.lua': '4b5a3c815ade5b3ffd67d5e56e1d8ecf3af6224d',
   'leases/release.lua': '88375f814c419b1b42bb70fce504b27d8ea96d1b',
   'leases/renew.lua': 'f3c9720d7cc900e655beab5d827f348ead362d44',
-  'quota-report.lua': 'ca65d34203bdd389058bc3963606c0b9d6e6c19e',
+  'quota-report.lua': 'd5fd2db386ca8833e80f53eaacad78a0dc91e674',
   'refund.lua': 'dd3419688f0fa36e6018b8a832379ecca82b4810',
 };
 

@@ -1,4 +1,10 @@
-import { burstFor, fairTargets, grantFor, shortfallOfOthers } from '../../core/quota-allocator.js';
+import {
+  burstFor,
+  fairTargets,
+  grantAfterLoss,
+  grantFor,
+  shortfallOfOthers,
+} from '../../core/quota-allocator.js';
 import { systemClock } from '../../core/clock.js';
 import type { Clock } from '../../core/clock.js';
 import type { QuotaGrant, QuotaHolding, QuotaReport, QuotaStore } from '../quota-store.js';
@@ -52,7 +58,7 @@ export class MemoryQuotaStore implements QuotaStore {
       wants.push({ stream: id, want: holding.want });
     }
     const targets = fairTargets(shape.assignable, wants);
-    const tokens = grantFor(
+    const granted = grantFor(
       targets.get(stream) ?? 0,
       holdings.get(stream)?.tokens ?? 0,
       others,
@@ -64,6 +70,7 @@ export class MemoryQuotaStore implements QuotaStore {
         shape,
       ),
     );
+    const tokens = grantAfterLoss(granted, report.liveGrant, holdings.has(stream));
     const burst = burstFor(tokens);
     holdings.set(stream, {
       want: report.want,

@@ -58,6 +58,7 @@ export class RedisQuotaStore implements QuotaStore {
       BURST_FRACTION,
       report.holdMs,
       this.nowArg(),
+      report.liveGrant ?? '',
     ];
     const client = this.connection.client;
     return (await this.connection.run(() =>
