@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from '../core/errors.js';
-import { demandTokens, quotaShape, strategyFor, wantFor } from '../core/quota-allocator.js';
+import { demandTokens, hysteresisBand, quotaShape, strategyFor, wantFor } from '../core/quota-allocator.js';
 import type { QuotaShape, QuotaStrategy } from '../core/quota-allocator.js';
 import { MAX_BUCKET_KEYS, bucketIdentity, matchQuota } from '../rules/quotas.js';
 import type { QuotaRule } from '../rules/quotas.js';
 import type { RuleSet } from '../rules/types.js';
 import { quotaKeyOf } from '../stores/quota-store.js';
-import type { QuotaStore } from '../stores/quota-store.js';
+import type { QuotaReport, QuotaStore } from '../stores/quota-store.js';
 
 /** One bucket's usage in a report, as the codec reads it. */
 export interface UsageReport {
@@ -91,7 +91,13 @@ interface BucketState {
   lastStrategy: string | undefined;
   /** Tokens last granted, and until when (our clock) the proxy enforces them. */
   liveGrant: { tokens: number; untilMs: number } | undefined;
+  /** The last report as the store took it, to decide the bucket again between reports (a push). */
+  last:
+    { report: QuotaReport; bucketId: ReadonlyMap<string, string>; ttlS: number; rule: QuotaRule } | undefined;
 }
+
+/** Streams of one bucket decided again at most this many at a time, when another's demand moves. */
+export const MAX_PUSHES = 64;
 
 const shapes = new WeakMap<QuotaRule, QuotaShape>();
 function shapeOf(rule: QuotaRule): QuotaShape {
@@ -122,6 +128,42 @@ export class QuotaService {
     return this.streams;
   }
 
+  private readonly subscribers = new Map<string, Set<QuotaStream>>();
+  private pushes: Promise<unknown> = Promise.resolve();
+
+  /** The stream reports the bucket: it hears of the bucket's changes between its reports. */
+  subscribe(quotaKey: string, stream: QuotaStream): void {
+    let streams = this.subscribers.get(quotaKey);
+    if (!streams) {
+      streams = new Set();
+      this.subscribers.set(quotaKey, streams);
+    }
+    streams.add(stream);
+  }
+
+  unsubscribe(quotaKey: string, stream: QuotaStream): void {
+    const streams = this.subscribers.get(quotaKey);
+    streams?.delete(stream);
+    if (streams?.size === 0) this.subscribers.delete(quotaKey);
+  }
+
+  /**
+   * A stream's demand moved (or it left): this node's other streams of the bucket are decided again
+   * now, so one holding more than its new share gives it back without waiting for its own report,
+   * and one short of its share takes what was freed (docs/rlqs.md). Streams on other nodes hear at
+   * their next report.
+   */
+  nudge(quotaKey: string, from: QuotaStream): void {
+    const others = [...(this.subscribers.get(quotaKey) ?? [])].filter((stream) => stream !== from);
+    const round = Promise.all(others.slice(0, MAX_PUSHES).map((stream) => stream.redecide(quotaKey)));
+    this.pushes = Promise.all([this.pushes, round]);
+  }
+
+  /** Every push started so far has been decided and sent (for tests). */
+  async pushed(): Promise<void> {
+    await this.pushes;
+  }
+
   /** A new stream (one proxy), or QuotaLimitError past the node's bound. */
   open(): QuotaStream {
     if (this.streams >= this.options.maxStreams) {
@@ -138,6 +180,12 @@ export class QuotaStream {
   private domain: string | undefined;
   private readonly buckets = new Map<string, BucketState>();
   private closed = false;
+  private isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Where assignments decided between reports go (the transport's write); none: no pushes. */
+  onPush: ((actions: BucketAction[]) => void) | undefined;
 
   constructor(
     private readonly service: QuotaService,
@@ -190,6 +238,7 @@ export class QuotaStream {
         quotaKey: undefined,
         lastStrategy: undefined,
         liveGrant: undefined,
+        last: undefined,
       };
       this.buckets.set(identity, state);
     }
@@ -229,15 +278,22 @@ export class QuotaStream {
     const requests = Math.min(MAX_REPORTED_REQUESTS, usage.allowed + usage.denied);
     const demand = demandTokens(requests, elapsedMs, shape);
     state.quotaKey = quotaKey;
+    const report: QuotaReport = {
+      quotaKey,
+      stream: this.id,
+      want: wantFor(demand, shape),
+      demandPerSecond: demand === undefined ? undefined : demand / shape.fillIntervalS,
+      shape,
+      holdMs: ttlS * 1000 + HOLD_MARGIN_MS,
+    };
+    const moved =
+      state.last === undefined || Math.abs(report.want - state.last.report.want) > hysteresisBand(shape);
+    state.last = { report, bucketId: usage.bucketId, ttlS, rule };
+    this.service.subscribe(quotaKey, this);
     let granted;
     try {
       granted = await options.store.report({
-        quotaKey,
-        stream: this.id,
-        want: wantFor(demand, shape),
-        demandPerSecond: demand === undefined ? undefined : demand / shape.fillIntervalS,
-        shape,
-        holdMs: ttlS * 1000 + HOLD_MARGIN_MS,
+        ...report,
         ...(state.liveGrant && state.liveGrant.untilMs > nowMs ? { liveGrant: state.liveGrant.tokens } : {}),
       });
     } catch (error) {
@@ -253,6 +309,7 @@ export class QuotaStream {
     const changed = state.lastStrategy !== undefined && state.lastStrategy !== JSON.stringify(strategy);
     observe(granted.tokens, changed);
     state.liveGrant = { tokens: granted.tokens, untilMs: nowMs + ttlS * 1000 };
+    if (moved) this.service.nudge(quotaKey, this);
     // A proxy back on a new stream (time_elapsed > 0) still enforces its last assignment, which
     // the store counts under its old stream until that expires: better kept than replaced by a denial.
     if (granted.tokens === 0 && fresh && usage.timeElapsedS > 0) return undefined;
@@ -269,19 +326,58 @@ export class QuotaStream {
     return { kind: 'assign', bucketId: usage.bucketId, ttlS, strategy };
   }
 
-  /** The stream ended: every share it held is free at once. */
+  /**
+   * Decide a bucket again between reports, on what the stream last reported, and send the proxy
+   * its assignment if it changed. The store's record is renewed with it, as the proxy's TTL is.
+   */
+  async redecide(quotaKey: string): Promise<void> {
+    const state = [...this.buckets.values()].find((bucket) => bucket.quotaKey === quotaKey);
+    const push = this.onPush;
+    if (this.closed || !push || !state?.last) return;
+    const { report, bucketId, ttlS, rule } = state.last;
+    const { options } = this.service;
+    let granted;
+    try {
+      granted = await options.store.report(report);
+    } catch (error) {
+      options.onStoreFailure?.(error);
+      return;
+    }
+    // Read through a function: it may have closed while the store answered.
+    if (this.isClosed()) return;
+    const strategy = strategyFor(granted.tokens, report.shape);
+    if (JSON.stringify(strategy) === state.lastStrategy) return;
+    options.observer?.reported({
+      rule,
+      domain: this.domain ?? '',
+      stream: this.id,
+      bucket: quotaKey,
+      usage: { bucketId, timeElapsedS: 0, allowed: 0, denied: 0 },
+      tokens: granted.tokens,
+      fillIntervalS: report.shape.fillIntervalS,
+      ttlS,
+      changed: true,
+    });
+    state.liveGrant = { tokens: granted.tokens, untilMs: this.service.nowMs() + ttlS * 1000 };
+    state.lastStrategy = JSON.stringify(strategy);
+    push([{ kind: 'assign', bucketId, ttlS, strategy }]);
+  }
+
+  /** The stream ended: every share it held is free at once, and this node's others may take it now. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.onClosed();
     const { store, onStoreFailure, observer } = this.service.options;
     observer?.closed(this.id);
-    await Promise.all(
-      [...this.buckets.values()]
-        .map(({ quotaKey }) => quotaKey)
-        .filter((quotaKey): quotaKey is string => quotaKey !== undefined)
-        .map((quotaKey) => store.release(quotaKey, this.id).catch(onStoreFailure)),
-    );
+    const quotaKeys = [...this.buckets.values()]
+      .map(({ quotaKey }) => quotaKey)
+      .filter((quotaKey): quotaKey is string => quotaKey !== undefined);
+    await Promise.all(quotaKeys.map((quotaKey) => store.release(quotaKey, this.id).catch(onStoreFailure)));
+    for (const quotaKey of quotaKeys) {
+      this.service.unsubscribe(quotaKey, this);
+      this.service.nudge(quotaKey, this);
+    }
   }
 }
 

@@ -80,6 +80,19 @@ export function serveQuotaStream(
   call.on('drain', () => {
     unread = false;
   });
+  /** An answer to the proxy; a client that never reads would have us buffer without end: it loses the stream. */
+  const send = (actions: BucketAction[]) => {
+    if (unread) {
+      finish({ code: status.RESOURCE_EXHAUSTED, details: 'the client does not read its answers' });
+      return;
+    }
+    if (!call.write(actions)) unread = true;
+  };
+  stream.onPush = (actions) => {
+    chain = chain.then(() => {
+      if (!isEnded()) send(actions);
+    });
+  };
   call.on('data', (bytes: Buffer) => {
     if (isEnded()) return;
     if (++pending > MAX_PENDING_REPORTS) {
@@ -94,12 +107,7 @@ export function serveQuotaStream(
         if (isEnded()) return;
         const actions = await stream.receive(decodeUsageReports(bytes));
         if (isEnded() || actions.length === 0) return;
-        // A client that never reads would have us buffer answers without end: it loses the stream.
-        if (unread) {
-          finish({ code: status.RESOURCE_EXHAUSTED, details: 'the client does not read its answers' });
-          return;
-        }
-        if (!call.write(actions)) unread = true;
+        send(actions);
       } catch (error) {
         const failure = quotaStatus(error);
         if (failure.code === status.INTERNAL) logger.error({ err: error }, 'StreamRateLimitQuotas failed');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { InvalidArgumentError } from '../../../src/core/errors.js';
 import { QuotaLimitError, QuotaService } from '../../../src/envoy/quota-service.js';
-import type { QuotaServiceOptions, UsageReport } from '../../../src/envoy/quota-service.js';
+import type { BucketAction, QuotaServiceOptions, UsageReport } from '../../../src/envoy/quota-service.js';
 import type { RuleSet } from '../../../src/rules/types.js';
 import { MemoryQuotaStore } from '../../../src/stores/memory/memory-quota-store.js';
 import { quotaRuleSet } from '../../support/quota-rules.js';
@@ -179,5 +179,33 @@ describe('the RLQS service', () => {
     });
     expect(await service.open().receive({ domain: 'edge', usages: [api('a')] })).toEqual([]);
     expect(failures).toHaveLength(1);
+  });
+});
+
+describe('RLQS pushes between reports', () => {
+  it('sends a stream a lower share when a new one comes, and a higher one when one leaves', async () => {
+    const { service } = setup();
+    const [a, b] = [service.open(), service.open()];
+    const pushedToA: BucketAction[] = [];
+    a.onPush = (actions) => pushedToA.push(...actions);
+    b.onPush = () => undefined;
+    const share = (actions: readonly BucketAction[]) => {
+      const last = actions.at(-1);
+      return last?.kind === 'assign' && last.strategy.kind === 'token-bucket'
+        ? last.strategy.tokensPerFill
+        : 0;
+    };
+    expect(share(await a.receive({ domain: 'edge', usages: [api('t')] }))).toBe(97);
+    // b holds nothing yet (a holds everything), but a is told at once to make room.
+    expect((await b.receive({ domain: 'edge', usages: [api('t')] }))[0]).toMatchObject({
+      strategy: { kind: 'blanket', rule: 'DENY_ALL' },
+    });
+    await service.pushed();
+    expect(share(pushedToA)).toBe(49);
+    // So b's next report finds its share free, without waiting for a's.
+    expect(share(await b.receive({ domain: 'edge', usages: [api('t')] }))).toBe(48);
+    await b.close();
+    await service.pushed();
+    expect(share(pushedToA)).toBe(97);
   });
 });
