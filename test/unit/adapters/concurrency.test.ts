@@ -1,9 +1,12 @@
+import type { AddressInfo } from 'node:net';
+import Fastify from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
+import fastifyRateLimit from '../../../src/adapters/fastify/index.js';
 import { RateLimitCore } from '../../../src/adapters/shared/middleware.js';
 import type { MiddlewareOptions } from '../../../src/adapters/shared/middleware.js';
 import { ManualClock, MemoryStore } from '../../../src/index.js';
 import type { FailureMode } from '../../../src/index.js';
-import { DeadRedisLimiters, request } from '../../support/adapter-http.js';
+import { DeadRedisLimiters, request, until } from '../../support/adapter-http.js';
 import { FRAMEWORKS, Gate } from '../../support/concurrency-apps.js';
 import { ObservedLimiter, describeConcurrencyMiddleware } from '../../support/concurrency-cases.js';
 
@@ -75,6 +78,36 @@ describe.each(FRAMEWORKS)('$name concurrency when the store is unreachable', (fr
       const answer = await request(`${url}/work`);
       expect(answer.status).toBe(200);
       expect(answer.headers.get('ratelimiter-degraded')).toBe('true');
+    }
+  });
+});
+
+describe('fastify concurrency per route', () => {
+  it('with global: false, holds leases only on the route that asks, keyed apart by the route', async () => {
+    const limiter = new ObservedLimiter({ store: new MemoryStore() });
+    const app = Fastify();
+    await app.register(fastifyRateLimit, { limiter, global: false, key: () => 'client' });
+    const gate = new Gate();
+    const concurrency = { limit: 1, ttl: '10s' };
+    app.get('/report', { config: { rateLimiter: { concurrency } } }, async (req) => {
+      await gate.work(new URLSearchParams(req.query as Record<string, string>));
+      return 'ok';
+    });
+    app.get('/free', () => 'ok');
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      const long = request(`${url}/report?hold`);
+      await until(() => Promise.resolve(gate.inFlight === 1), 'the report in its handler');
+      expect((await request(`${url}/report`)).status).toBe(429);
+      expect((await request(`${url}/free`)).status).toBe(200);
+      // The route is in the key's prefix, as for its rate limits.
+      expect(await limiter.held('GET/report:client')).toBe(1);
+      gate.release();
+      expect((await long).status).toBe(200);
+      await until(async () => (await limiter.held('GET/report:client')) === 0, 'the lease released');
+    } finally {
+      await app.close();
     }
   });
 });
