@@ -321,10 +321,10 @@ export async function startService(settings: Settings): Promise<RunningService> 
   } else if (currentRules().domains.size === 0) {
     log.warn({ rules: settings.rulesPath }, 'the rules path holds no rules');
   }
-  const grpcRefusalWarning = new ThrottledWarning<number>(STORE_WARNING_INTERVAL_MS, (bound, suppressed) => {
+  const grpcRefusalWarning = new ThrottledWarning<string>(STORE_WARNING_INTERVAL_MS, (what, suppressed) => {
     log.warn(
       { refusal: 'connection_limit', suppressed },
-      `grpc: ${bound} connections are open (RATELIMITER_GRPC_MAX_CONNECTIONS): a new one was closed`,
+      `grpc: ${settings.grpcMaxConnections} connections are open (RATELIMITER_GRPC_MAX_CONNECTIONS), ${what}`,
     );
   });
   let url: string;
@@ -349,8 +349,12 @@ export async function startService(settings: Settings): Promise<RunningService> 
         maxSessionMemoryMb: settings.grpcSessionMemoryMb,
       },
       onConnectionRefused: () => {
-        metrics.grpcConnectionsRefused.inc();
-        grpcRefusalWarning.note(settings.grpcMaxConnections);
+        metrics.grpcConnectionsRefused.inc({ kind: 'connection_limit' });
+        grpcRefusalWarning.note('every one has spoken: a new one was closed');
+      },
+      onSilentConnectionClosed: () => {
+        metrics.grpcConnectionsRefused.inc({ kind: 'silent_closed' });
+        grpcRefusalWarning.note('the oldest that never sent a byte was closed for a new one');
       },
     });
   } catch (error) {

@@ -51,25 +51,46 @@ export interface BoundedListener {
   destroyAll(): void;
 }
 
+export interface BoundHooks {
+  /** A connection that never sent a byte was closed to admit a new one. */
+  onSilentClosed: () => void;
+  /** A new connection was closed at once: the bound is reached and every connection has spoken. */
+  onRefused: () => void;
+}
+
 /**
  * grpc-js's own listener (bindAsync) takes every connection offered and exposes neither its
  * server nor a hook. This one counts them and hands each to grpc-js through its connection
- * injector, so past the bound a new connection is closed at once: silent clients cannot take
- * the descriptors HTTP and Redis need.
+ * injector, so silent clients cannot take the descriptors HTTP and Redis need. At the bound, the
+ * oldest connection that never sent a byte (not even the HTTP/2 preface) is closed to admit the
+ * new one, so silent sockets cannot lock gRPC clients out either until the idle timeout; only
+ * when every connection has spoken is the new one closed. (Whether a session has calls open,
+ * which would let idle ones go too, grpc-js keeps to itself.)
  */
 export async function listenBounded(
   server: Server,
   address: { host: string; port: number },
   maxConnections: number,
-  onRefused: () => void,
+  hooks: BoundHooks,
 ): Promise<BoundedListener> {
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   const open = new Set<Socket>();
+  const oldestSilent = (): Socket | undefined => {
+    // Insertion order is age; bytesRead counts what the HTTP/2 session read from the socket too.
+    for (const socket of open) if (socket.bytesRead === 0 && !socket.destroyed) return socket;
+    return undefined;
+  };
   const listener = createServer((socket) => {
     if (open.size >= maxConnections) {
-      socket.destroy();
-      onRefused();
-      return;
+      const silent = oldestSilent();
+      if (silent === undefined) {
+        socket.destroy();
+        hooks.onRefused();
+        return;
+      }
+      open.delete(silent);
+      silent.destroy();
+      hooks.onSilentClosed();
     }
     open.add(socket);
     socket.once('close', () => open.delete(socket));

@@ -41,8 +41,10 @@ export interface GrpcServerOptions {
   /** Envoy's Rate Limit Quota Service (RLQS) on the same port, when given. */
   quotas?: QuotaService;
   limits?: GrpcServerLimits;
-  /** A connection was closed at once: RATELIMITER_GRPC_MAX_CONNECTIONS are open. */
+  /** A connection was closed at once: RATELIMITER_GRPC_MAX_CONNECTIONS are open, all of them spoke. */
   onConnectionRefused?: () => void;
+  /** A connection that never sent a byte was closed at the bound to admit a new one. */
+  onSilentConnectionClosed?: () => void;
 }
 
 export interface RunningGrpcServer {
@@ -167,7 +169,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     server,
     { host: options.host, port: options.port },
     limits.maxConnections,
-    () => options.onConnectionRefused?.(),
+    {
+      onRefused: () => options.onConnectionRefused?.(),
+      onSilentClosed: () => options.onSilentConnectionClosed?.(),
+    },
   );
   const port = listener.port;
   options.logger.info({ grpcPort: port }, `gRPC listening at ${bracketed(options.host)}:${port}`);

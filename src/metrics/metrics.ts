@@ -84,7 +84,8 @@ export class ServiceMetrics {
 
   readonly grpcConnectionsRefused = new Counter({
     name: 'ratelimiter_grpc_connections_refused_total',
-    help: 'gRPC connections closed at once because RATELIMITER_GRPC_MAX_CONNECTIONS were open.',
+    help: 'gRPC connections closed at RATELIMITER_GRPC_MAX_CONNECTIONS, by kind: silent_closed (the oldest that never sent a byte, for a new one), connection_limit (a new one, every open one having spoken).',
+    labelNames: ['kind'] as const,
     registers: [this.registry],
   });
 

@@ -147,6 +147,11 @@ export class RawH2Connection {
     return new Set(this.frames.filter((f) => f.type === FRAME.HEADERS).map((f) => f.stream)).size;
   }
 
+  /** The server acknowledged our SETTINGS (so it has read the preface). */
+  settingsAcked(): boolean {
+    return this.frames.some((f) => f.type === FRAME.SETTINGS && (f.flags & FLAG_ACK) !== 0);
+  }
+
   goaway(): Frame | undefined {
     return this.frames.find((f) => f.type === FRAME.GOAWAY);
   }

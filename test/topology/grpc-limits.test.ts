@@ -152,18 +152,31 @@ describe('gRPC server limits', () => {
     expect(connection.goaway()?.payload.readUInt32BE(4)).toBe(1); // PROTOCOL_ERROR
   });
 
-  it('closes a connection past the bound at once, and counts it', async () => {
-    const held = await Promise.all(
+  it('admits a client at the bound by closing the oldest silent connection, and counts it', async () => {
+    const silent = await Promise.all(
       Array.from({ length: 4 }, () => RawH2Connection.open(bounded.grpcPort, { preface: false })),
     );
-    const extra = await RawH2Connection.open(bounded.grpcPort, { preface: false });
+    // Each speaker takes the place of the oldest connection that never sent a byte: without that,
+    // silent sockets lock every gRPC client out until the idle timeout (5 min by default).
+    const speakers: RawH2Connection[] = [];
+    for (const [index, victim] of silent.entries()) {
+      const speaker = await RawH2Connection.open(bounded.grpcPort);
+      speakers.push(speaker);
+      // The server acknowledged our SETTINGS: it has read from this socket, which now counts as spoken.
+      await eventually(() => Promise.resolve(speaker.settingsAcked()), `speaker ${index} acknowledged`);
+      expect(await victim.closedWithin(WAIT_MS)).toBe(true);
+      expect(silent.slice(index + 1).some((connection) => connection.isClosed)).toBe(false);
+    }
+    // Every connection has spoken: a new one is closed at once.
+    const extra = await RawH2Connection.open(bounded.grpcPort);
     expect(await extra.closedWithin(WAIT_MS)).toBe(true);
-    expect(held.some((connection) => connection.isClosed)).toBe(false);
+    expect(speakers.some((connection) => connection.isClosed)).toBe(false);
     const metrics = await (await bounded.fetch('/metrics')).text();
-    expect(metrics).toMatch(/^ratelimiter_grpc_connections_refused_total 1$/m);
+    expect(metrics).toMatch(/^ratelimiter_grpc_connections_refused_total\{kind="silent_closed"\} 4$/m);
+    expect(metrics).toMatch(/^ratelimiter_grpc_connections_refused_total\{kind="connection_limit"\} 1$/m);
     // HTTP is a listener of its own: still answered.
     expect((await bounded.fetch('/healthz')).status).toBe(200);
-    for (const connection of held) connection.destroy();
+    for (const connection of speakers) connection.destroy();
     await eventually(
       () => Promise.resolve(bounded.logLines.some((line) => /RATELIMITER_GRPC_MAX_CONNECTIONS/.test(line))),
       'the warning',
