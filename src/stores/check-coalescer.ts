@@ -1,6 +1,5 @@
 import { OverloadedError, StoreUnavailableError, asError } from '../core/errors.js';
 import type { Check, Outcome } from '../core/types.js';
-import type { OutcomeSink } from './store.js';
 
 /** How much a store hands its remote (Redis, a service) at once, and how much it keeps waiting. */
 export interface CoalescerLimits {
@@ -24,33 +23,41 @@ export const DEFAULT_COALESCER_LIMITS: CoalescerLimits = {
   queueTimeoutMs: 1000,
 };
 
-interface Waiting {
-  check: Check;
+/** What a caller makes of an item's answer (or of its failure): OutcomeSink for checks. */
+export interface AnswerSink<Item, Answer, T> {
+  answered(item: Item, answer: Answer): T;
+  failed(item: Item, error: unknown): T | Promise<T>;
+}
+
+interface Waiting<Item, Answer> {
+  check: Item;
   queuedAt: number;
-  sink: OutcomeSink<unknown>;
+  sink: AnswerSink<Item, Answer, unknown>;
   /** The caller's promise, settled with what the sink made of the outcome (or of the failure). */
   resolve: (answer: unknown) => void;
 }
 
 /** The outcome itself, for callers that take outcomes (Store.check). */
-const OUTCOMES: OutcomeSink<Outcome> = {
+const OUTCOMES: AnswerSink<Check, Outcome, Outcome> = {
   answered: (_check, outcome) => outcome,
   failed: (_check, error) => Promise.reject(asError(error)),
 };
 
-export interface CoalescerHooks {
+export interface CoalescerHooks<Item = Check, Answer = Outcome> {
   /** What the checks wait for, in refusals: "redis", "the service". */
   remote: string;
+  /** What is coalesced, in refusals: "check" unless told. */
+  noun?: string;
   /** Which checks may share one call: on Redis the same algorithm, and on a Cluster the same slot. */
-  groupOf(check: Check): string;
+  groupOf(check: Item): string;
   /** Run one call for checks of one group, answering one outcome per check, in order. */
-  send(checks: readonly Check[]): Promise<Outcome[]>;
+  send(checks: readonly Item[]): Promise<Answer[]>;
   /** Whether the remote itself was slow of late, so a full queue is its failure and not load. */
   storeIsSlow(): boolean;
 }
 
 /** A check that will not be decided: its caller gets what the sink answers instead. */
-function fail(waiting: Waiting, error: unknown): void {
+function fail<Item, Answer>(waiting: Waiting<Item, Answer>, error: unknown): void {
   try {
     waiting.resolve(waiting.sink.failed(waiting.check, error));
   } catch (thrown) {
@@ -66,10 +73,11 @@ function fail(waiting: Waiting, error: unknown): void {
  * bounded length and wait. Without this, a burst of thousands of checks would be written to the
  * socket at once and answered after every caller's deadline; with it, what waits, waits here,
  * where it is measured and refused as `overloaded` rather than mistaken for a store failure.
- * RedisStore and ServiceStore share it.
+ * RedisStore and ServiceStore share it for checks; RedisStore's lease calls go through one too
+ * (an item is then one acquire, release or renew, and the answer its script's reply).
  */
-export class CheckCoalescer {
-  private readonly groups = new Map<string, Waiting[]>();
+export class Coalescer<Item, Answer> {
+  private readonly groups = new Map<string, Waiting<Item, Answer>[]>();
   private queued = 0;
   private inFlight = 0;
   private flushScheduled = false;
@@ -77,28 +85,24 @@ export class CheckCoalescer {
 
   constructor(
     private readonly limits: CoalescerLimits,
-    private readonly hooks: CoalescerHooks,
+    private readonly hooks: CoalescerHooks<Item, Answer>,
   ) {
     for (const [name, value] of Object.entries(limits)) {
       if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be an integer >= 1`);
     }
   }
 
-  submit(check: Check): Promise<Outcome> {
-    return this.submitInto(check, OUTCOMES);
-  }
-
   /** The check's outcome made into the caller's answer by `sink`: one promise per check in all. */
-  submitInto<T>(check: Check, sink: OutcomeSink<T>): Promise<T> {
+  submitInto<T>(check: Item, sink: AnswerSink<Item, Answer, T>): Promise<T> {
     if (this.queued >= this.limits.maxQueued) {
       const refusal = this.refusal(
-        `more than ${this.limits.maxQueued} checks are waiting for ${this.hooks.remote}`,
+        `more than ${this.limits.maxQueued} ${this.noun}s are waiting for ${this.hooks.remote}`,
       );
       return Promise.resolve(sink.failed(check, refusal));
     }
     return new Promise<T>((resolve) => {
       const group = this.hooks.groupOf(check);
-      const waiting: Waiting = {
+      const waiting: Waiting<Item, Answer> = {
         check,
         queuedAt: performance.now(),
         sink,
@@ -118,6 +122,10 @@ export class CheckCoalescer {
 
   stats(): { queued: number; inFlight: number; shed: number } {
     return { queued: this.queued, inFlight: this.inFlight, shed: this.shed };
+  }
+
+  private get noun(): string {
+    return this.hooks.noun ?? 'check';
   }
 
   private scheduleFlush(): void {
@@ -143,13 +151,13 @@ export class CheckCoalescer {
   }
 
   /** Up to maxBatch checks of the oldest group; checks that waited too long are refused instead. */
-  private takeOldestBatch(now: number): Waiting[] {
-    const [group, queue] = this.groups.entries().next().value as [string, Waiting[]];
+  private takeOldestBatch(now: number): Waiting<Item, Answer>[] {
+    const [group, queue] = this.groups.entries().next().value as [string, Waiting<Item, Answer>[]];
     return this.takeBatch(now, group, queue);
   }
 
   /** Up to maxBatch checks of `group`; checks that waited too long are refused instead. */
-  private takeBatch(now: number, group: string, queue: Waiting[]): Waiting[] {
+  private takeBatch(now: number, group: string, queue: Waiting<Item, Answer>[]): Waiting<Item, Answer>[] {
     const taken = queue.length <= this.limits.maxBatch ? queue : queue.splice(0, this.limits.maxBatch);
     this.groups.delete(group);
     // Round robin: the rest of this group goes behind the others.
@@ -158,21 +166,23 @@ export class CheckCoalescer {
     // Almost always none waited too long: then the batch is what was taken, not a copy.
     let fresh = taken;
     for (let i = 0; i < taken.length; i++) {
-      const waiting = taken[i] as Waiting;
+      const waiting = taken[i] as Waiting<Item, Answer>;
       if (now - waiting.queuedAt > this.limits.queueTimeoutMs) {
         if (fresh === taken) fresh = taken.slice(0, i);
         fail(
           waiting,
-          this.refusal(`a check waited more than ${this.limits.queueTimeoutMs}ms for ${this.hooks.remote}`),
+          this.refusal(
+            `a ${this.noun} waited more than ${this.limits.queueTimeoutMs}ms for ${this.hooks.remote}`,
+          ),
         );
       } else if (fresh !== taken) fresh.push(waiting);
     }
     return fresh;
   }
 
-  private dispatch(batch: Waiting[]): void {
+  private dispatch(batch: Waiting<Item, Answer>[]): void {
     this.inFlight++;
-    let sent: Promise<Outcome[]>;
+    let sent: Promise<Answer[]>;
     try {
       sent = this.hooks.send(batch.map((waiting) => waiting.check));
     } catch (error) {
@@ -183,13 +193,13 @@ export class CheckCoalescer {
       (outcomes) => {
         this.settled();
         for (let i = 0; i < batch.length; i++) {
-          const waiting = batch[i] as Waiting;
+          const waiting = batch[i] as Waiting<Item, Answer>;
           const outcome = outcomes[i];
           if (outcome) waiting.resolve(waiting.sink.answered(waiting.check, outcome));
           else
             fail(
               waiting,
-              new StoreUnavailableError(`${this.hooks.remote} answered no outcome for check ${i}`),
+              new StoreUnavailableError(`${this.hooks.remote} answered no outcome for ${this.noun} ${i}`),
             );
         }
       },
@@ -215,5 +225,12 @@ export class CheckCoalescer {
       return new StoreUnavailableError(`${this.hooks.remote} is slow: ${reason}`, { reason: 'timeout' });
     }
     return new OverloadedError(`overloaded: ${reason}`, 1000);
+  }
+}
+
+/** The checks' coalescer: outcomes as they are, or made into the caller's answer by a sink. */
+export class CheckCoalescer extends Coalescer<Check, Outcome> {
+  submit(check: Check): Promise<Outcome> {
+    return this.submitInto(check, OUTCOMES);
   }
 }

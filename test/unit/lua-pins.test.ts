@@ -18,9 +18,9 @@ const PINNED: Record<string, string> = {
   'check.lua': '0529d21da1f36f9c23dec50e2eaa73762754613d',
   'include/lease-set.lua': 'aaeb5d5a201366a0300d0913d32bb4f9705cfd15',
   'include/prelude.lua': '3a12c6652ac5be05114896bd41969569160e87d0',
-  'leases/acquire.lua': '999ce544a96282828779452cea54cbeb1f6a19bb',
-  'leases/release.lua': '8238d2c2b2dc066db995c57180f6d31ec845ea8a',
-  'leases/renew.lua': '5c4eb571ecdb4265d7b120c5a04f0a13cd9997e5',
+  'leases/acquire.lua': '4b5a3c815ade5b3ffd67d5e56e1d8ecf3af6224d',
+  'leases/release.lua': '88375f814c419b1b42bb70fce504b27d8ea96d1b',
+  'leases/renew.lua': 'f3c9720d7cc900e655beab5d827f348ead362d44',
   'quota-report.lua': 'd5fd2db386ca8833e80f53eaacad78a0dc91e674',
   'refund.lua': 'dd3419688f0fa36e6018b8a832379ecca82b4810',
 };

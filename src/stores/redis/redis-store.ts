@@ -63,7 +63,8 @@ const CLUSTER_MAX_IN_FLIGHT = 64;
 
 /**
  * Counters in Redis. Checks issued together are coalesced into one script call per algorithm (and
- * per slot on a Cluster), each check atomic on its own, called by EVALSHA.
+ * per slot on a Cluster), each check atomic on its own, called by EVALSHA; lease calls likewise,
+ * one script call per operation (and slot).
  */
 export class RedisStore implements Store {
   readonly kind = 'redis';
@@ -94,32 +95,32 @@ export class RedisStore implements Store {
       ...(options.onCallDuration ? { onCallDuration: options.onCallDuration } : {}),
     });
     const cluster = this.connection.isCluster;
-    this.coalescer = new CheckCoalescer(
-      {
-        maxBatch: options.maxBatch ?? DEFAULT_COALESCER_LIMITS.maxBatch,
-        maxInFlight:
-          options.maxInFlight ?? (cluster ? CLUSTER_MAX_IN_FLIGHT : DEFAULT_COALESCER_LIMITS.maxInFlight),
-        // On a Cluster most calls carry the few checks of one slot: they are not held back.
-        maxPartialInFlight:
-          options.maxPartialInFlight ??
-          (cluster ? CLUSTER_MAX_IN_FLIGHT : DEFAULT_COALESCER_LIMITS.maxPartialInFlight),
-        maxQueued: options.maxQueued ?? DEFAULT_COALESCER_LIMITS.maxQueued,
-        queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_COALESCER_LIMITS.queueTimeoutMs,
-      },
-      {
-        remote: 'redis',
-        groupOf: cluster
-          ? (check) => `${check.algorithm}:${calculateSlot(this.key(check))}`
-          : (check) => check.algorithm,
-        send: (checks) => this.sendChecks(checks),
-        storeIsSlow: () => this.connection.timedOutRecently(1000),
-      },
-    );
+    // Checks and lease calls each get a coalescer with these bounds.
+    const limits: CoalescerLimits = {
+      maxBatch: options.maxBatch ?? DEFAULT_COALESCER_LIMITS.maxBatch,
+      maxInFlight:
+        options.maxInFlight ?? (cluster ? CLUSTER_MAX_IN_FLIGHT : DEFAULT_COALESCER_LIMITS.maxInFlight),
+      // On a Cluster most calls carry the few checks of one slot: they are not held back.
+      maxPartialInFlight:
+        options.maxPartialInFlight ??
+        (cluster ? CLUSTER_MAX_IN_FLIGHT : DEFAULT_COALESCER_LIMITS.maxPartialInFlight),
+      maxQueued: options.maxQueued ?? DEFAULT_COALESCER_LIMITS.maxQueued,
+      queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_COALESCER_LIMITS.queueTimeoutMs,
+    };
+    this.coalescer = new CheckCoalescer(limits, {
+      remote: 'redis',
+      groupOf: cluster
+        ? (check) => `${check.algorithm}:${calculateSlot(this.key(check))}`
+        : (check) => check.algorithm,
+      send: (checks) => this.sendChecks(checks),
+      storeIsSlow: () => this.connection.timedOutRecently(1000),
+    });
     this.leases = new RedisLeaseCalls(
       this.connection,
       this.keyPrefix,
       this.expiryGraceMs,
       this.clock,
+      limits,
       (units) => {
         this.lateAdmittedUnits += units;
       },
@@ -206,8 +207,12 @@ export class RedisStore implements Store {
   }
 
   stats(): RedisStoreStats {
+    const checks = this.coalescer.stats();
+    const leases = this.leases.stats();
     return {
-      ...this.coalescer.stats(),
+      queued: checks.queued + leases.queued,
+      inFlight: checks.inFlight + leases.inFlight,
+      shed: checks.shed + leases.shed,
       ...this.connection.stats(),
       lateAdmittedUnits: this.lateAdmittedUnits,
       denyCacheHits: this.denials?.stats().hits ?? 0,
