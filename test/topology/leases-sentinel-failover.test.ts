@@ -46,7 +46,7 @@ async function acquiresUntil(done: () => boolean, count = 1500): Promise<void> {
         const limiter = mode === 'closed' ? closed : open;
         const outcome = await limiter
           .acquire({ key: SWITCH, limit: SWITCH_LIMIT, ttl: TTL })
-          .then(classify, (error) => {
+          .then(classify, (error: unknown) => {
             if (error instanceof StoreUnavailableError) return 'refused' as const;
             odd.push(error);
             return 'other' as const;
