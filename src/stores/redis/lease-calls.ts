@@ -1,6 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import type { Clock } from '../../core/clock.js';
-import { StoreUnavailableError } from '../../core/errors.js';
+import { StoreUnavailableError, asError } from '../../core/errors.js';
 import { newLeaseId } from '../../core/leases.js';
 import type {
   AcquireOutcome,
@@ -37,7 +37,7 @@ type Reply = readonly number[];
 /** The script's integers for a call, as they are; a failure rejects. */
 const REPLIES: AnswerSink<LeaseCall, Reply, Reply> = {
   answered: (_call, reply) => reply,
-  failed: (_call, error) => Promise.reject(error instanceof Error ? error : new Error(String(error))),
+  failed: (_call, error) => Promise.reject(asError(error)),
 };
 
 /**
