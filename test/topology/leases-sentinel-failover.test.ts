@@ -85,20 +85,22 @@ beforeAll(async () => {
   done = true;
   await traffic;
   expect(await sentinel.masterPort()).toBe(promoted);
-  // The clients follow +switch-master; wait (bounded) until each answers from Redis again.
-  await pollUntil(
-    'the open limiter on the new master',
-    async () => {
-      const decision = await open.acquire({ key: HELD, limit: LIMIT, ttl: 1, cost: 0 });
-      return decision.degraded === true ? undefined : decision;
-    },
-    10_000,
-  );
-  await pollUntil(
-    'the store on the new master',
-    () => closed.acquire({ key: HELD, limit: LIMIT, ttl: 1, cost: 0 }),
-    10_000,
-  );
+  // The clients follow +switch-master; wait (bounded) until a lease each takes lands on the new
+  // master (an answer alone could still come from the old one, a master until Sentinel converts it).
+  let probes = 0;
+  for (const limiter of [closed, open]) {
+    await pollUntil(
+      'the limiter on the new master',
+      async () => {
+        const probe = `probe:${run}:${++probes}`;
+        const decision = await limiter.acquire({ key: probe, limit: 1, ttl: 1 });
+        if (decision.degraded === true) return undefined;
+        const written = (await sentinel.command(promoted, 'KEYS', `*{${probe}}*`)) as string[];
+        return written.length > 0 ? true : undefined;
+      },
+      10_000,
+    );
+  }
 }, 40_000);
 
 afterAll(async () => {
