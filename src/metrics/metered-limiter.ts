@@ -135,11 +135,14 @@ export class MeteredLimiter implements Limiter {
 
   private count(checks: readonly Check[], decisions: readonly Decision[]): void {
     this.countDegraded(decisions);
-    const now = Date.now();
+    // The recorder's one clock (performance.now() and its wall offset), as for single decisions, so
+    // a batch and a check decided at the same instant land in the same second.
+    const now = performance.now();
     decisions.forEach((decision, index) => {
       this.metrics.decisions.inc(decision.algorithm, decision.allowed ? 'allowed' : 'denied');
       const check = checks[index];
-      if (check) this.recorder?.decided(now, check.key, check, decision.allowed, decision.degraded === true);
+      if (check)
+        this.recorder?.decidedAt(now, check.key, check, decision.allowed, decision.degraded === true);
     });
   }
 
